@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Formatting and lints: the code must be rustfmt-clean and clippy-clean.
+set -euo pipefail
+cargo fmt --all -- --check
+cargo clippy --all-targets --all-features -- -D warnings
+cargo clippy --all-targets --no-default-features -- -D warnings

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The tests: README's command (`cargo test`), then the core alone, then every
+# feature together.
+set -euo pipefail
+cargo test
+cargo test --no-default-features --lib --tests
+cargo test --all-features

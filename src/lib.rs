@@ -1,0 +1,132 @@
+//! Run blocking code from async code, and wait for async code from blocking
+//! code, under any runtime.
+//!
+//! threadbridge is the Rust form of the "Working with threads" chapter of
+//! Python's aiomisc. Its worker threads wake the awaiting task's waker
+//! directly, so the same types work under smol, async-std, tokio and plain
+//! `futures` executors, and the core depends only on `futures-core`,
+//! `futures-task` and `async-channel`.
+//!
+//! # Quick start
+//!
+//! ```
+//! use std::time::Duration;
+//! use threadbridge::threaded;
+//!
+//! let blocking_function = threaded(|| std::thread::sleep(Duration::from_millis(20)));
+//!
+//! threadbridge::entrypoint(async {
+//!     // Two blocking calls, in parallel, awaited from async code.
+//!     futures::join!(blocking_function.call(()), blocking_function.call(()));
+//! });
+//! // And the same function, called inline.
+//! blocking_function.sync_call(());
+//! ```
+//!
+//! # The seed chapter, section by section
+//!
+//! ## Working with threads
+//!
+//! A blocking function is wrapped once and then called from async code; the
+//! call runs on a [`ThreadPool`] thread (or a thread of its own) and returns a
+//! [`JoinHandle`], a future of the function's result. Arguments go in one
+//! value: `()` for none, the value itself for one, a tuple for several
+//! (see [`Callable`]).
+//!
+//! ## `contextvars` support
+//!
+//! A [`ContextVar`] is declared as a `static`. Each call captures the
+//! caller's [`Context`] when it is made, and the blocking function sees those
+//! values on its thread:
+//!
+//! ```
+//! use threadbridge::{threaded, ContextVar};
+//!
+//! static USER_ID: ContextVar<u32> = ContextVar::new("user_id");
+//! let audit = threaded(|| USER_ID.get().unwrap());
+//!
+//! threadbridge::entrypoint(async {
+//!     let mut calls = Vec::new();
+//!     for id in [6621, 33012, 1590] {
+//!         USER_ID.set(id);
+//!         calls.push(audit.call(()));
+//!     }
+//!     let seen = futures::future::join_all(calls).await;
+//!     assert_eq!(seen, [6621, 33012, 1590]);
+//! });
+//! ```
+//!
+//! As the seed's note says, a context is a lightweight copy: a blocking
+//! function that sets a variable changes only its own copy, and the caller
+//! never sees it. To share mutable state, pass an `Arc<Mutex<_>>` (or put
+//! one in a variable): the copy shares the pointer, not the data.
+//!
+//! ## `@threaded`
+//!
+//! [`threaded`] wraps a function; [`Threaded::call`] (or the seed's
+//! [`Threaded::async_call`]) runs it on the default pool, and
+//! [`Threaded::sync_call`] runs it inline. [`Threaded::with_pool`] picks a
+//! pool.
+//!
+//! ## `@threaded_separate`
+//!
+//! [`threaded_separate`] runs each call on a new thread, for long background
+//! work that should not hold a pool thread.
+//!
+//! ## `aiomisc.ThreadPoolExecutor`
+//!
+//! [`ThreadPool`] is the fast pool: bounded, named, with threads that start
+//! on demand and exit after a keep-alive, statistics ([`PoolStats`]),
+//! cancellation of queued jobs and graceful shutdown. [`set_default_pool`]
+//! is the seed's `loop.set_default_executor(pool)`:
+//!
+//! ```
+//! use threadbridge::{set_default_pool, ThreadPool};
+//!
+//! let thread_pool = ThreadPool::new(4);
+//! let _previous = set_default_pool(thread_pool);
+//! ```
+//!
+//! ## `entrypoint`
+//!
+//! With the default `runtime` feature, [`entrypoint`] and [`Entrypoint`] run a
+//! future on an embedded executor with a fresh default pool of `pool_size`
+//! threads, and [`new_event_loop`] gives the seed's loop value.
+//!
+//! # Features
+//!
+//! - `runtime` (default): the embedded runtime, on `async-executor`.
+//! - `tracing`: carries the caller's `tracing` span into blocking threads.
+//!
+//! # Caveats
+//!
+//! - Dropping the last handle of a [`ThreadPool`] waits for its queued jobs
+//!   and threads; in async code, await [`ThreadPool::shutdown_async`] first.
+//! - A [`JoinHandle`] dropped before its job starts cancels the job; one
+//!   dropped later lets it finish. Blocking code cannot be interrupted.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations, rust_2018_idioms)]
+
+mod callable;
+mod context;
+mod default_pool;
+mod error;
+mod park;
+mod pool;
+#[cfg(feature = "runtime")]
+mod runtime;
+mod slot;
+mod sync;
+mod threaded;
+
+pub use callable::Callable;
+pub use context::{Context, ContextVar, WithContext};
+pub use default_pool::{default_pool, set_default_pool, POOL_SIZE_VAR};
+pub use error::SpawnError;
+pub use pool::{PoolStats, Shutdown, ThreadPool, ThreadPoolBuilder};
+#[cfg(feature = "runtime")]
+pub use runtime::{entrypoint, new_event_loop, Entrypoint, EventLoop, LoopSpawner};
+pub use slot::JoinHandle;
+pub use threaded::{spawn, threaded, threaded_separate, Threaded};

@@ -1,0 +1,469 @@
+//! [`ThreadPool`]: a bounded pool of worker threads that run blocking jobs
+//! and hand their results to async code.
+
+mod shared;
+mod stats;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+pub(crate) use shared::Shared;
+pub use stats::PoolStats;
+
+use crate::error::SpawnError;
+use crate::slot::{Job, JoinHandle, Task};
+use crate::sync::{Arc, Ordering};
+use shared::Config;
+
+/// A pool of at most `N` worker threads that runs blocking closures and lets
+/// async code await their results, under any executor.
+///
+/// This is the seed's `ThreadPoolExecutor`. Threads start on demand, never
+/// exceed the bound, and those above the minimum exit after a keep-alive, so
+/// the thread count falls back after a burst.
+///
+/// `ThreadPool` is a cheap handle: clones share one pool. When the last clone
+/// is dropped the pool shuts down: queued jobs still run, and the drop waits
+/// until every worker thread has exited (see *Caveats*).
+///
+/// # Examples
+///
+/// ```
+/// use threadbridge::ThreadPool;
+///
+/// let pool = ThreadPool::builder().max_threads(4).name("io").build();
+/// let sum = futures::executor::block_on(pool.spawn(|| (1..=10).sum::<u32>()));
+/// assert_eq!(sum, 55);
+/// ```
+///
+/// # Caveats
+///
+/// - Dropping the last handle blocks until queued and running jobs finish. In
+///   async code call [`ThreadPool::shutdown_async`] first.
+/// - A job that waits for the thread dropping the pool deadlocks that drop,
+///   as joining any thread would.
+#[doc(alias = "ThreadPoolExecutor")]
+#[derive(Clone)]
+pub struct ThreadPool {
+    owner: Arc<Owner>,
+}
+
+/// Shuts the pool down when the last user handle goes away. Workers hold the
+/// `Shared` state, not this, so they never keep their own pool alive.
+struct Owner {
+    shared: Arc<Shared>,
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        self.shared.shutdown_and_join();
+    }
+}
+
+impl ThreadPool {
+    /// A pool of at most `max_threads` threads with the default settings
+    /// (see [`ThreadPoolBuilder`]).
+    ///
+    /// # Panics
+    ///
+    /// If `max_threads` is 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = threadbridge::ThreadPool::new(4);
+    /// assert_eq!(pool.max_threads(), 4);
+    /// ```
+    pub fn new(max_threads: usize) -> ThreadPool {
+        ThreadPool::builder().max_threads(max_threads).build()
+    }
+
+    /// A builder to configure a pool.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = threadbridge::ThreadPool::builder()
+    ///     .max_threads(8)
+    ///     .min_threads(1)
+    ///     .keep_alive(Duration::from_secs(5))
+    ///     .name("db")
+    ///     .stack_size(1 << 20)
+    ///     .build();
+    /// assert_eq!(pool.name(), "db");
+    /// ```
+    pub fn builder() -> ThreadPoolBuilder {
+        ThreadPoolBuilder::default()
+    }
+
+    /// Runs `f` on the pool and returns a handle that resolves to its result.
+    ///
+    /// The job is queued at once, whether or not the handle is polled.
+    ///
+    /// # Panics
+    ///
+    /// If the pool is shut down, or has no thread and cannot start one. Use
+    /// [`ThreadPool::try_spawn`] to get these as an error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = threadbridge::ThreadPool::new(2);
+    /// let handle = pool.spawn(|| std::thread::current().name().map(String::from));
+    /// let name = futures::executor::block_on(handle).unwrap();
+    /// assert!(name.starts_with("threadbridge-"));
+    /// ```
+    pub fn spawn<F, T>(&self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.try_spawn(f).unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// Like [`ThreadPool::spawn`], but returns an error instead of panicking
+    /// when the pool is shut down or cannot start a thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = threadbridge::ThreadPool::builder().name("files").build();
+    /// pool.shutdown();
+    /// let error = pool.try_spawn(|| ()).unwrap_err();
+    /// assert!(error.is_shutdown());
+    /// assert!(error.to_string().contains("files"));
+    /// ```
+    pub fn try_spawn<F, T>(&self, f: F) -> Result<JoinHandle<T>, SpawnError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (job, handle) = Task::new(crate::context::bind(f));
+        self.submit(job)?;
+        Ok(handle)
+    }
+
+    pub(crate) fn submit(&self, job: Arc<dyn Job>) -> Result<(), SpawnError> {
+        self.owner.shared.submit(job)
+    }
+
+    /// A snapshot of the pool's statistics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = threadbridge::ThreadPool::new(1);
+    /// assert_eq!(pool.stats().threads, 0); // threads start on demand
+    /// ```
+    pub fn stats(&self) -> PoolStats {
+        let shared = &self.owner.shared;
+        let counters = &shared.counters;
+        let state = shared.state();
+        PoolStats {
+            threads: state.threads,
+            idle: state.idle,
+            queued: Shared::queue_len(&state),
+            running: counters.running.load(Ordering::Relaxed),
+            submitted: counters.submitted.load(Ordering::Relaxed),
+            completed: counters.completed.load(Ordering::Relaxed),
+            panicked: counters.panicked.load(Ordering::Relaxed),
+            cancelled: counters.cancelled.load(Ordering::Relaxed),
+            busy: counters.busy(),
+        }
+    }
+
+    /// The upper bound on worker threads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(threadbridge::ThreadPool::new(3).max_threads(), 3);
+    /// ```
+    pub fn max_threads(&self) -> usize {
+        self.owner.shared.config.max_threads
+    }
+
+    /// The pool's name, which prefixes its threads' names.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(threadbridge::ThreadPool::new(1).name(), "threadbridge-worker");
+    /// ```
+    pub fn name(&self) -> &str {
+        &self.owner.shared.config.name
+    }
+
+    /// Whether [`shutdown`](ThreadPool::shutdown) or
+    /// [`shutdown_async`](ThreadPool::shutdown_async) was called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = threadbridge::ThreadPool::new(1);
+    /// assert!(!pool.is_shutdown());
+    /// pool.shutdown();
+    /// assert!(pool.is_shutdown());
+    /// ```
+    pub fn is_shutdown(&self) -> bool {
+        self.owner.shared.is_shutdown()
+    }
+
+    /// Stops accepting work, lets queued and running jobs finish, and joins
+    /// every worker thread. Calling it again is harmless. Called from one of
+    /// the pool's own jobs, it waits for every other worker.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = threadbridge::ThreadPool::new(2);
+    /// let handle = pool.spawn(|| "done");
+    /// pool.shutdown();
+    /// assert_eq!(pool.stats().threads, 0);
+    /// assert_eq!(futures::executor::block_on(handle), "done");
+    /// ```
+    pub fn shutdown(&self) {
+        self.owner.shared.shutdown_and_join();
+    }
+
+    /// The async form of [`ThreadPool::shutdown`]: stops accepting work and
+    /// resolves once queued and running jobs have finished and every worker
+    /// has exited.
+    ///
+    /// # Panics
+    ///
+    /// When awaited from one of the pool's own jobs, which would wait for
+    /// itself forever.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = threadbridge::ThreadPool::new(2);
+    /// futures::executor::block_on(pool.shutdown_async());
+    /// assert!(pool.is_shutdown());
+    /// ```
+    pub fn shutdown_async(&self) -> Shutdown {
+        let shared = self.owner.shared.clone();
+        assert!(
+            !shared.is_current(),
+            "threadbridge: `shutdown_async` awaited on a worker of pool `{}` would wait for itself; \
+             use `shutdown()` from a job, or await it outside the pool",
+            shared.config.name
+        );
+        shared.begin_shutdown();
+        Shutdown { shared }
+    }
+}
+
+impl fmt::Debug for ThreadPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadPool")
+            .field("name", &self.name())
+            .field("max_threads", &self.max_threads())
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+/// The future returned by [`ThreadPool::shutdown_async`].
+#[must_use = "the pool stops accepting work at once, but only awaiting waits for its threads"]
+pub struct Shutdown {
+    shared: Arc<Shared>,
+}
+
+impl Future for Shutdown {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.shared.poll_exited(cx.waker()) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+impl fmt::Debug for Shutdown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shutdown")
+            .field("pool", &self.shared.config.name)
+            .finish()
+    }
+}
+
+/// Configures a [`ThreadPool`]; from [`ThreadPool::builder`].
+///
+/// | setting | default |
+/// |---|---|
+/// | `max_threads` | the default pool's rule: `THREADBRIDGE_POOL_SIZE`, else `min(max(cpus, 4), 32)` |
+/// | `min_threads` | 0 |
+/// | `keep_alive` | 1 second |
+/// | `name` | `"threadbridge-worker"` |
+/// | `stack_size` | the standard library's default |
+/// | `spin` | on |
+///
+/// # Examples
+///
+/// ```
+/// let pool = threadbridge::ThreadPool::builder().max_threads(2).build();
+/// assert_eq!(pool.max_threads(), 2);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ThreadPoolBuilder {
+    max_threads: Option<usize>,
+    min_threads: usize,
+    keep_alive: Duration,
+    name: String,
+    stack_size: Option<usize>,
+    spin: bool,
+}
+
+impl Default for ThreadPoolBuilder {
+    fn default() -> Self {
+        ThreadPoolBuilder {
+            max_threads: None,
+            min_threads: 0,
+            keep_alive: Duration::from_secs(1),
+            name: "threadbridge-worker".to_owned(),
+            stack_size: None,
+            spin: true,
+        }
+    }
+}
+
+impl ThreadPoolBuilder {
+    /// The most threads the pool runs at once (the seed's `max_workers`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = threadbridge::ThreadPool::builder().max_threads(16).build();
+    /// assert_eq!(pool.max_threads(), 16);
+    /// ```
+    pub fn max_threads(mut self, max_threads: usize) -> Self {
+        self.max_threads = Some(max_threads);
+        self
+    }
+
+    /// Idle threads are kept down to this many; the ones above it exit after
+    /// [`keep_alive`](ThreadPoolBuilder::keep_alive). Threads still start only
+    /// on demand.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = threadbridge::ThreadPool::builder().min_threads(1).build();
+    /// # drop(pool);
+    /// ```
+    pub fn min_threads(mut self, min_threads: usize) -> Self {
+        self.min_threads = min_threads;
+        self
+    }
+
+    /// How long a thread above the minimum waits idle before it exits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = threadbridge::ThreadPool::builder().keep_alive(Duration::from_millis(100)).build();
+    /// # drop(pool);
+    /// ```
+    pub fn keep_alive(mut self, keep_alive: Duration) -> Self {
+        self.keep_alive = keep_alive;
+        self
+    }
+
+    /// The pool's name: its threads are called `NAME-0`, `NAME-1`, … and
+    /// errors name the pool by it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = threadbridge::ThreadPool::builder().name("hash").build();
+    /// let name = futures::executor::block_on(pool.spawn(|| {
+    ///     std::thread::current().name().unwrap().to_owned()
+    /// }));
+    /// assert_eq!(name, "hash-0");
+    /// ```
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The stack size of each worker thread, in bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = threadbridge::ThreadPool::builder().stack_size(4 << 20).build();
+    /// # drop(pool);
+    /// ```
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Whether an idle worker spins for a few microseconds before it parks.
+    /// Spinning lets back-to-back calls skip a thread wake-up; it is bounded,
+    /// so an idle pool uses no CPU either way.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = threadbridge::ThreadPool::builder().spin(false).build();
+    /// # drop(pool);
+    /// ```
+    pub fn spin(mut self, spin: bool) -> Self {
+        self.spin = spin;
+        self
+    }
+
+    /// Creates the pool. No thread starts until the first job.
+    ///
+    /// # Panics
+    ///
+    /// If `max_threads` is 0 or smaller than `min_threads`, or if
+    /// `max_threads` is unset and `THREADBRIDGE_POOL_SIZE` is set to
+    /// something other than a positive integer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = threadbridge::ThreadPool::builder().build();
+    /// assert!(pool.max_threads() >= 1);
+    /// ```
+    pub fn build(self) -> ThreadPool {
+        let max_threads = self
+            .max_threads
+            .unwrap_or_else(crate::default_pool::default_size);
+        assert!(
+            max_threads > 0,
+            "threadbridge: a thread pool needs max_threads of at least 1 (pool `{}`)",
+            self.name
+        );
+        assert!(
+            self.min_threads <= max_threads,
+            "threadbridge: pool `{}` has min_threads {} above max_threads {}",
+            self.name,
+            self.min_threads,
+            max_threads
+        );
+        let shared = Shared::new(Config {
+            name: self.name,
+            max_threads,
+            min_threads: self.min_threads,
+            keep_alive: self.keep_alive,
+            stack_size: self.stack_size,
+            spin: self.spin,
+        });
+        ThreadPool {
+            owner: Arc::new(Owner { shared }),
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! The state every worker and every handle of one pool share: the job queue,
+//! the worker loop, parking and waking, growth and shutdown.
+//!
+//! `README.md` beside this file explains the protocol.
+
+use std::collections::VecDeque;
+use std::io;
+use std::task::Waker;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::stats::Counters;
+use crate::error::SpawnError;
+use crate::slot::Job;
+use crate::sync::{lock, Arc, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
+
+/// How long an idle worker spins on the queue before it parks. Long enough to
+/// cover the awaiting task's round trip (wake, poll, submit the next call),
+/// short enough that an idle pool burns no measurable CPU.
+const SPIN_BUDGET: Duration = Duration::from_micros(50);
+
+pub(crate) struct Config {
+    pub(crate) name: String,
+    pub(crate) max_threads: usize,
+    pub(crate) min_threads: usize,
+    pub(crate) keep_alive: Duration,
+    pub(crate) stack_size: Option<usize>,
+    pub(crate) spin: bool,
+}
+
+pub(crate) struct State {
+    queue: VecDeque<Arc<dyn Job>>,
+    /// Live worker threads.
+    pub(crate) threads: usize,
+    /// Workers parked on `work_available`.
+    pub(crate) idle: usize,
+    /// Notifications sent to parked workers that have not woken yet.
+    notified: usize,
+    /// Workers spinning on `queued` (at most one at a time).
+    spinning: usize,
+    /// Workers blocked in `sync_wait`; each lets the pool run one thread more.
+    blocked: usize,
+    shutdown: bool,
+    handles: Vec<thread::JoinHandle<()>>,
+    exit_wakers: Vec<Waker>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    state: Mutex<State>,
+    work_available: Condvar,
+    all_exited: Condvar,
+    /// A lock-free mirror of `queue.len()`, read by the spinning worker.
+    queued: AtomicUsize,
+    next_thread: AtomicUsize,
+    pub(crate) counters: Counters,
+}
+
+thread_local! {
+    /// The pool the current thread works for, if it is a worker.
+    static CURRENT: std::cell::RefCell<Option<Arc<Shared>>> = const { std::cell::RefCell::new(None) };
+}
+
+impl Shared {
+    pub(crate) fn new(config: Config) -> Arc<Shared> {
+        Arc::new(Shared {
+            config,
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                threads: 0,
+                idle: 0,
+                notified: 0,
+                spinning: 0,
+                blocked: 0,
+                shutdown: false,
+                handles: Vec::new(),
+                exit_wakers: Vec::new(),
+            }),
+            work_available: Condvar::new(),
+            all_exited: Condvar::new(),
+            queued: AtomicUsize::new(0),
+            next_thread: AtomicUsize::new(0),
+            counters: Counters::default(),
+        })
+    }
+
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    pub(crate) fn queue_len(state: &State) -> usize {
+        state.queue.len()
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.state().shutdown
+    }
+
+    /// Queues `job`, waking or starting a worker if no worker is about to
+    /// take it.
+    pub(crate) fn submit(self: &Arc<Self>, job: Arc<dyn Job>) -> Result<(), SpawnError> {
+        let mut state = self.state();
+        if state.shutdown {
+            return Err(SpawnError::shutdown(&self.config.name));
+        }
+        state.queue.push_back(job);
+        let len = state.queue.len();
+        self.queued.store(len, Ordering::Relaxed);
+        let mut wake = false;
+        if len > state.spinning + state.notified {
+            if state.idle > state.notified {
+                state.notified += 1;
+                wake = true;
+            } else if state.threads < self.config.max_threads + state.blocked {
+                if let Err(error) = self.start_worker(&mut state) {
+                    if state.threads == 0 {
+                        // Nobody will ever run it: hand the error back.
+                        state.queue.pop_back();
+                        self.queued.store(state.queue.len(), Ordering::Relaxed);
+                        return Err(SpawnError::thread(&self.config.name, error));
+                    }
+                    // The existing workers will get to it.
+                }
+            }
+        }
+        self.counters.submitted.fetch_add(1, Ordering::Relaxed);
+        drop(state);
+        if wake {
+            self.work_available.notify_one();
+        }
+        Ok(())
+    }
+
+    fn start_worker(self: &Arc<Self>, state: &mut State) -> io::Result<()> {
+        // Forget workers that have exited since the last start.
+        state.handles.retain(|handle| !handle.is_finished());
+        let index = self.next_thread.fetch_add(1, Ordering::Relaxed);
+        let mut builder = thread::Builder::new().name(format!("{}-{}", self.config.name, index));
+        if let Some(size) = self.config.stack_size {
+            builder = builder.stack_size(size);
+        }
+        let shared = self.clone();
+        let handle = builder.spawn(move || shared.work())?;
+        state.threads += 1;
+        state.handles.push(handle);
+        Ok(())
+    }
+
+    /// The worker loop. See `README.md` for the parking protocol.
+    fn work(self: Arc<Self>) {
+        CURRENT.with(|current| *current.borrow_mut() = Some(self.clone()));
+        let mut state = self.state();
+        loop {
+            if let Some(job) = state.queue.pop_front() {
+                self.queued.store(state.queue.len(), Ordering::Relaxed);
+                drop(state);
+                self.run(job);
+                state = self.state();
+                continue;
+            }
+            if state.shutdown || state.threads > self.config.max_threads + state.blocked {
+                break;
+            }
+            if self.config.spin && state.spinning == 0 {
+                state.spinning += 1;
+                drop(state);
+                self.spin();
+                state = self.state();
+                state.spinning -= 1;
+                if !state.queue.is_empty() || state.shutdown {
+                    continue;
+                }
+            }
+            state.idle += 1;
+            let (guard, wait) = self
+                .work_available
+                .wait_timeout(state, self.config.keep_alive)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            state = guard;
+            state.idle -= 1;
+            state.notified = state.notified.saturating_sub(1);
+            if wait.timed_out()
+                && state.queue.is_empty()
+                && !state.shutdown
+                && state.threads > self.config.min_threads
+            {
+                break;
+            }
+        }
+        state.threads -= 1;
+        let wakers = if state.threads == 0 {
+            std::mem::take(&mut state.exit_wakers)
+        } else {
+            Vec::new()
+        };
+        drop(state);
+        self.all_exited.notify_all();
+        wakers.into_iter().for_each(Waker::wake);
+        CURRENT.with(|current| current.borrow_mut().take());
+    }
+
+    /// Waits briefly for a job without parking, so a caller that submits
+    /// again right away pays no wake-up.
+    fn spin(&self) {
+        let start = Instant::now();
+        loop {
+            for _ in 0..64 {
+                if self.queued.load(Ordering::Relaxed) > 0 {
+                    return;
+                }
+                std::hint::spin_loop();
+            }
+            if start.elapsed() > SPIN_BUDGET {
+                return;
+            }
+            thread::yield_now();
+        }
+    }
+
+    fn run(&self, job: Arc<dyn Job>) {
+        let counters = &self.counters;
+        counters.running.fetch_add(1, Ordering::Relaxed);
+        let start = Instant::now();
+        let outcome = job.run();
+        let busy = start.elapsed();
+        counters.running.fetch_sub(1, Ordering::Relaxed);
+        counters.record(outcome, busy);
+        drop(job);
+    }
+
+    /// Stops accepting work; queued jobs still run.
+    pub(crate) fn begin_shutdown(&self) {
+        self.state().shutdown = true;
+        self.work_available.notify_all();
+    }
+
+    /// Whether the calling thread is one of this pool's workers.
+    pub(crate) fn is_current(self: &Arc<Self>) -> bool {
+        CURRENT.with(|current| {
+            current
+                .borrow()
+                .as_ref()
+                .is_some_and(|shared| Arc::ptr_eq(shared, self))
+        })
+    }
+
+    /// Shuts down and waits for every worker to exit, then joins them. A
+    /// worker that calls this does not wait for itself.
+    pub(crate) fn shutdown_and_join(self: &Arc<Self>) {
+        self.begin_shutdown();
+        let me = usize::from(self.is_current());
+        let mut state = self.state();
+        while state.threads > me {
+            state = self
+                .all_exited
+                .wait(state)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        let handles = std::mem::take(&mut state.handles);
+        drop(state);
+        let current = thread::current().id();
+        for handle in handles {
+            if handle.thread().id() != current {
+                // A worker never panics: jobs run under catch_unwind.
+                let _ = handle.join();
+            }
+        }
+    }
+
+    /// The async form of [`Shared::shutdown_and_join`]'s wait: ready once
+    /// every worker has exited.
+    pub(crate) fn poll_exited(&self, waker: &Waker) -> bool {
+        let mut state = self.state();
+        if state.threads == 0 {
+            let handles = std::mem::take(&mut state.handles);
+            drop(state);
+            for handle in handles {
+                let _ = handle.join();
+            }
+            true
+        } else {
+            if !state.exit_wakers.iter().any(|w| w.will_wake(waker)) {
+                state.exit_wakers.push(waker.clone());
+            }
+            false
+        }
+    }
+
+    /// Runs `f`, which blocks this worker on work that may need this pool
+    /// (`sync_wait`), while letting the pool start one thread more so
+    /// queued jobs keep moving. Outside a worker it just runs `f`.
+    #[allow(dead_code)] // used by `sync_wait`
+    pub(crate) fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
+        let Some(shared) = CURRENT.with(|current| current.borrow().clone()) else {
+            return f();
+        };
+        {
+            let mut state = shared.state();
+            state.blocked += 1;
+            let waiting = state.queue.len() > state.spinning + state.notified;
+            if waiting && state.idle > state.notified {
+                state.notified += 1;
+                shared.work_available.notify_one();
+            } else if waiting
+                && !state.shutdown
+                && state.threads < shared.config.max_threads + state.blocked
+            {
+                // Best effort: if no thread can be started, the blocked job
+                // still completes once its future does.
+                let _ = shared.start_worker(&mut state);
+            }
+        }
+        struct Unblock(Arc<Shared>);
+        impl Drop for Unblock {
+            fn drop(&mut self) {
+                self.0.state().blocked -= 1;
+            }
+        }
+        let _unblock = Unblock(shared);
+        f()
+    }
+}

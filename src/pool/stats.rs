@@ -1,0 +1,81 @@
+//! Pool statistics: counters the workers bump, and the snapshot users read.
+
+use std::time::Duration;
+
+use crate::slot::Outcome;
+use crate::sync::{AtomicU64, AtomicUsize, Ordering};
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) submitted: AtomicU64,
+    pub(crate) completed: AtomicU64,
+    pub(crate) panicked: AtomicU64,
+    pub(crate) cancelled: AtomicU64,
+    pub(crate) running: AtomicUsize,
+    busy_nanos: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn record(&self, outcome: Outcome, busy: Duration) {
+        let counter = match outcome {
+            Outcome::Completed => &self.completed,
+            Outcome::Panicked => &self.panicked,
+            Outcome::Cancelled => &self.cancelled,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        if outcome != Outcome::Cancelled {
+            let nanos = u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX);
+            self.busy_nanos.fetch_add(nanos, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn busy(&self) -> Duration {
+        Duration::from_nanos(self.busy_nanos.load(Ordering::Relaxed))
+    }
+}
+
+/// A snapshot of a [`ThreadPool`](crate::ThreadPool)'s statistics, from
+/// [`ThreadPool::stats`](crate::ThreadPool::stats).
+///
+/// The counters are read one by one while the pool runs, so a snapshot taken
+/// under load may be off by the jobs that moved between two reads. Once the
+/// pool is quiet, `submitted == completed + panicked + cancelled + queued +
+/// running` holds exactly.
+///
+/// The seed's pool reports `threads`, `done`, `error`, `success`,
+/// `submitted` and `sum_time`: here they are `threads`, `completed +
+/// panicked`, `panicked`, `completed`, `submitted` and `busy`.
+///
+/// # Examples
+///
+/// ```
+/// let pool = threadbridge::ThreadPool::new(2);
+/// futures::executor::block_on(pool.spawn(|| ()));
+/// let stats = pool.stats();
+/// assert_eq!(stats.submitted, 1);
+/// assert_eq!(stats.completed, 1);
+/// assert!(stats.threads <= 2);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct PoolStats {
+    /// Worker threads alive now.
+    pub threads: usize,
+    /// Workers waiting for work.
+    pub idle: usize,
+    /// Jobs in the queue, including ones whose handles were dropped and that
+    /// a worker will skip.
+    pub queued: usize,
+    /// Jobs running now.
+    pub running: usize,
+    /// Jobs ever accepted.
+    pub submitted: u64,
+    /// Jobs that returned normally.
+    pub completed: u64,
+    /// Jobs that panicked (the panic went to their handle).
+    pub panicked: u64,
+    /// Jobs whose handle was dropped before they started: they never ran.
+    pub cancelled: u64,
+    /// Total time workers spent running jobs.
+    pub busy: Duration,
+}

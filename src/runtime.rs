@@ -1,0 +1,265 @@
+//! The embedded default runtime: the seed's `entrypoint` and
+//! `new_event_loop`, on `async-executor`.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Weak};
+
+use async_executor::Executor;
+use futures_task::{FutureObj, Spawn, SpawnError as FuturesSpawnError};
+
+use crate::default_pool::replace_default;
+use crate::park::block_on;
+use crate::ThreadPool;
+
+/// Runs `future` to completion on the calling thread, with a fresh default
+/// pool sized by the default rule; see [`Entrypoint`].
+///
+/// # Examples
+///
+/// ```
+/// let answer = threadbridge::entrypoint(async {
+///     threadbridge::threaded(|| 42).call(()).await
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+pub fn entrypoint<F: Future>(future: F) -> F::Output {
+    Entrypoint::new().run(future)
+}
+
+/// The seed's `aiomisc.entrypoint(pool_size=N)`: runs a future to completion
+/// on the calling thread, on an embedded executor, with a pool of its own as
+/// the default pool.
+///
+/// While [`Entrypoint::run`] runs, a fresh pool of `pool_size` threads (by
+/// default, the default pool's rule) is the process's default pool, so every
+/// `threaded` call uses it. When the future finishes (or panics), the
+/// event loop and the tasks spawned on it are dropped, the pool is shut down
+/// gracefully (its queued jobs run, its threads are joined) and the previous
+/// default pool is restored.
+///
+/// # Examples
+///
+/// ```
+/// use threadbridge::{default_pool, Entrypoint};
+///
+/// let size = Entrypoint::new().pool_size(3).run(async { default_pool().max_threads() });
+/// assert_eq!(size, 3);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Entrypoint {
+    pool_size: Option<usize>,
+}
+
+impl Entrypoint {
+    /// An entrypoint with the default pool size.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(threadbridge::Entrypoint::new().run(async { 1 + 1 }), 2);
+    /// ```
+    pub fn new() -> Entrypoint {
+        Entrypoint::default()
+    }
+
+    /// The size of the pool installed while the entrypoint runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let threads = threadbridge::Entrypoint::new()
+    ///     .pool_size(2)
+    ///     .run(async { threadbridge::default_pool().max_threads() });
+    /// assert_eq!(threads, 2);
+    /// ```
+    pub fn pool_size(mut self, pool_size: usize) -> Self {
+        self.pool_size = Some(pool_size);
+        self
+    }
+
+    /// Runs `future` to completion on this thread; see [`Entrypoint`].
+    ///
+    /// # Panics
+    ///
+    /// If `pool_size` is 0, and wherever `future` panics (after the pool is
+    /// shut down and the previous default restored).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let out = threadbridge::Entrypoint::new().run(async { "done" });
+    /// assert_eq!(out, "done");
+    /// ```
+    pub fn run<F: Future>(self, future: F) -> F::Output {
+        let mut builder = ThreadPool::builder();
+        if let Some(size) = self.pool_size {
+            builder = builder.max_threads(size);
+        }
+        let pool = builder.build();
+        let _restore = RestoreDefault {
+            pool: pool.clone(),
+            previous: Some(replace_default(Some(pool))),
+        };
+        let event_loop = new_event_loop();
+        event_loop.run_until_complete(future)
+        // `event_loop` drops before `_restore`: its tasks go away first, so a
+        // pool thread waiting on one of them is released before the pool's
+        // shutdown waits for that thread.
+    }
+}
+
+/// Puts the previous default pool back and shuts the entrypoint's pool
+/// down, also when the future panics.
+struct RestoreDefault {
+    pool: ThreadPool,
+    previous: Option<Option<ThreadPool>>,
+}
+
+impl Drop for RestoreDefault {
+    fn drop(&mut self) {
+        if let Some(previous) = self.previous.take() {
+            replace_default(previous);
+        }
+        self.pool.shutdown();
+    }
+}
+
+/// A new event loop: the seed's `aiomisc.new_event_loop()`.
+///
+/// # Examples
+///
+/// ```
+/// let event_loop = threadbridge::new_event_loop();
+/// assert_eq!(event_loop.run_until_complete(async { 7 }), 7);
+/// ```
+pub fn new_event_loop() -> EventLoop {
+    EventLoop {
+        executor: Arc::new(Executor::new()),
+    }
+}
+
+/// An event loop on the embedded executor; from [`new_event_loop`].
+///
+/// It runs only while [`EventLoop::run_until_complete`] runs; tasks spawned
+/// on it in between wait for the next run. Dropping it drops the tasks it
+/// still holds.
+///
+/// # Examples
+///
+/// ```
+/// let event_loop = threadbridge::new_event_loop();
+/// let task = event_loop.spawn(async { 20 });
+/// let sum = event_loop.run_until_complete(async { task.await + 22 });
+/// assert_eq!(sum, 42);
+/// ```
+pub struct EventLoop {
+    executor: Arc<Executor<'static>>,
+}
+
+impl EventLoop {
+    /// Runs `future` to completion on this thread, running the loop's other
+    /// tasks while it waits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = threadbridge::new_event_loop();
+    /// let out = event_loop.run_until_complete(async {
+    ///     threadbridge::threaded(|| "from a pool thread").call(()).await
+    /// });
+    /// assert_eq!(out, "from a pool thread");
+    /// ```
+    pub fn run_until_complete<F: Future>(&self, future: F) -> F::Output {
+        block_on(self.executor.run(future))
+    }
+
+    /// Spawns `future` on the loop and returns a task handle to await;
+    /// dropping the handle cancels the task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = threadbridge::new_event_loop();
+    /// let task = event_loop.spawn(async { "spawned" });
+    /// assert_eq!(event_loop.run_until_complete(task), "spawned");
+    /// ```
+    pub fn spawn<T: Send + 'static>(
+        &self,
+        future: impl Future<Output = T> + Send + 'static,
+    ) -> async_executor::Task<T> {
+        self.executor.spawn(future)
+    }
+
+    /// A handle that spawns onto this loop from any thread, as a
+    /// [`futures_task::Spawn`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::task::SpawnExt;
+    ///
+    /// let event_loop = threadbridge::new_event_loop();
+    /// let spawner = event_loop.spawner();
+    /// let handle = spawner.spawn_with_handle(async { 5 }).unwrap();
+    /// assert_eq!(event_loop.run_until_complete(handle), 5);
+    /// ```
+    pub fn spawner(&self) -> LoopSpawner {
+        LoopSpawner {
+            executor: Arc::downgrade(&self.executor),
+        }
+    }
+}
+
+impl fmt::Debug for EventLoop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventLoop").finish_non_exhaustive()
+    }
+}
+
+/// Spawns futures onto an [`EventLoop`] from any thread; from
+/// [`EventLoop::spawner`].
+///
+/// It does not keep the loop alive: once the loop is dropped, spawning fails
+/// with [`futures_task::SpawnError::shutdown`].
+///
+/// # Examples
+///
+/// ```
+/// use futures::task::SpawnExt;
+///
+/// let event_loop = threadbridge::new_event_loop();
+/// let spawner = event_loop.spawner();
+/// drop(event_loop);
+/// assert!(spawner.spawn(async {}).is_err());
+/// ```
+#[derive(Clone)]
+pub struct LoopSpawner {
+    executor: Weak<Executor<'static>>,
+}
+
+impl Spawn for LoopSpawner {
+    fn spawn_obj(&self, future: FutureObj<'static, ()>) -> Result<(), FuturesSpawnError> {
+        let executor = self
+            .executor
+            .upgrade()
+            .ok_or_else(FuturesSpawnError::shutdown)?;
+        executor.spawn(future).detach();
+        Ok(())
+    }
+
+    fn status(&self) -> Result<(), FuturesSpawnError> {
+        match self.executor.strong_count() {
+            0 => Err(FuturesSpawnError::shutdown()),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl fmt::Debug for LoopSpawner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoopSpawner")
+            .field("alive", &(self.executor.strong_count() > 0))
+            .finish()
+    }
+}

@@ -1,0 +1,264 @@
+//! The result slot: one allocation per call that carries the job to a worker
+//! and its result back to the awaiting task.
+//!
+//! See `src/slot.md` for the state machine and why it needs no more than one
+//! lock per transition.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use crate::sync::{lock, Arc, Mutex};
+
+/// A caught panic payload, resumed where the handle is awaited.
+pub(crate) type Panic = Box<dyn Any + Send + 'static>;
+
+/// What running a job amounted to, for the pool's statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Completed,
+    Panicked,
+    /// The handle was dropped before a worker reached the job.
+    Cancelled,
+}
+
+/// A job as a queue sees it: something a worker runs once.
+pub(crate) trait Job: Send + Sync {
+    fn run(&self) -> Outcome;
+}
+
+/// The result side as a [`JoinHandle`] sees it.
+trait ResultSlot<T>: Send + Sync {
+    fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, Panic>>;
+    fn is_finished(&self) -> bool;
+    /// Called when the handle is dropped: cancels a job not yet started.
+    fn release(&self);
+}
+
+enum Stage<F, T> {
+    Pending(F),
+    Running,
+    Done(Result<T, Panic>),
+    /// The result went to the handle, or the handle went away.
+    Closed,
+}
+
+struct Slot<F, T> {
+    stage: Stage<F, T>,
+    waker: Option<Waker>,
+}
+
+/// The single allocation behind every call: the job until it runs, then its
+/// result until the handle takes it.
+pub(crate) struct Task<F, T> {
+    slot: Mutex<Slot<F, T>>,
+}
+
+impl<F, T> Task<F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    /// Creates the task and returns the two views of it: the job for a
+    /// worker and the handle for the caller.
+    pub(crate) fn new(f: F) -> (Arc<dyn Job>, JoinHandle<T>) {
+        let task = Arc::new(Task {
+            slot: Mutex::new(Slot {
+                stage: Stage::Pending(f),
+                waker: None,
+            }),
+        });
+        let handle = JoinHandle {
+            slot: Some(task.clone()),
+        };
+        (task, handle)
+    }
+}
+
+impl<F, T> Job for Task<F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    fn run(&self) -> Outcome {
+        let f = {
+            let mut slot = lock(&self.slot);
+            match std::mem::replace(&mut slot.stage, Stage::Running) {
+                Stage::Pending(f) => f,
+                other => {
+                    // Cancelled: the handle closed the slot before we got here.
+                    slot.stage = other;
+                    return Outcome::Cancelled;
+                }
+            }
+        };
+        let result = panic::catch_unwind(AssertUnwindSafe(f));
+        let outcome = match result {
+            Ok(_) => Outcome::Completed,
+            Err(_) => Outcome::Panicked,
+        };
+        let (waker, unclaimed) = {
+            let mut slot = lock(&self.slot);
+            if matches!(slot.stage, Stage::Running) {
+                slot.stage = Stage::Done(result);
+                (slot.waker.take(), None)
+            } else {
+                // The handle was dropped while the job ran: nobody wants it.
+                (None, Some(result))
+            }
+        };
+        // Wake and drop outside the lock: either may run arbitrary code.
+        drop(unclaimed);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        outcome
+    }
+}
+
+impl<F, T> ResultSlot<T> for Task<F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, Panic>> {
+        let mut slot = lock(&self.slot);
+        match std::mem::replace(&mut slot.stage, Stage::Closed) {
+            Stage::Done(result) => Poll::Ready(result),
+            Stage::Closed => {
+                panic!("threadbridge: a JoinHandle was polled after it returned its result")
+            }
+            other => {
+                slot.stage = other;
+                match &mut slot.waker {
+                    Some(waker) if waker.will_wake(cx.waker()) => {}
+                    waker => *waker = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        matches!(lock(&self.slot).stage, Stage::Done(_) | Stage::Closed)
+    }
+
+    fn release(&self) {
+        let mut slot = lock(&self.slot);
+        let dropped = match slot.stage {
+            Stage::Running => None,
+            _ => Some(std::mem::replace(&mut slot.stage, Stage::Closed)),
+        };
+        let waker = slot.waker.take();
+        drop(slot);
+        // The job's closure or its result may have a costly Drop: run it
+        // outside the lock.
+        drop(dropped);
+        drop(waker);
+    }
+}
+
+/// A handle to a blocking call: a [`Future`] of the call's result.
+///
+/// The job was queued when the handle was created; awaiting the handle only
+/// waits for it. If the job panicked, awaiting the handle resumes the panic
+/// with its original payload.
+///
+/// # Dropping the handle
+///
+/// - before a worker starts the job: the job never runs (the pool counts it
+///   as cancelled);
+/// - while the job runs: the job finishes and its result is dropped.
+///
+/// Use [`JoinHandle::detach`] to let a job run with nobody waiting.
+///
+/// # Examples
+///
+/// ```
+/// let pool = threadbridge::ThreadPool::new(2);
+/// let handle = pool.spawn(|| 6 * 7);
+/// assert_eq!(futures::executor::block_on(handle), 42);
+/// ```
+#[must_use = "dropping a JoinHandle cancels its job unless it has started; use `.detach()` to let it run"]
+pub struct JoinHandle<T> {
+    slot: Option<Arc<dyn ResultSlot<T>>>,
+}
+
+impl<T> JoinHandle<T> {
+    /// Lets the job run to completion with nobody waiting for it; its result
+    /// is dropped, and a panic in it is counted by the pool and dropped too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    ///
+    /// let (tx, rx) = mpsc::channel();
+    /// threadbridge::ThreadPool::new(1)
+    ///     .spawn(move || tx.send("ran").unwrap())
+    ///     .detach();
+    /// assert_eq!(rx.recv().unwrap(), "ran");
+    /// ```
+    pub fn detach(mut self) {
+        self.slot = None;
+    }
+
+    /// Whether the job has finished (or the result was already taken).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = threadbridge::ThreadPool::new(1);
+    /// let handle = pool.spawn(|| 1);
+    /// let value = futures::executor::block_on(async {
+    ///     while !handle.is_finished() {
+    ///         std::thread::yield_now();
+    ///     }
+    ///     handle.await
+    /// });
+    /// assert_eq!(value, 1);
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.slot.as_ref().is_none_or(|slot| slot.is_finished())
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let slot = self
+            .slot
+            .as_ref()
+            .expect("threadbridge: a JoinHandle was polled after it returned its result");
+        match slot.poll_result(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(result) => {
+                self.slot = None;
+                match result {
+                    Ok(value) => Poll::Ready(value),
+                    Err(payload) => panic::resume_unwind(payload),
+                }
+            }
+        }
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot.take() {
+            slot.release();
+        }
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}

@@ -1,0 +1,285 @@
+//! [`Threaded`]: a blocking function wrapped so that calling it runs it on a
+//! pool or on a thread of its own (the seed's `@threaded` and
+//! `@threaded_separate`).
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::callable::Callable;
+use crate::default_pool::with_default;
+use crate::error::SpawnError;
+use crate::slot::{JoinHandle, Task};
+use crate::ThreadPool;
+
+/// The name of every thread that `threaded_separate` starts.
+pub(crate) const SEPARATE_THREAD_NAME: &str = "threadbridge-separate";
+
+/// Where a [`Threaded`] function runs.
+#[derive(Clone)]
+pub(crate) enum Target {
+    DefaultPool,
+    Pool(ThreadPool),
+    Separate,
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::DefaultPool => f.write_str("default pool"),
+            Target::Pool(pool) => write!(f, "pool `{}`", pool.name()),
+            Target::Separate => f.write_str("separate thread"),
+        }
+    }
+}
+
+impl Target {
+    /// Runs `f` where this target says, with the caller's context.
+    pub(crate) fn spawn<F, T>(&self, f: F) -> Result<JoinHandle<T>, SpawnError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        match self {
+            Target::DefaultPool => with_default(|pool| pool.try_spawn(f)),
+            Target::Pool(pool) => pool.try_spawn(f),
+            Target::Separate => {
+                let (job, handle) = Task::new(crate::context::bind(f));
+                std::thread::Builder::new()
+                    .name(SEPARATE_THREAD_NAME.to_owned())
+                    .spawn(move || {
+                        job.run();
+                    })
+                    .map_err(|error| SpawnError::thread(SEPARATE_THREAD_NAME, error))?;
+                Ok(handle)
+            }
+        }
+    }
+}
+
+/// A blocking function that runs off the caller's thread when called; from
+/// [`threaded`] or [`threaded_separate`].
+///
+/// Arguments go in one value: `()` for none, the value itself for one, a
+/// tuple for several; the function keeps its natural signature (see
+/// [`Callable`]).
+///
+/// `Threaded` is cheap to clone: clones share the function.
+///
+/// # Examples
+///
+/// ```
+/// use threadbridge::threaded;
+///
+/// let add = threaded(|a: u32, b: u32| a + b);
+/// let sum = futures::executor::block_on(add.call((2, 3)));
+/// assert_eq!(sum, 5);
+/// assert_eq!(add.sync_call((2, 3)), 5);
+/// ```
+pub struct Threaded<F> {
+    func: Arc<F>,
+    target: Target,
+}
+
+/// Wraps a blocking function so that each call runs it on the default pool
+/// (or on the pool given with [`Threaded::with_pool`]) and returns a
+/// [`JoinHandle`] to await. This is the seed's `@threaded`.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use threadbridge::threaded;
+///
+/// let blocking_function = threaded(|| std::thread::sleep(Duration::from_millis(10)));
+/// futures::executor::block_on(async {
+///     // Both calls run at once, each on a pool thread.
+///     futures::join!(blocking_function.call(()), blocking_function.call(()));
+/// });
+/// // Or run it inline, as a plain function.
+/// blocking_function.sync_call(());
+/// ```
+pub fn threaded<F>(func: F) -> Threaded<F> {
+    Threaded {
+        func: Arc::new(func),
+        target: Target::DefaultPool,
+    }
+}
+
+/// Wraps a blocking function so that each call runs it on a new thread of
+/// its own, named `threadbridge-separate`. This is the seed's
+/// `@threaded_separate`, recommended for long background work that should
+/// not hold a pool thread.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::sync::Arc;
+/// use threadbridge::threaded_separate;
+///
+/// let watch = threaded_separate(|stop: Arc<AtomicBool>| {
+///     while !stop.load(Ordering::Relaxed) {
+///         std::thread::yield_now();
+///     }
+///     "stopped"
+/// });
+/// let stop = Arc::new(AtomicBool::new(false));
+/// let handle = watch.call(stop.clone());
+/// stop.store(true, Ordering::Relaxed);
+/// assert_eq!(futures::executor::block_on(handle), "stopped");
+/// ```
+pub fn threaded_separate<F>(func: F) -> Threaded<F> {
+    Threaded {
+        func: Arc::new(func),
+        target: Target::Separate,
+    }
+}
+
+impl<F> Threaded<F> {
+    /// Runs calls on `pool` instead of the default pool (or a separate
+    /// thread).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use threadbridge::{threaded, ThreadPool};
+    ///
+    /// let pool = ThreadPool::builder().name("crunch").build();
+    /// let where_am_i = threaded(|| std::thread::current().name().unwrap().to_owned())
+    ///     .with_pool(&pool);
+    /// let name = futures::executor::block_on(where_am_i.call(()));
+    /// assert!(name.starts_with("crunch-"));
+    /// ```
+    pub fn with_pool(mut self, pool: &ThreadPool) -> Self {
+        self.target = Target::Pool(pool.clone());
+        self
+    }
+
+    /// Calls the function off this thread and returns a handle to await.
+    ///
+    /// The job is queued at once; awaiting the handle waits for it. The
+    /// caller's [`Context`](crate::Context) is captured now and is current
+    /// while the function runs.
+    ///
+    /// # Panics
+    ///
+    /// If the pool is shut down or no thread can be started; see
+    /// [`Threaded::try_call`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let double = threadbridge::threaded(|x: u64| x * 2);
+    /// assert_eq!(futures::executor::block_on(double.call(21)), 42);
+    /// ```
+    pub fn call<A, M>(&self, args: A) -> JoinHandle<<F as Callable<A, M>>::Output>
+    where
+        F: Callable<A, M>,
+        A: Send + 'static,
+    {
+        self.try_call(args)
+            .unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// The seed's name for [`Threaded::call`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let greet = threadbridge::threaded(|name: &'static str| format!("hello, {name}"));
+    /// assert_eq!(futures::executor::block_on(greet.async_call("ann")), "hello, ann");
+    /// ```
+    pub fn async_call<A, M>(&self, args: A) -> JoinHandle<<F as Callable<A, M>>::Output>
+    where
+        F: Callable<A, M>,
+        A: Send + 'static,
+    {
+        self.call(args)
+    }
+
+    /// Like [`Threaded::call`], but returns an error instead of panicking
+    /// when the pool is shut down or no thread can be started.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use threadbridge::{threaded, ThreadPool};
+    ///
+    /// let pool = ThreadPool::new(1);
+    /// let task = threaded(|| ()).with_pool(&pool);
+    /// pool.shutdown();
+    /// assert!(task.try_call(()).unwrap_err().is_shutdown());
+    /// ```
+    pub fn try_call<A, M>(
+        &self,
+        args: A,
+    ) -> Result<JoinHandle<<F as Callable<A, M>>::Output>, SpawnError>
+    where
+        F: Callable<A, M>,
+        A: Send + 'static,
+    {
+        let func = self.func.clone();
+        self.target.spawn(move || func.invoke(args))
+    }
+
+    /// Runs the function inline on the calling thread, as a plain function.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let square = threadbridge::threaded(|x: i32| x * x);
+    /// assert_eq!(square.sync_call(9), 81);
+    /// ```
+    pub fn sync_call<A, M>(&self, args: A) -> <F as Callable<A, M>>::Output
+    where
+        F: Callable<A, M>,
+    {
+        self.func.invoke(args)
+    }
+
+    /// The wrapped function.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let t = threadbridge::threaded(|| 5);
+    /// assert_eq!((t.get_ref())(), 5);
+    /// ```
+    pub fn get_ref(&self) -> &F {
+        &self.func
+    }
+}
+
+impl<F> Clone for Threaded<F> {
+    fn clone(&self) -> Self {
+        Threaded {
+            func: self.func.clone(),
+            target: self.target.clone(),
+        }
+    }
+}
+
+impl<F> fmt::Debug for Threaded<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Threaded")
+            .field("func", &std::any::type_name::<F>())
+            .field("runs_on", &self.target)
+            .finish()
+    }
+}
+
+/// Runs `f` on the default pool and returns a handle to await.
+///
+/// # Examples
+///
+/// ```
+/// let len = futures::executor::block_on(threadbridge::spawn(|| "hello".len()));
+/// assert_eq!(len, 5);
+/// ```
+pub fn spawn<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    with_default(|pool| pool.spawn(f))
+}
