@@ -113,6 +113,7 @@ mod callable;
 mod context;
 mod default_pool;
 mod error;
+#[cfg_attr(not(feature = "runtime"), allow(dead_code))] // until sync_wait uses it
 mod park;
 mod pool;
 #[cfg(feature = "runtime")]

@@ -27,7 +27,10 @@ pub(crate) enum Outcome {
 
 /// A job as a queue sees it: something a worker runs once.
 pub(crate) trait Job: Send + Sync {
-    fn run(&self) -> Outcome;
+    /// Runs the job (unless it was cancelled) and reports how it went to
+    /// `finished` before waking the handle, so an awaiting task that reads
+    /// the pool's statistics sees its own job counted.
+    fn run(&self, finished: &dyn Fn(Outcome));
 }
 
 /// The result side as a [`JoinHandle`] sees it.
@@ -64,6 +67,7 @@ where
 {
     /// Creates the task and returns the two views of it: the job for a
     /// worker and the handle for the caller.
+    #[allow(clippy::new_ret_no_self)] // a task is only ever seen through these two views
     pub(crate) fn new(f: F) -> (Arc<dyn Job>, JoinHandle<T>) {
         let task = Arc::new(Task {
             slot: Mutex::new(Slot {
@@ -83,7 +87,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    fn run(&self) -> Outcome {
+    fn run(&self, finished: &dyn Fn(Outcome)) {
         let f = {
             let mut slot = lock(&self.slot);
             match std::mem::replace(&mut slot.stage, Stage::Running) {
@@ -91,15 +95,16 @@ where
                 other => {
                     // Cancelled: the handle closed the slot before we got here.
                     slot.stage = other;
-                    return Outcome::Cancelled;
+                    drop(slot);
+                    return finished(Outcome::Cancelled);
                 }
             }
         };
         let result = panic::catch_unwind(AssertUnwindSafe(f));
-        let outcome = match result {
+        finished(match result {
             Ok(_) => Outcome::Completed,
             Err(_) => Outcome::Panicked,
-        };
+        });
         let (waker, unclaimed) = {
             let mut slot = lock(&self.slot);
             if matches!(slot.stage, Stage::Running) {
@@ -115,7 +120,6 @@ where
         if let Some(waker) = waker {
             waker.wake();
         }
-        outcome
     }
 }
 

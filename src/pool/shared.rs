@@ -221,10 +221,10 @@ impl Shared {
         let counters = &self.counters;
         counters.running.fetch_add(1, Ordering::Relaxed);
         let start = Instant::now();
-        let outcome = job.run();
-        let busy = start.elapsed();
-        counters.running.fetch_sub(1, Ordering::Relaxed);
-        counters.record(outcome, busy);
+        job.run(&|outcome| {
+            counters.running.fetch_sub(1, Ordering::Relaxed);
+            counters.record(outcome, start.elapsed());
+        });
         drop(job);
     }
 
