@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 
+use crate::carrier::{capture_all, run_in_all, Captured, Captures};
+
 type Value = Arc<dyn Any + Send + Sync>;
 
 /// One variable's value in a snapshot.
@@ -46,6 +48,8 @@ struct Entry {
 #[derive(Clone, Default)]
 pub struct Context {
     entries: Option<Arc<[Entry]>>,
+    /// What registered carriers (and the `tracing` span) captured.
+    captured: Option<Arc<[Arc<dyn Captured>]>>,
 }
 
 thread_local! {
@@ -62,7 +66,11 @@ impl Context {
     /// assert!(empty.is_empty());
     /// ```
     pub fn current() -> Context {
-        CURRENT.with(|current| current.borrow().clone())
+        let entries = CURRENT.with(|current| current.borrow().entries.clone());
+        Context {
+            entries,
+            captured: capture_all(),
+        }
     }
 
     /// Whether no variable is set in this snapshot.
@@ -73,7 +81,7 @@ impl Context {
     /// assert!(threadbridge::Context::default().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.entries.is_none()
+        self.entries.is_none() && self.captured.is_none()
     }
 
     /// Runs `f` with this snapshot as the current context, then restores the
@@ -92,8 +100,19 @@ impl Context {
     /// assert_eq!(USER.get(), Some("ann"));
     /// ```
     pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
-        let _restore = Restore(Some(self.clone().install()));
-        f()
+        let _restore = Restore(Some(self.vars().install()));
+        match &self.captured {
+            None => f(),
+            Some(captured) => run_in_all(captured, f),
+        }
+    }
+
+    /// Only the variables of this snapshot: what the thread-local holds.
+    fn vars(&self) -> Context {
+        Context {
+            entries: self.entries.clone(),
+            captured: None,
+        }
     }
 
     /// Wraps `future` so that this snapshot is the current context during
@@ -142,6 +161,7 @@ impl Context {
         }
         Context {
             entries: Some(entries.into()),
+            captured: self.captured.clone(),
         }
     }
 }
@@ -149,10 +169,18 @@ impl Context {
 impl fmt::Debug for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names = self.entries.as_deref().unwrap_or_default();
-        f.debug_set()
-            .entries(names.iter().map(|entry| entry.name))
-            .finish()
+        let mut set = f.debug_set();
+        set.entries(names.iter().map(|entry| entry.name));
+        if let Some(captured) = &self.captured {
+            set.entry(&Captures(captured));
+        }
+        set.finish()
     }
+}
+
+/// The variables installed on this thread (no carrier captures).
+fn thread_vars() -> Context {
+    CURRENT.with(|current| current.borrow().clone())
 }
 
 /// Puts the previous context back when dropped, so a panic cannot leave a
@@ -175,7 +203,9 @@ where
 {
     let context = Context::current();
     move || {
-        if context.is_empty() && Context::current().is_empty() {
+        // Pool threads run with an empty context between jobs, so an empty
+        // capture needs no install.
+        if context.is_empty() && thread_vars().entries.is_none() {
             return f();
         }
         context.run(f)
@@ -194,12 +224,20 @@ impl<F: Future> Future for WithContext<F> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<F::Output> {
         let this = &mut *self;
-        let mut restore = Restore(Some(std::mem::take(&mut this.context).install()));
-        let poll = this.future.as_mut().poll(cx);
-        // Keep what the future set for its next poll, and put the thread's
-        // own context back.
+        let captured = this.context.captured.clone();
+        let mut restore = Restore(Some(this.context.vars().install()));
+        let future = &mut this.future;
+        let poll = match &captured {
+            None => future.as_mut().poll(cx),
+            Some(captured) => run_in_all(captured, || future.as_mut().poll(cx)),
+        };
+        // Keep the variables the future set for its next poll, and put the
+        // thread's own context back.
         let previous = restore.0.take().expect("set above");
-        this.context = previous.install();
+        this.context = Context {
+            entries: previous.install().entries,
+            captured,
+        };
         poll
     }
 }
@@ -339,7 +377,7 @@ where
     /// assert_eq!(MODE.get(), Some("outer"));
     /// ```
     pub fn scope<R>(&'static self, value: T, f: impl FnOnce() -> R) -> R {
-        let inner = Context::current().with(self.id(), self.name, Arc::new(value));
+        let inner = thread_vars().with(self.id(), self.name, Arc::new(value));
         inner.run(f)
     }
 }

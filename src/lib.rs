@@ -110,6 +110,7 @@
 #![warn(missing_debug_implementations, rust_2018_idioms)]
 
 mod callable;
+mod carrier;
 mod context;
 mod default_pool;
 mod error;
@@ -123,6 +124,7 @@ mod sync;
 mod threaded;
 
 pub use callable::Callable;
+pub use carrier::{register_carrier, Captured, Carrier};
 pub use context::{Context, ContextVar, WithContext};
 pub use default_pool::{default_pool, set_default_pool, POOL_SIZE_VAR};
 pub use error::SpawnError;

@@ -10,6 +10,7 @@ use futures_task::{FutureObj, Spawn, SpawnError as FuturesSpawnError};
 
 use crate::default_pool::replace_default;
 use crate::park::block_on;
+use crate::Context;
 use crate::ThreadPool;
 
 /// Runs `future` to completion on the calling thread, with a fresh default
@@ -102,7 +103,9 @@ impl Entrypoint {
             previous: Some(replace_default(Some(pool))),
         };
         let event_loop = new_event_loop();
-        event_loop.run_until_complete(future)
+        // The main task gets a context of its own, as an asyncio task does:
+        // what it sets stays with it, not with this thread.
+        event_loop.run_until_complete(Context::current().wrap(future))
         // `event_loop` drops before `_restore`: its tasks go away first, so a
         // pool thread waiting on one of them is released before the pool's
         // shutdown waits for that thread.
@@ -177,6 +180,10 @@ impl EventLoop {
     /// Spawns `future` on the loop and returns a task handle to await;
     /// dropping the handle cancels the task.
     ///
+    /// As asyncio's `create_task` does, the task runs in a copy of the
+    /// caller's [`Context`]: it sees the caller's variables, and what it sets
+    /// stays its own.
+    ///
     /// # Examples
     ///
     /// ```
@@ -188,7 +195,7 @@ impl EventLoop {
         &self,
         future: impl Future<Output = T> + Send + 'static,
     ) -> async_executor::Task<T> {
-        self.executor.spawn(future)
+        self.executor.spawn(Context::current().wrap(future))
     }
 
     /// A handle that spawns onto this loop from any thread, as a

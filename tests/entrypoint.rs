@@ -10,8 +10,16 @@ use std::time::{Duration, Instant};
 
 use threadbridge::{default_pool, new_event_loop, threaded, Entrypoint};
 
+/// The default pool is process-wide: tests that swap it take turns.
+static DEFAULT_POOL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn take_turn() -> std::sync::MutexGuard<'static, ()> {
+    DEFAULT_POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 #[test]
 fn the_entrypoint_installs_a_pool_and_restores_the_previous_one() {
+    let _turn = take_turn();
     let before = default_pool();
     let (inside, name) = Entrypoint::new().pool_size(2).run(async {
         let name = threaded(|| std::thread::current().name().unwrap().to_owned())
@@ -32,6 +40,7 @@ fn the_entrypoint_installs_a_pool_and_restores_the_previous_one() {
 
 #[test]
 fn a_panicking_entrypoint_still_restores_the_default_pool() {
+    let _turn = take_turn();
     let before = default_pool().max_threads();
     let result = std::panic::catch_unwind(|| {
         Entrypoint::new()
