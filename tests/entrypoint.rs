@@ -14,7 +14,9 @@ use threadbridge::{default_pool, new_event_loop, threaded, Entrypoint};
 static DEFAULT_POOL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn take_turn() -> std::sync::MutexGuard<'static, ()> {
-    DEFAULT_POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    DEFAULT_POOL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[test]
