@@ -174,11 +174,19 @@ where
     F: FnOnce() -> T + Send + 'static,
 {
     let context = Context::current();
+    // The event loop the call came from travels with it, for `sync_await`.
+    let spawner = crate::sync_wait::ambient::current();
     move || {
-        if context.is_empty() && Context::current().is_empty() {
-            return f();
+        let run = move || {
+            if context.is_empty() && Context::current().is_empty() {
+                return f();
+            }
+            context.run(f)
+        };
+        match spawner {
+            None => run(),
+            Some(spawner) => crate::sync_wait::ambient::scope(spawner, run),
         }
-        context.run(f)
     }
 }
 

@@ -119,6 +119,7 @@ mod pool;
 mod runtime;
 mod slot;
 mod sync;
+mod sync_wait;
 mod threaded;
 
 pub use callable::Callable;
@@ -129,4 +130,7 @@ pub use pool::{PoolStats, Shutdown, ThreadPool, ThreadPoolBuilder};
 #[cfg(feature = "runtime")]
 pub use runtime::{entrypoint, new_event_loop, Entrypoint, EventLoop, LoopSpawner};
 pub use slot::JoinHandle;
+pub use sync_wait::{
+    sync_await, sync_wait, try_sync_await, try_sync_wait, BoxedTask, Spawner, SyncWaitError,
+};
 pub use threaded::{spawn, threaded, threaded_separate, Threaded};
