@@ -65,13 +65,17 @@ use crate::Context;
 /// let answer = sync_wait(&executor, async { 6 * 7 });
 /// assert_eq!(answer, 42);
 /// ```
+#[track_caller]
 pub fn sync_wait<S, M, F>(spawner: &S, future: F) -> F::Output
 where
     S: Spawner<M> + ?Sized,
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    try_sync_wait(spawner, future).unwrap_or_else(|error| panic!("{error}"))
+    match try_sync_wait(spawner, future) {
+        Ok(output) => output,
+        Err(error) => panic!("{error}"),
+    }
 }
 
 /// Like [`sync_wait`], but returns an error instead of panicking when the
@@ -138,12 +142,16 @@ where
 /// let out = threadbridge::entrypoint(async { in_thread.call(()).await });
 /// assert_eq!(out, "awaited from a pool thread");
 /// ```
+#[track_caller]
 pub fn sync_await<F>(future: F) -> F::Output
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    try_sync_await(future).unwrap_or_else(|error| panic!("{error}"))
+    match try_sync_await(future) {
+        Ok(output) => output,
+        Err(error) => panic!("{error}"),
+    }
 }
 
 /// Like [`sync_await`], but returns an error when there is no loop to wait
