@@ -87,6 +87,24 @@
 //! let _previous = set_default_pool(thread_pool);
 //! ```
 //!
+//! ## `aiomisc.sync_wait_coroutine`
+//!
+//! Blocking code waits for async work with [`sync_wait`]: it hands a future
+//! to an executor (any `futures::task::Spawn`, a smol or `async_executor`
+//! executor, a tokio `Handle`; see [`Spawner`]) and blocks until it is done.
+//! Inside [`entrypoint`], a `threaded` function needs no spawner:
+//! [`sync_await`] waits on the loop that made the call.
+//!
+//! ```
+//! use threadbridge::{sync_await, threaded};
+//!
+//! let in_thread = threaded(|| {
+//!     // On a pool thread: wait for async work on the entrypoint's loop.
+//!     sync_await(async { "done" })
+//! });
+//! assert_eq!(threadbridge::entrypoint(async { in_thread.call(()).await }), "done");
+//! ```
+//!
 //! ## `entrypoint`
 //!
 //! With the default `runtime` feature, [`entrypoint`] and [`Entrypoint`] run a
@@ -97,6 +115,9 @@
 //!
 //! - `runtime` (default): the embedded runtime, on `async-executor`.
 //! - `tracing`: carries the caller's `tracing` span into blocking threads.
+//! - `async-executor` (on with `runtime`): [`sync_wait`] accepts an
+//!   `async_executor::Executor` (also `smol::Executor`).
+//! - `tokio`: [`sync_wait`] accepts a `tokio::runtime::Handle` or `Runtime`.
 //!
 //! # Caveats
 //!
@@ -104,6 +125,11 @@
 //!   and threads; in async code, await [`ThreadPool::shutdown_async`] first.
 //! - A [`JoinHandle`] dropped before its job starts cancels the job; one
 //!   dropped later lets it finish. Blocking code cannot be interrupted.
+//! - [`sync_wait`] blocks its thread: call it from a pool thread, not from
+//!   async code. Waiting on the thread that must run the future panics where
+//!   that can be detected (the embedded loop, a current-thread tokio
+//!   runtime); an `async_executor::Executor` that only the waiting thread
+//!   runs waits forever.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

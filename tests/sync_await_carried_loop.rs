@@ -1,6 +1,9 @@
 //! `sync_await` needs no spawner: a `threaded*` call made inside an event
 //! loop carries that loop to the thread that runs it, and on from there to
 //! the calls it makes in turn.
+//!
+//! They need the embedded runtime (the default `runtime` feature).
+#![cfg(feature = "runtime")]
 
 mod sync_wait_support;
 

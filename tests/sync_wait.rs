@@ -2,6 +2,9 @@
 //! the entrypoint: the output comes back, a panic resumes in the waiting
 //! thread, the future runs on the executor (so its timers work) and inside
 //! the waiting thread's context.
+//!
+//! They need the embedded runtime (the default `runtime` feature).
+#![cfg(feature = "runtime")]
 
 mod sync_wait_support;
 
@@ -22,8 +25,9 @@ under_every_runtime!(
 
 fn output_comes_back(rt: Rt) {
     let out = rt.on_blocking_thread(|waiter| {
-        let words = vec!["sync", "wait"];
-        waiter.wait(async move { words.join("_") })
+        // An owned value goes in; an owned value comes out.
+        let first = String::from("sync");
+        waiter.wait(async move { first + "_wait" })
     });
     assert_eq!(out, "sync_wait");
 }

@@ -2,6 +2,9 @@
 //! `sync_wait`s on a future which itself awaits another call on that same
 //! pool. While the job waits, the pool runs one thread more (N + 1), no
 //! more, and goes back to N afterwards.
+//!
+//! They need the embedded runtime (the default `runtime` feature).
+#![cfg(feature = "runtime")]
 
 mod sync_wait_support;
 

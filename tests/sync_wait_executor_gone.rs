@@ -5,12 +5,11 @@
 mod sync_wait_support;
 
 use std::future::pending;
-use std::panic;
 use std::sync::{Arc, Weak};
 
 use futures::task::{FutureObj, Spawn, SpawnError};
-use sync_wait_support::{message, within, ENTRYPOINT_THREAD};
-use threadbridge::{sync_wait, threaded, try_sync_wait, SyncWaitError};
+use sync_wait_support::within;
+use threadbridge::{try_sync_wait, SyncWaitError};
 
 /// A future that says when it first runs, then never completes.
 async fn started_then_pending(started: async_channel::Sender<()>) {
@@ -24,13 +23,14 @@ fn assert_dropped(result: Result<(), SyncWaitError>) {
     assert!(error.to_string().contains("dropped before it completed"));
 }
 
+#[cfg(feature = "runtime")]
 #[test]
 fn under_the_entrypoint_a_wait_outliving_the_loop_gets_an_error() {
-    let result = within(ENTRYPOINT_THREAD, || {
+    let result = within(sync_wait_support::ENTRYPOINT_THREAD, || {
         let (tx, rx) = std::sync::mpsc::channel();
         threadbridge::entrypoint(async move {
             let (started, started_rx) = async_channel::bounded(1);
-            threaded(move || {
+            threadbridge::threaded(move || {
                 let result = threadbridge::try_sync_await(started_then_pending(started.clone()));
                 tx.send(result).unwrap();
             })
@@ -45,17 +45,19 @@ fn under_the_entrypoint_a_wait_outliving_the_loop_gets_an_error() {
     assert_dropped(result);
 }
 
+#[cfg(feature = "runtime")]
 #[test]
 fn under_the_entrypoint_the_plain_form_panics_clearly() {
-    let text = within(ENTRYPOINT_THREAD, || {
+    let text = within(sync_wait_support::ENTRYPOINT_THREAD, || {
         let (tx, rx) = std::sync::mpsc::channel();
         threadbridge::entrypoint(async move {
             let (started, started_rx) = async_channel::bounded(1);
-            threaded(move || {
-                let outcome = panic::catch_unwind(panic::AssertUnwindSafe(|| {
+            threadbridge::threaded(move || {
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     threadbridge::sync_await(started_then_pending(started.clone()))
                 }));
-                tx.send(message(&*outcome.unwrap_err())).unwrap();
+                tx.send(sync_wait_support::message(&*outcome.unwrap_err()))
+                    .unwrap();
             })
             .call(())
             .detach();
@@ -66,6 +68,7 @@ fn under_the_entrypoint_the_plain_form_panics_clearly() {
     assert!(text.contains("dropped before it completed"), "{text}");
 }
 
+#[cfg(feature = "runtime")]
 #[test]
 fn a_loop_dropped_before_the_wait_refuses_the_future() {
     let spawner = threadbridge::new_event_loop().spawner();
@@ -108,8 +111,8 @@ fn under_tokio_the_plain_form_panics_clearly() {
         let runtime = sync_wait_support::tokio_runtime();
         let handle = runtime.handle().clone();
         runtime.shutdown_background();
-        let outcome = panic::catch_unwind(|| sync_wait(&handle, async {}));
-        message(&*outcome.unwrap_err())
+        let outcome = std::panic::catch_unwind(|| threadbridge::sync_wait(&handle, async {}));
+        sync_wait_support::message(&*outcome.unwrap_err())
     });
     assert!(text.contains("dropped before it completed"), "{text}");
 }

@@ -2,6 +2,9 @@
 //! the future is detected (the entrypoint's own task, a loop's task, a
 //! current-thread tokio runtime's thread), with a message that says to use a
 //! pool thread. Legitimate waits next to them still work.
+//!
+//! They need the embedded runtime (the default `runtime` feature).
+#![cfg(feature = "runtime")]
 
 mod sync_wait_support;
 

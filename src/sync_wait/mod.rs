@@ -11,12 +11,13 @@ use std::error::Error;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::task::Poll;
-use std::thread::{self, Thread};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{self, Poll, Waker};
+use std::thread;
 
 pub use spawner::{BoxedTask, Spawner};
 
+use crate::park::block_on;
 use crate::pool::Shared;
 use crate::Context;
 
@@ -102,10 +103,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let slot = Arc::new(Slot {
-        state: Mutex::new(State::Pending),
-        waiter: thread::current(),
-    });
+    let slot = Arc::new(Slot::new());
     let task = carrier(Context::current(), future, Completion(Some(slot.clone())));
     spawner.blocking_section(|| {
         let spawned = {
@@ -279,6 +277,7 @@ impl Error for SyncWaitError {
 }
 
 /// Panics for a wait on the thread that must run the future.
+#[cfg_attr(not(any(feature = "runtime", feature = "tokio")), allow(dead_code))]
 pub(crate) fn misuse(thread: &str) -> ! {
     panic!(
         "threadbridge: sync_wait was called on {thread}, which must run the future it waits \
@@ -346,38 +345,66 @@ enum State<T> {
     Dropped,
 }
 
-/// Where the future's outcome meets the waiting thread.
+/// Where the future's outcome meets the waiting thread: a oneshot that the
+/// task fills and whose waker (the waiting thread's unparker) it wakes.
 struct Slot<T> {
-    state: Mutex<State<T>>,
-    waiter: Thread,
+    inner: Mutex<SlotInner<T>>,
+}
+
+struct SlotInner<T> {
+    state: State<T>,
+    waker: Option<Waker>,
 }
 
 impl<T> Slot<T> {
-    fn finish(&self, state: State<T>) {
-        *self.state.lock().unwrap_or_else(PoisonError::into_inner) = state;
-        self.waiter.unpark();
+    fn new() -> Slot<T> {
+        Slot {
+            inner: Mutex::new(SlotInner {
+                state: State::Pending,
+                waker: None,
+            }),
+        }
     }
 
-    /// Parks until the outcome is in (parking may wake spuriously, so it
-    /// looks again each time).
+    fn lock(&self) -> MutexGuard<'_, SlotInner<T>> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn finish(&self, state: State<T>) {
+        let waker = {
+            let mut inner = self.lock();
+            inner.state = state;
+            inner.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Blocks this thread until the outcome is in: parks between looks
+    /// (`crate::park`), woken by [`Slot::finish`].
     fn wait(&self) -> Result<T, SyncWaitError> {
-        loop {
-            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            match std::mem::replace(&mut *state, State::Pending) {
-                State::Pending => {}
-                State::Done(Ok(output)) => return Ok(output),
-                State::Done(Err(payload)) => {
-                    drop(state);
-                    panic::resume_unwind(payload)
+        block_on(poll_fn(|cx| self.poll_outcome(cx)))
+    }
+
+    fn poll_outcome(&self, cx: &mut task::Context<'_>) -> Poll<Result<T, SyncWaitError>> {
+        let mut inner = self.lock();
+        match std::mem::replace(&mut inner.state, State::Pending) {
+            State::Pending => {
+                match &mut inner.waker {
+                    Some(waker) if waker.will_wake(cx.waker()) => {}
+                    waker => *waker = Some(cx.waker().clone()),
                 }
-                State::Dropped => {
-                    return Err(SyncWaitError {
-                        kind: Kind::Dropped,
-                    })
-                }
+                Poll::Pending
             }
-            drop(state);
-            thread::park();
+            State::Done(Ok(output)) => Poll::Ready(Ok(output)),
+            State::Done(Err(payload)) => {
+                drop(inner);
+                panic::resume_unwind(payload)
+            }
+            State::Dropped => Poll::Ready(Err(SyncWaitError {
+                kind: Kind::Dropped,
+            })),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each test file uses a part
 
+#[cfg(feature = "runtime")]
 use std::future::Future;
 use std::panic;
 use std::sync::mpsc;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+#[cfg(feature = "runtime")]
 use threadbridge::{sync_await, sync_wait, try_sync_await, try_sync_wait, SyncWaitError};
 
 /// Long enough for a loaded 2-core machine, short enough to notice a hang.
@@ -107,6 +109,7 @@ pub fn tokio_runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+#[cfg(feature = "runtime")]
 /// The runtimes the tests run under.
 #[derive(Debug, Clone, Copy)]
 pub enum Rt {
@@ -120,6 +123,7 @@ pub enum Rt {
     Entrypoint,
 }
 
+#[cfg(feature = "runtime")]
 impl Rt {
     /// The name (or prefix) of the threads that run the executor.
     pub fn executor_thread(self) -> &'static str {
@@ -161,6 +165,7 @@ impl Rt {
     }
 }
 
+#[cfg(feature = "runtime")]
 /// Waits on one runtime's executor, the way its users would.
 #[derive(Clone)]
 pub enum Waiter {
@@ -173,6 +178,7 @@ pub enum Waiter {
     Entrypoint,
 }
 
+#[cfg(feature = "runtime")]
 impl Waiter {
     pub fn wait<F>(&self, future: F) -> F::Output
     where
