@@ -9,7 +9,7 @@ use std::sync::{Arc, Weak};
 use async_executor::Executor;
 use futures_task::{FutureObj, Spawn, SpawnError as FuturesSpawnError};
 
-use crate::default_pool::replace_default;
+use crate::default_pool::{replace_default, restore_default};
 use crate::park::block_on;
 use crate::sync_wait::ambient::{self, AmbientSpawner};
 use crate::ThreadPool;
@@ -121,7 +121,7 @@ struct RestoreDefault {
 impl Drop for RestoreDefault {
     fn drop(&mut self) {
         if let Some(previous) = self.previous.take() {
-            replace_default(previous);
+            restore_default(&self.pool, previous);
         }
         self.pool.shutdown();
     }
