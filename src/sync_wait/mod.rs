@@ -216,15 +216,18 @@ impl SyncWaitError {
     /// # Examples
     ///
     /// ```
-    /// use std::time::Duration;
-    ///
     /// let event_loop = threadbridge::new_event_loop();
     /// let spawner = event_loop.spawner();
+    /// let (started, started_rx) = async_channel::bounded(1);
     /// let waiter = std::thread::spawn(move || {
-    ///     threadbridge::try_sync_wait(&spawner, std::future::pending::<()>())
+    ///     threadbridge::try_sync_wait(&spawner, async move {
+    ///         started.send(()).await.unwrap();
+    ///         std::future::pending::<()>().await
+    ///     })
     /// });
-    /// // Let the waiter spawn its future, then drop the loop that holds it.
-    /// std::thread::sleep(Duration::from_millis(50));
+    /// // Run the loop until the future has started, then drop the loop and
+    /// // the future with it.
+    /// event_loop.run_until_complete(started_rx.recv()).unwrap();
     /// drop(event_loop);
     /// let error = waiter.join().unwrap().unwrap_err();
     /// assert!(error.is_dropped());
