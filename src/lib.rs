@@ -87,6 +87,12 @@
 //! let _previous = set_default_pool(thread_pool);
 //! ```
 //!
+//! ## `entrypoint`
+//!
+//! With the default `runtime` feature, [`entrypoint`] and [`Entrypoint`] run a
+//! future on an embedded executor with a fresh default pool of `pool_size`
+//! threads, and [`new_event_loop`] gives the seed's loop value.
+//!
 //! ## `aiomisc.sync_wait_coroutine`
 //!
 //! Blocking code waits for async work with [`sync_wait`]: it hands a future
@@ -104,12 +110,6 @@
 //! });
 //! assert_eq!(threadbridge::entrypoint(async { in_thread.call(()).await }), "done");
 //! ```
-//!
-//! ## `entrypoint`
-//!
-//! With the default `runtime` feature, [`entrypoint`] and [`Entrypoint`] run a
-//! future on an embedded executor with a fresh default pool of `pool_size`
-//! threads, and [`new_event_loop`] gives the seed's loop value.
 //!
 //! # Features
 //!

@@ -6,7 +6,15 @@ use std::pin::Pin;
 
 use futures_task::{FutureObj, Spawn, SpawnError};
 
-/// A boxed future of `()`, ready to spawn.
+/// The task [`sync_wait`](crate::sync_wait) hands to a [`Spawner`]: a boxed
+/// future of `()` that reports its outcome to the waiting thread.
+///
+/// # Examples
+///
+/// ```
+/// let task: threadbridge::BoxedTask = Box::pin(async {});
+/// futures::executor::block_on(task);
+/// ```
 pub type BoxedTask = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
 /// An executor that [`sync_wait`](crate::sync_wait) can run a future on.
