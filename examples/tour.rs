@@ -5,6 +5,8 @@
 
 #[path = "default_executor.rs"]
 mod default_executor;
+#[path = "sync_wait.rs"]
+mod sync_wait;
 #[path = "threaded.rs"]
 mod threaded;
 #[path = "threaded_separate.rs"]
@@ -22,6 +24,6 @@ fn main() {
     // Threaded iterator decorator, IteratorWrapper, IteratorWrapperSeparate:
     // added with the iterator issue.
     section("aiomisc.ThreadPoolExecutor", default_executor::main);
-    // aiomisc.sync_wait_coroutine: added with the sync_wait issue.
+    section("aiomisc.sync_wait_coroutine", sync_wait::main);
     println!("\ntour finished");
 }

@@ -202,13 +202,21 @@ where
     F: FnOnce() -> T + Send + 'static,
 {
     let context = Context::current();
+    // The event loop the call came from travels with it, for `sync_await`.
+    let spawner = crate::sync_wait::ambient::current();
     move || {
-        // Pool threads run with an empty context between jobs, so an empty
-        // capture needs no install.
-        if context.is_empty() && thread_vars().entries.is_none() {
-            return f();
+        let run = move || {
+            // Pool threads run with an empty context between jobs, so an
+            // empty capture needs no install.
+            if context.is_empty() && thread_vars().entries.is_none() {
+                return f();
+            }
+            context.run(f)
+        };
+        match spawner {
+            None => run(),
+            Some(spawner) => crate::sync_wait::ambient::scope(spawner, run),
         }
-        context.run(f)
     }
 }
 

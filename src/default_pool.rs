@@ -47,6 +47,19 @@ pub(crate) fn replace_default(pool: Option<ThreadPool>) -> Option<ThreadPool> {
     std::mem::replace(&mut *current, pool)
 }
 
+/// Puts `previous` back as the default if `ours` is still the default,
+/// skipping a `previous` that has been shut down meanwhile. Entrypoints that
+/// overlap on several threads do not end in the order they began: the one
+/// that ends first must not take the default from one still running, and
+/// the last must not bring back a pool that is gone (the next use then
+/// creates a fresh one).
+pub(crate) fn restore_default(ours: &ThreadPool, previous: Option<ThreadPool>) {
+    let mut current = DEFAULT.write().unwrap_or_else(PoisonError::into_inner);
+    if current.as_ref().is_some_and(|pool| pool.same_pool(ours)) {
+        *current = previous.filter(|pool| !pool.is_shutdown());
+    }
+}
+
 /// The default pool, which `threaded` calls and [`spawn`](crate::spawn) use
 /// unless given another. It is created on first use with
 /// [`ThreadPool::builder`]'s defaults, so it holds `THREADBRIDGE_POOL_SIZE`

@@ -93,10 +93,31 @@
 //! future on an embedded executor with a fresh default pool of `pool_size`
 //! threads, and [`new_event_loop`] gives the seed's loop value.
 //!
+//! ## `aiomisc.sync_wait_coroutine`
+//!
+//! Blocking code waits for async work with [`sync_wait`]: it hands a future
+//! to an executor (any `futures::task::Spawn`, a smol or `async_executor`
+//! executor, a tokio `Handle`; see [`Spawner`]) and blocks until it is done.
+//! Inside [`entrypoint`], a `threaded` function needs no spawner:
+//! [`sync_await`] waits on the loop that made the call.
+//!
+//! ```
+//! use threadbridge::{sync_await, threaded};
+//!
+//! let in_thread = threaded(|| {
+//!     // On a pool thread: wait for async work on the entrypoint's loop.
+//!     sync_await(async { "done" })
+//! });
+//! assert_eq!(threadbridge::entrypoint(async { in_thread.call(()).await }), "done");
+//! ```
+//!
 //! # Features
 //!
 //! - `runtime` (default): the embedded runtime, on `async-executor`.
 //! - `tracing`: carries the caller's `tracing` span into blocking threads.
+//! - `async-executor` (on with `runtime`): [`sync_wait`] accepts an
+//!   `async_executor::Executor` (also `smol::Executor`).
+//! - `tokio`: [`sync_wait`] accepts a `tokio::runtime::Handle` or `Runtime`.
 //!
 //! # Caveats
 //!
@@ -104,6 +125,11 @@
 //!   and threads; in async code, await [`ThreadPool::shutdown_async`] first.
 //! - A [`JoinHandle`] dropped before its job starts cancels the job; one
 //!   dropped later lets it finish. Blocking code cannot be interrupted.
+//! - [`sync_wait`] blocks its thread: call it from a pool thread, not from
+//!   async code. Waiting on the thread that must run the future panics where
+//!   that can be detected (the embedded loop, a current-thread tokio
+//!   runtime); an `async_executor::Executor` that only the waiting thread
+//!   runs waits forever.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -121,6 +147,7 @@ mod pool;
 mod runtime;
 mod slot;
 mod sync;
+mod sync_wait;
 mod threaded;
 
 pub use callable::Callable;
@@ -132,4 +159,7 @@ pub use pool::{PoolStats, Shutdown, ThreadPool, ThreadPoolBuilder};
 #[cfg(feature = "runtime")]
 pub use runtime::{entrypoint, new_event_loop, Entrypoint, EventLoop, LoopSpawner};
 pub use slot::JoinHandle;
+pub use sync_wait::{
+    sync_await, sync_wait, try_sync_await, try_sync_wait, BoxedTask, Spawner, SyncWaitError,
+};
 pub use threaded::{spawn, threaded, threaded_separate, Threaded};

@@ -1,6 +1,7 @@
 //! The embedded default runtime: the seed's `entrypoint` and
 //! `new_event_loop`, on `async-executor`.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Weak};
@@ -8,8 +9,9 @@ use std::sync::{Arc, Weak};
 use async_executor::Executor;
 use futures_task::{FutureObj, Spawn, SpawnError as FuturesSpawnError};
 
-use crate::default_pool::replace_default;
+use crate::default_pool::{replace_default, restore_default};
 use crate::park::block_on;
+use crate::sync_wait::ambient::{self, AmbientSpawner};
 use crate::Context;
 use crate::ThreadPool;
 
@@ -122,7 +124,7 @@ struct RestoreDefault {
 impl Drop for RestoreDefault {
     fn drop(&mut self) {
         if let Some(previous) = self.previous.take() {
-            replace_default(previous);
+            restore_default(&self.pool, previous);
         }
         self.pool.shutdown();
     }
@@ -174,7 +176,12 @@ impl EventLoop {
     /// assert_eq!(out, "from a pool thread");
     /// ```
     pub fn run_until_complete<F: Future>(&self, future: F) -> F::Output {
-        block_on(self.executor.run(future))
+        // While it runs, this thread drives the loop (so `sync_wait` on the
+        // loop here is misuse), and calls made from it carry the loop's
+        // spawner to their threads (for `sync_await`).
+        let _driving = Driving::start(&self.executor);
+        let spawner: AmbientSpawner = Arc::new(self.spawner());
+        ambient::scope(spawner, || block_on(self.executor.run(future)))
     }
 
     /// Spawns `future` on the loop and returns a task handle to await;
@@ -251,6 +258,10 @@ impl Spawn for LoopSpawner {
             .executor
             .upgrade()
             .ok_or_else(FuturesSpawnError::shutdown)?;
+        if crate::sync_wait::spawning_to_wait() && Driving::is_driving(&executor) {
+            drop(future);
+            crate::sync_wait::misuse("the thread that runs this event loop (inside its own task)");
+        }
         executor.spawn(future).detach();
         Ok(())
     }
@@ -268,5 +279,33 @@ impl fmt::Debug for LoopSpawner {
         f.debug_struct("LoopSpawner")
             .field("alive", &(self.executor.strong_count() > 0))
             .finish()
+    }
+}
+
+thread_local! {
+    /// The executors this thread is running in `run_until_complete`
+    /// (innermost last), by address.
+    static DRIVING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Marks this thread as driving an executor until dropped.
+struct Driving;
+
+impl Driving {
+    fn start(executor: &Arc<Executor<'static>>) -> Driving {
+        let address = Arc::as_ptr(executor) as usize;
+        DRIVING.with(|driving| driving.borrow_mut().push(address));
+        Driving
+    }
+
+    fn is_driving(executor: &Arc<Executor<'static>>) -> bool {
+        let address = Arc::as_ptr(executor) as usize;
+        DRIVING.with(|driving| driving.borrow().contains(&address))
+    }
+}
+
+impl Drop for Driving {
+    fn drop(&mut self) {
+        DRIVING.with(|driving| driving.borrow_mut().pop());
     }
 }

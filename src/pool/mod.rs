@@ -64,6 +64,11 @@ impl Drop for Owner {
 }
 
 impl ThreadPool {
+    /// Whether `self` and `other` are handles of the same pool.
+    pub(crate) fn same_pool(&self, other: &ThreadPool) -> bool {
+        Arc::ptr_eq(&self.owner, &other.owner)
+    }
+
     /// A pool of at most `max_threads` threads with the default settings
     /// (see [`ThreadPoolBuilder`]).
     ///

@@ -289,7 +289,6 @@ impl Shared {
     /// Runs `f`, which blocks this worker on work that may need this pool
     /// (`sync_wait`), while letting the pool start one thread more so
     /// queued jobs keep moving. Outside a worker it just runs `f`.
-    #[allow(dead_code)] // used by `sync_wait`
     pub(crate) fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
         let Some(shared) = CURRENT.with(|current| current.borrow().clone()) else {
             return f();

@@ -1,0 +1,433 @@
+//! Blocking code waits for async work: the seed's `sync_wait_coroutine` and
+//! `sync_await`.
+//!
+//! `README.md` beside this file explains how the waiting thread learns that
+//! the future finished, panicked or was dropped, and how misuse is caught.
+
+pub(crate) mod ambient;
+mod spawner;
+
+use std::error::Error;
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{self, Poll, Waker};
+use std::thread;
+
+pub use spawner::{BoxedTask, Spawner};
+
+use crate::park::block_on;
+use crate::pool::Shared;
+use crate::Context;
+
+/// Runs `future` on the executor behind `spawner` and blocks this thread
+/// until it completes; returns its output. This is the seed's
+/// `aiomisc.sync_wait_coroutine(loop, coro)`.
+///
+/// Call it from a thread that may block: a pool thread (inside a
+/// [`threaded`](crate::threaded) function), a separate thread, a tokio
+/// `spawn_blocking` thread or `main`. The future runs on the executor, so it
+/// can use that runtime's timers and I/O, and it runs inside the calling
+/// thread's [`Context`]. If it panics, the panic resumes here with its
+/// payload.
+///
+/// `spawner` is any [`futures_task::Spawn`], an `async_executor::Executor`
+/// (`smol::Executor`) or a `tokio::runtime::Handle`; see [`Spawner`].
+///
+/// # No deadlock on a busy pool
+///
+/// On a [`ThreadPool`](crate::ThreadPool) worker the wait counts as
+/// blocked: while `k` of a pool's workers wait here, the pool may run up to
+/// `max_threads + k` threads, so work the future queues on the same pool
+/// still runs (a pool of one thread can run a job that waits on a future
+/// that awaits another call on that pool). The extra threads exit once the
+/// waits end and they find no work. On a tokio multi-thread worker the wait
+/// runs inside `tokio::task::block_in_place`.
+///
+/// # Panics
+///
+/// - If the future panics (with its payload).
+/// - If the executor refuses the future or drops it before it completes (it
+///   was shut down); [`try_sync_wait`] returns an error instead.
+/// - If this thread is the one that must run the future: inside a task of
+///   the [`EventLoop`](crate::EventLoop) (or entrypoint) that `spawner`
+///   spawns on, or on the thread of a current-thread tokio runtime that
+///   `spawner` is a handle of. The message says to call it from a pool
+///   thread. An `async_executor::Executor` run only by this thread cannot
+///   be detected and waits forever.
+///
+/// # Examples
+///
+/// ```
+/// use threadbridge::sync_wait;
+///
+/// let executor = futures::executor::ThreadPool::new().unwrap();
+/// let answer = sync_wait(&executor, async { 6 * 7 });
+/// assert_eq!(answer, 42);
+/// ```
+#[track_caller]
+pub fn sync_wait<S, M, F>(spawner: &S, future: F) -> F::Output
+where
+    S: Spawner<M> + ?Sized,
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match try_sync_wait(spawner, future) {
+        Ok(output) => output,
+        Err(error) => panic!("{error}"),
+    }
+}
+
+/// Like [`sync_wait`], but returns an error instead of panicking when the
+/// future cannot complete: the executor refused it, or dropped it before it
+/// completed. It never hangs on an executor that shuts down.
+///
+/// A panic inside the future still resumes here; misuse (waiting on the
+/// thread that must run the future) still panics.
+///
+/// # Examples
+///
+/// ```
+/// use threadbridge::try_sync_wait;
+///
+/// let event_loop = threadbridge::new_event_loop();
+/// let spawner = event_loop.spawner();
+/// drop(event_loop);
+/// let error = try_sync_wait(&spawner, async { 1 }).unwrap_err();
+/// assert!(error.is_refused());
+/// ```
+pub fn try_sync_wait<S, M, F>(spawner: &S, future: F) -> Result<F::Output, SyncWaitError>
+where
+    S: Spawner<M> + ?Sized,
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let slot = Arc::new(Slot::new());
+    let task = carrier(Context::current(), future, Completion(Some(slot.clone())));
+    spawner.blocking_section(|| {
+        let spawned = {
+            let _spawning = Spawning::start();
+            spawner.spawn_task(task)
+        };
+        spawned.map_err(|error| SyncWaitError {
+            kind: Kind::Refused(error),
+        })?;
+        Shared::block_in_place(|| slot.wait())
+    })
+}
+
+/// Waits on `future` on the event loop that made the current call, without
+/// naming it: the seed's `sync_await`.
+///
+/// Inside [`entrypoint`](crate::entrypoint) (or
+/// [`EventLoop::run_until_complete`](crate::EventLoop::run_until_complete)),
+/// every `threaded*` call carries the loop's spawner to the thread that runs
+/// it, so the blocking function can wait on async work there; this is
+/// [`sync_wait`] with that spawner.
+///
+/// # Panics
+///
+/// As [`sync_wait`], and when the thread carries no loop (it was not
+/// reached from an event loop); [`try_sync_await`] returns an error instead.
+///
+/// # Examples
+///
+/// ```
+/// use threadbridge::{sync_await, threaded};
+///
+/// let in_thread = threaded(|| sync_await(async { "awaited from a pool thread" }));
+/// let out = threadbridge::entrypoint(async { in_thread.call(()).await });
+/// assert_eq!(out, "awaited from a pool thread");
+/// ```
+#[track_caller]
+pub fn sync_await<F>(future: F) -> F::Output
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match try_sync_await(future) {
+        Ok(output) => output,
+        Err(error) => panic!("{error}"),
+    }
+}
+
+/// Like [`sync_await`], but returns an error when there is no loop to wait
+/// on or the future cannot complete.
+///
+/// # Examples
+///
+/// ```
+/// let error = threadbridge::try_sync_await(async { 1 }).unwrap_err();
+/// assert!(error.is_no_loop());
+/// ```
+pub fn try_sync_await<F>(future: F) -> Result<F::Output, SyncWaitError>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let spawner = ambient::current().ok_or(SyncWaitError { kind: Kind::NoLoop })?;
+    try_sync_wait(&*spawner, future)
+}
+
+/// Why [`try_sync_wait`] or [`try_sync_await`] could not return the
+/// future's output.
+///
+/// # Examples
+///
+/// ```
+/// let error = threadbridge::try_sync_await(async {}).unwrap_err();
+/// assert_eq!(
+///     error.to_string(),
+///     "threadbridge: sync_await found no event loop to wait on: call it from a \
+///      `threaded` function called inside `entrypoint` (or `EventLoop::run_until_complete`), \
+///      or use `sync_wait` with a spawner",
+/// );
+/// ```
+#[derive(Debug)]
+pub struct SyncWaitError {
+    kind: Kind,
+}
+
+#[derive(Debug)]
+enum Kind {
+    Refused(futures_task::SpawnError),
+    Dropped,
+    NoLoop,
+}
+
+impl SyncWaitError {
+    /// Whether the executor refused to start the future (it was shut down).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let spawner = threadbridge::new_event_loop().spawner(); // the loop is dropped at once
+    /// let error = threadbridge::try_sync_wait(&spawner, async {}).unwrap_err();
+    /// assert!(error.is_refused());
+    /// ```
+    pub fn is_refused(&self) -> bool {
+        matches!(self.kind, Kind::Refused(_))
+    }
+
+    /// Whether the executor dropped the future before it completed (it was
+    /// shut down while the future was pending).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = threadbridge::new_event_loop();
+    /// let spawner = event_loop.spawner();
+    /// let (started, started_rx) = async_channel::bounded(1);
+    /// let waiter = std::thread::spawn(move || {
+    ///     threadbridge::try_sync_wait(&spawner, async move {
+    ///         started.send(()).await.unwrap();
+    ///         std::future::pending::<()>().await
+    ///     })
+    /// });
+    /// // Run the loop until the future has started, then drop the loop and
+    /// // the future with it.
+    /// event_loop.run_until_complete(started_rx.recv()).unwrap();
+    /// drop(event_loop);
+    /// let error = waiter.join().unwrap().unwrap_err();
+    /// assert!(error.is_dropped());
+    /// ```
+    pub fn is_dropped(&self) -> bool {
+        matches!(self.kind, Kind::Dropped)
+    }
+
+    /// Whether [`try_sync_await`] found no event loop on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(threadbridge::try_sync_await(async {}).unwrap_err().is_no_loop());
+    /// ```
+    pub fn is_no_loop(&self) -> bool {
+        matches!(self.kind, Kind::NoLoop)
+    }
+}
+
+impl fmt::Display for SyncWaitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            Kind::Refused(error) => write!(
+                f,
+                "threadbridge: sync_wait could not start the future: the executor refused it \
+                 ({error}); wait on a running executor"
+            ),
+            Kind::Dropped => f.write_str(
+                "threadbridge: sync_wait's future was dropped before it completed: its executor \
+                 shut down while the future was pending; keep the executor running until the \
+                 waiting thread returns",
+            ),
+            Kind::NoLoop => f.write_str(
+                "threadbridge: sync_await found no event loop to wait on: call it from a \
+                 `threaded` function called inside `entrypoint` (or \
+                 `EventLoop::run_until_complete`), or use `sync_wait` with a spawner",
+            ),
+        }
+    }
+}
+
+impl Error for SyncWaitError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match &self.kind {
+            Kind::Refused(error) => Some(error),
+            Kind::Dropped | Kind::NoLoop => None,
+        }
+    }
+}
+
+/// Panics for a wait on the thread that must run the future.
+#[cfg_attr(not(any(feature = "runtime", feature = "tokio")), allow(dead_code))]
+pub(crate) fn misuse(thread: &str) -> ! {
+    panic!(
+        "threadbridge: sync_wait was called on {thread}, which must run the future it waits \
+         for, so it would wait forever; call it from a pool thread instead (inside a \
+         `threaded` function), or `.await` the future"
+    )
+}
+
+thread_local! {
+    /// Set while `try_sync_wait` hands its future to a spawner, so that a
+    /// spawner that can tell it runs on this very thread (the event loop's)
+    /// reports misuse instead of accepting a future it would never poll.
+    static SPAWNING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread is inside `try_sync_wait`'s spawn.
+#[cfg_attr(not(feature = "runtime"), allow(dead_code))]
+pub(crate) fn spawning_to_wait() -> bool {
+    SPAWNING.with(|spawning| spawning.get())
+}
+
+struct Spawning(bool);
+
+impl Spawning {
+    fn start() -> Spawning {
+        Spawning(SPAWNING.with(|spawning| spawning.replace(true)))
+    }
+}
+
+impl Drop for Spawning {
+    fn drop(&mut self) {
+        SPAWNING.with(|spawning| spawning.set(self.0));
+    }
+}
+
+/// The task that goes to the executor: runs `future` inside `context`,
+/// catches its panic and reports either to the waiting thread. If the
+/// executor drops it first, `completion` reports that instead.
+fn carrier<F>(context: Context, future: F, completion: Completion<F::Output>) -> BoxedTask
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    Box::pin(async move {
+        let mut future = context.wrap(future);
+        let result = poll_fn(|cx| {
+            match panic::catch_unwind(AssertUnwindSafe(|| {
+                std::pin::Pin::new(&mut future).poll(cx)
+            })) {
+                Ok(Poll::Pending) => Poll::Pending,
+                Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+                Err(payload) => Poll::Ready(Err(payload)),
+            }
+        })
+        .await;
+        completion.complete(result);
+    })
+}
+
+type Outcome<T> = thread::Result<T>;
+
+enum State<T> {
+    Pending,
+    Done(Outcome<T>),
+    Dropped,
+}
+
+/// Where the future's outcome meets the waiting thread: a oneshot that the
+/// task fills and whose waker (the waiting thread's unparker) it wakes.
+struct Slot<T> {
+    inner: Mutex<SlotInner<T>>,
+}
+
+struct SlotInner<T> {
+    state: State<T>,
+    waker: Option<Waker>,
+}
+
+impl<T> Slot<T> {
+    fn new() -> Slot<T> {
+        Slot {
+            inner: Mutex::new(SlotInner {
+                state: State::Pending,
+                waker: None,
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SlotInner<T>> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn finish(&self, state: State<T>) {
+        let waker = {
+            let mut inner = self.lock();
+            inner.state = state;
+            inner.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Blocks this thread until the outcome is in: parks between looks
+    /// (`crate::park`), woken by [`Slot::finish`].
+    fn wait(&self) -> Result<T, SyncWaitError> {
+        block_on(poll_fn(|cx| self.poll_outcome(cx)))
+    }
+
+    fn poll_outcome(&self, cx: &mut task::Context<'_>) -> Poll<Result<T, SyncWaitError>> {
+        let mut inner = self.lock();
+        match std::mem::replace(&mut inner.state, State::Pending) {
+            State::Pending => {
+                match &mut inner.waker {
+                    Some(waker) if waker.will_wake(cx.waker()) => {}
+                    waker => *waker = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+            State::Done(Ok(output)) => Poll::Ready(Ok(output)),
+            State::Done(Err(payload)) => {
+                drop(inner);
+                panic::resume_unwind(payload)
+            }
+            State::Dropped => Poll::Ready(Err(SyncWaitError {
+                kind: Kind::Dropped,
+            })),
+        }
+    }
+}
+
+/// The spawned task's half of the slot: reports the outcome, or, when the
+/// task is dropped unfinished, that it was dropped.
+struct Completion<T>(Option<Arc<Slot<T>>>);
+
+impl<T> Completion<T> {
+    fn complete(mut self, outcome: Outcome<T>) {
+        if let Some(slot) = self.0.take() {
+            slot.finish(State::Done(outcome));
+        }
+    }
+}
+
+impl<T> Drop for Completion<T> {
+    fn drop(&mut self) {
+        if let Some(slot) = self.0.take() {
+            slot.finish(State::Dropped);
+        }
+    }
+}
