@@ -53,6 +53,7 @@ pub(crate) fn replace_default(pool: Option<ThreadPool>) -> Option<ThreadPool> {
 /// that ends first must not take the default from one still running, and
 /// the last must not bring back a pool that is gone (the next use then
 /// creates a fresh one).
+#[cfg(feature = "runtime")]
 pub(crate) fn restore_default(ours: &ThreadPool, previous: Option<ThreadPool>) {
     let mut current = DEFAULT.write().unwrap_or_else(PoisonError::into_inner);
     if current.as_ref().is_some_and(|pool| pool.same_pool(ours)) {

@@ -65,6 +65,7 @@ impl Drop for Owner {
 
 impl ThreadPool {
     /// Whether `self` and `other` are handles of the same pool.
+    #[cfg(feature = "runtime")]
     pub(crate) fn same_pool(&self, other: &ThreadPool) -> bool {
         Arc::ptr_eq(&self.owner, &other.owner)
     }
