@@ -113,6 +113,7 @@ mod callable;
 mod context;
 mod default_pool;
 mod error;
+mod iter;
 mod park;
 mod pool;
 #[cfg(feature = "runtime")]
@@ -125,6 +126,10 @@ pub use callable::Callable;
 pub use context::{Context, ContextVar, WithContext};
 pub use default_pool::{default_pool, set_default_pool, POOL_SIZE_VAR};
 pub use error::SpawnError;
+pub use iter::{
+    threaded_iterable, threaded_iterable_separate, Close, IteratorWrapper,
+    IteratorWrapperSeparate, ThreadedIterable, ThreadedIterableSeparate, THREADED_ITER_MAX_SIZE,
+};
 pub use pool::{PoolStats, Shutdown, ThreadPool, ThreadPoolBuilder};
 #[cfg(feature = "runtime")]
 pub use runtime::{entrypoint, new_event_loop, Entrypoint, EventLoop, LoopSpawner};
