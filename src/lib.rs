@@ -127,8 +127,8 @@ pub use context::{Context, ContextVar, WithContext};
 pub use default_pool::{default_pool, set_default_pool, POOL_SIZE_VAR};
 pub use error::SpawnError;
 pub use iter::{
-    threaded_iterable, threaded_iterable_separate, Close, IteratorWrapper,
-    IteratorWrapperSeparate, ThreadedIterable, ThreadedIterableSeparate, THREADED_ITER_MAX_SIZE,
+    threaded_iterable, threaded_iterable_separate, Close, IteratorWrapper, IteratorWrapperSeparate,
+    ThreadedIterable, ThreadedIterableSeparate, THREADED_ITER_MAX_SIZE,
 };
 pub use pool::{PoolStats, Shutdown, ThreadPool, ThreadPoolBuilder};
 #[cfg(feature = "runtime")]

@@ -40,9 +40,29 @@ impl<T: Send + 'static> Bridge<T> {
 }
 
 impl<T> Bridge<T> {
-
     pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let (poll, action) = self.chan.poll_next(cx);
+        // Look first without registering the waker; if the buffer is empty
+        // and the producer is already running, watch it briefly (see
+        // `SPIN_BUDGET`), and only then register.
+        let (mut poll, action) = self.chan.poll_next(cx, false);
+        self.act_or_panic(action);
+        if poll.is_pending() {
+            if action != Action::Start {
+                self.chan.spin_for_item();
+            }
+            let (again, action) = self.chan.poll_next(cx, true);
+            self.act_or_panic(action);
+            poll = again;
+        }
+        match poll {
+            Poll::Ready(Some(Ok(item))) => Poll::Ready(Some(item)),
+            Poll::Ready(Some(Err(payload))) => panic::resume_unwind(payload),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn act_or_panic(&mut self, action: Action) {
         if let Err(error) = self.act(action) {
             let what = if action == Action::Start {
                 "start"
@@ -50,12 +70,6 @@ impl<T> Bridge<T> {
                 "resume"
             };
             panic!("threadbridge: could not {what} an iterator's producer: {error}");
-        }
-        match poll {
-            Poll::Ready(Some(Ok(item))) => Poll::Ready(Some(item)),
-            Poll::Ready(Some(Err(payload))) => panic::resume_unwind(payload),
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
         }
     }
 

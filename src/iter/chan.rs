@@ -4,9 +4,16 @@
 
 use std::collections::VecDeque;
 use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
 use crate::slot::Panic;
-use crate::sync::{lock, Condvar, Mutex, MutexGuard};
+use crate::sync::{lock, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
+
+/// How long a consumer that finds the buffer empty watches for the next
+/// item before it registers its waker and returns `Pending`. A producer that
+/// is keeping up delivers within this, so neither side pays a cross-thread
+/// wake per item; a slow producer costs the consumer this much per wait.
+const SPIN_BUDGET: Duration = Duration::from_micros(5);
 
 /// Where the producer is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +69,9 @@ pub(crate) struct Chan<T> {
     room: Condvar,
     /// The most items the buffer holds; `usize::MAX` when unbounded.
     capacity: usize,
+    /// A lock-free mirror of the buffer's length, watched by a spinning
+    /// consumer.
+    len: AtomicUsize,
     /// A parked producer resumes once the buffer is down to this many
     /// items, so it pulls a batch per resume rather than one item.
     resume_at: usize,
@@ -81,6 +91,7 @@ impl<T> Chan<T> {
                 closer: None,
             }),
             room: Condvar::new(),
+            len: AtomicUsize::new(0),
             capacity,
             resume_at: capacity / 2,
         }
@@ -107,14 +118,17 @@ impl<T> Chan<T> {
     /// The next item, the end of the stream, or `Pending` with the waker
     /// stored. A panic of the iterator comes back as `Err` once every item
     /// pushed before it has been taken.
+    /// With `register` false, `Pending` leaves no waker: the caller will
+    /// look again.
     pub(crate) fn poll_next(
         &self,
         cx: &mut Context<'_>,
+        register: bool,
     ) -> (Poll<Option<Result<T, Panic>>>, Action) {
         let mut state = self.state();
         if let Some(item) = state.buffer.pop_front() {
-            let action = if state.phase == Phase::Parked && state.buffer.len() <= self.resume_at
-            {
+            self.len.store(state.buffer.len(), Ordering::Relaxed);
+            let action = if state.phase == Phase::Parked && state.buffer.len() <= self.resume_at {
                 state.phase = Phase::Running;
                 Action::Resume
             } else {
@@ -131,9 +145,11 @@ impl<T> Chan<T> {
             Some(Ok(())) => return (Poll::Ready(None), Action::Nothing),
             None => state.end = None,
         }
-        match &mut state.consumer {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
-            waker => *waker = Some(cx.waker().clone()),
+        if register {
+            match &mut state.consumer {
+                Some(waker) if waker.will_wake(cx.waker()) => {}
+                waker => *waker = Some(cx.waker().clone()),
+            }
         }
         let action = if state.phase == Phase::Unstarted {
             state.phase = Phase::Running;
@@ -142,6 +158,25 @@ impl<T> Chan<T> {
             Action::Nothing
         };
         (Poll::Pending, action)
+    }
+
+    /// Watches the buffer for up to `SPIN_BUDGET`; returns whether an item
+    /// arrived.
+    pub(crate) fn spin_for_item(&self) -> bool {
+        let start = Instant::now();
+        loop {
+            for _ in 0..32 {
+                if self.len.load(Ordering::Relaxed) > 0 {
+                    return true;
+                }
+                std::hint::spin_loop();
+            }
+            if start.elapsed() > SPIN_BUDGET {
+                return false;
+            }
+            // The producer may be waiting for this very core.
+            std::thread::yield_now();
+        }
     }
 
     /// Whether the consumer has seen the end of the stream (or closed it).
@@ -157,6 +192,7 @@ impl<T> Chan<T> {
         let mut state = self.state();
         state.closed = true;
         let buffered = std::mem::take(&mut state.buffer);
+        self.len.store(0, Ordering::Relaxed);
         let action = match state.phase {
             Phase::Unstarted => {
                 // The iterator was never built: nothing to stop.
@@ -211,6 +247,7 @@ impl<T> Chan<T> {
             return Pushed::Stop;
         }
         state.buffer.push_back(item);
+        self.len.store(state.buffer.len(), Ordering::Relaxed);
         let full = state.buffer.len() >= self.capacity;
         if full {
             state.phase = Phase::Parked;
