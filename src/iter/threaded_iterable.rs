@@ -53,7 +53,7 @@ pub struct ThreadedIterable<F> {
 /// use threadbridge::threaded_iterable;
 ///
 /// let blocking_reader = threaded_iterable(|text: &'static str| text.lines());
-/// let lines: Vec<&str> = threadbridge::entrypoint(blocking_reader.call("a\nb").collect());
+/// let lines: Vec<&str> = futures::executor::block_on(blocking_reader.call("a\nb").collect());
 /// assert_eq!(lines, ["a", "b"]);
 /// ```
 pub fn threaded_iterable<F>(func: F) -> ThreadedIterable<F> {
