@@ -78,6 +78,15 @@ fn a_producer_waiting_on_a_full_buffer_is_released_at_once_by_drop() {
     });
 }
 
+/// After the consumer took one item, a bounded producer refills its buffer
+/// and parks; wait for that, so that `close` meets a parked producer.
+fn wait_until_parked(record: &iter_support::Record, max_size: usize) {
+    if max_size > 0 {
+        assert!(wait_until(Duration::from_secs(5), || record.pulled() == 1 + max_size));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn close_returns_once_the_iterator_is_dropped() {
     on_every_runtime(|| async {
@@ -86,6 +95,7 @@ fn close_returns_once_the_iterator_is_dropped() {
             let (probe, record) = Probe::new();
             let mut stream = IteratorWrapper::new(move || probe, &pool, max_size);
             assert_eq!(stream.next().await, Some(0));
+            wait_until_parked(&record, max_size);
             stream.close().await;
             assert!(
                 record.dropped(),
@@ -96,6 +106,7 @@ fn close_returns_once_the_iterator_is_dropped() {
             let (probe, record) = Probe::new();
             let mut stream = IteratorWrapperSeparate::new(move || probe, max_size);
             assert_eq!(stream.next().await, Some(0));
+            wait_until_parked(&record, max_size);
             stream.close().await;
             assert!(
                 record.dropped(),
