@@ -111,3 +111,22 @@ fn the_context_is_captured_when_the_wrapper_is_created() {
         assert_eq!(second.collect::<Vec<_>>().await, [Some(1); 3]);
     });
 }
+
+#[test]
+fn the_streams_can_move_between_threads_and_tasks() {
+    fn assert_send_sync_unpin<T: Send + Sync + Unpin>() {}
+    assert_send_sync_unpin::<IteratorWrapper<u64>>();
+    assert_send_sync_unpin::<IteratorWrapperSeparate<u64>>();
+
+    // Spawned on a multi-thread runtime, which requires `Send`.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let pool = ThreadPool::new(1);
+    let stream = IteratorWrapper::new(|| 0..ITEMS, &pool, 8);
+    let items = runtime
+        .block_on(runtime.spawn(stream.collect::<Vec<_>>()))
+        .unwrap();
+    assert_eq!(items, expected());
+}

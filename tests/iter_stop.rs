@@ -181,3 +181,58 @@ fn the_producer_starts_at_the_first_poll_not_at_creation() {
     assert_eq!(futures::executor::block_on(stream.next()), Some(0));
     assert!(built.load(Ordering::SeqCst));
 }
+
+#[test]
+fn a_shut_down_pool_ends_the_stream_with_a_clear_panic() {
+    use futures::FutureExt;
+    use std::panic::AssertUnwindSafe;
+
+    on_every_runtime(|| async {
+        // Shut down while the producer is parked: the next re-queue fails.
+        let pool = ThreadPool::builder().max_threads(1).name("closing").build();
+        let (probe, record) = Probe::new();
+        let mut stream = IteratorWrapper::new(move || probe, &pool, 2);
+        assert_eq!(stream.next().await, Some(0));
+        wait_until_parked(&record, 2);
+        pool.shutdown();
+        let panic = AssertUnwindSafe(async { while stream.next().await.is_some() {} })
+            .catch_unwind()
+            .await
+            .expect_err("reading past a shut-down pool must fail loudly");
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(
+            message.contains("resume") && message.contains("closing"),
+            "{message}"
+        );
+        // The iterator was dropped, the stream is over, close returns.
+        assert!(record.dropped());
+        assert_eq!(stream.next().await, None);
+        stream.close().await;
+
+        // Shut down before the first poll: the start fails.
+        let pool = ThreadPool::builder().max_threads(1).name("closed").build();
+        let mut stream = IteratorWrapper::new(|| 0..3, &pool, 2);
+        pool.shutdown();
+        let panic = AssertUnwindSafe(stream.next())
+            .catch_unwind()
+            .await
+            .unwrap_err();
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(
+            message.contains("start") && message.contains("closed"),
+            "{message}"
+        );
+        assert_eq!(stream.next().await, None);
+        stream.close().await;
+
+        // And a parked producer whose pool is gone is still dropped by close.
+        let pool = ThreadPool::new(1);
+        let (probe, record) = Probe::new();
+        let mut stream = IteratorWrapper::new(move || probe, &pool, 1);
+        assert_eq!(stream.next().await, Some(0));
+        wait_until_parked(&record, 1);
+        pool.shutdown();
+        stream.close().await;
+        assert!(record.dropped());
+    });
+}

@@ -64,6 +64,17 @@ impl<T> Bridge<T> {
 
     fn act_or_panic(&mut self, action: Action) {
         if let Err(error) = self.act(action) {
+            // Nobody will produce: end the stream, so later polls see `None`
+            // and `close()` returns.
+            if action == Action::Start {
+                // The iterator was never built; its builder goes with `self`.
+                self.chan.abandon();
+            } else {
+                // The parked iterator must still be dropped: the stream is
+                // closed, so running the job here only drops it.
+                let _ = self.chan.close();
+                self.job.run();
+            }
             let what = if action == Action::Start {
                 "start"
             } else {

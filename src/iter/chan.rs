@@ -213,6 +213,18 @@ impl<T> Chan<T> {
         action
     }
 
+    /// The producer could not be started: close the stream with nothing to
+    /// stop.
+    pub(crate) fn abandon(&self) {
+        let mut state = self.state();
+        state.closed = true;
+        state.phase = Phase::Finished;
+        let buffered = std::mem::take(&mut state.buffer);
+        self.len.store(0, Ordering::Relaxed);
+        drop(state);
+        drop(buffered);
+    }
+
     /// Ready once the iterator has been dropped (or was never built).
     pub(crate) fn poll_finished(&self, cx: &mut Context<'_>) -> Poll<()> {
         let mut state = self.state();
