@@ -24,7 +24,7 @@ pub const RUNTIMES: &[&str] = &[
 /// How long any one test body may take before it counts as hung.
 pub const HANG: Duration = Duration::from_secs(60);
 
-pub fn run_on<Fut: Future<Output = ()>>(runtime: &str, future: Fut) {
+pub fn run_on<Fut: Future<Output = ()> + Send + 'static>(runtime: &str, future: Fut) {
     match runtime {
         "smol" => smol::block_on(future),
         "async-std" => async_std::task::block_on(future),
@@ -33,12 +33,18 @@ pub fn run_on<Fut: Future<Output = ()>>(runtime: &str, future: Fut) {
             .build()
             .unwrap()
             .block_on(future),
-        "tokio multi-thread" => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(future),
+        "tokio multi-thread" => {
+            // Spawned, so the test body runs on (and may move between) the
+            // runtime's worker threads.
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            if let Err(error) = runtime.block_on(runtime.spawn(future)) {
+                std::panic::resume_unwind(error.into_panic());
+            }
+        }
         "futures block_on" => futures::executor::block_on(future),
         #[cfg(feature = "runtime")]
         "threadbridge entrypoint" => threadbridge::entrypoint(future),
@@ -51,7 +57,7 @@ pub fn run_on<Fut: Future<Output = ()>>(runtime: &str, future: Fut) {
 pub fn on_every_runtime<F, Fut>(test: F)
 where
     F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()>,
+    Fut: Future<Output = ()> + Send + 'static,
 {
     let test = Arc::new(test);
     for &runtime in RUNTIMES {
