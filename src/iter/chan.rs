@@ -118,6 +118,7 @@ impl<T> Chan<T> {
     /// The next item, the end of the stream, or `Pending` with the waker
     /// stored. A panic of the iterator comes back as `Err` once every item
     /// pushed before it has been taken.
+    ///
     /// With `register` false, `Pending` leaves no waker: the caller will
     /// look again.
     pub(crate) fn poll_next(
