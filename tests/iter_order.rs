@@ -117,6 +117,12 @@ fn the_streams_can_move_between_threads_and_tasks() {
     fn assert_send_sync_unpin<T: Send + Sync + Unpin>() {}
     assert_send_sync_unpin::<IteratorWrapper<u64>>();
     assert_send_sync_unpin::<IteratorWrapperSeparate<u64>>();
+    let unstarted = format!("{:?}", IteratorWrapperSeparate::new(|| 0..1, 4));
+    assert!(
+        unstarted.starts_with("IteratorWrapperSeparate"),
+        "{unstarted}"
+    );
+    assert!(unstarted.contains("Unstarted"), "{unstarted}");
 
     // Spawned on a multi-thread runtime, which requires `Send`.
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -148,9 +148,10 @@ impl<T> Drop for Bridge<T> {
     }
 }
 
-impl<T> fmt::Debug for Bridge<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IteratorWrapper")
+impl<T> Bridge<T> {
+    /// The `Debug` output of the wrapper type called `name`.
+    pub(crate) fn debug(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(name)
             .field("runs_on", &self.target)
             .field("max_size", &self.chan.max_size())
             .field("producer", &self.chan.phase())

@@ -157,7 +157,7 @@ impl<T> FusedStream for IteratorWrapper<T> {
 
 impl<T> fmt::Debug for IteratorWrapper<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.bridge.fmt(f)
+        self.bridge.debug("IteratorWrapper", f)
     }
 }
 
@@ -269,6 +269,6 @@ impl<T> FusedStream for IteratorWrapperSeparate<T> {
 
 impl<T> fmt::Debug for IteratorWrapperSeparate<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.bridge.fmt(f)
+        self.bridge.debug("IteratorWrapperSeparate", f)
     }
 }
