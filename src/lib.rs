@@ -73,6 +73,39 @@
 //! [`threaded_separate`] runs each call on a new thread, for long background
 //! work that should not hold a pool thread.
 //!
+//! ## Threaded iterator decorator
+//!
+//! [`threaded_iterable`] wraps a function that returns an iterator (the
+//! seed's generator function): a call gives an [`IteratorWrapper`], a
+//! [`Stream`](futures_core::Stream) of the items, produced on a pool thread
+//! and consumed from any executor. `max_size` bounds the buffer between them;
+//! a producer with a full buffer gives its pool thread back until the
+//! consumer makes room. [`threaded_iterable_separate`] produces on a thread
+//! of its own ([`IteratorWrapperSeparate`]). [`Threaded::iter`] is the seed's
+//! `@threaded` applied to a generator function.
+//!
+//! ```
+//! use futures::StreamExt;
+//! use threadbridge::threaded_iterable;
+//!
+//! let urandom_reader = threaded_iterable(|| std::iter::repeat(4_u8)).max_size(2);
+//! threadbridge::entrypoint(async {
+//!     let mut gen = urandom_reader.call(());
+//!     let first: Vec<u8> = (&mut gen).take(10).collect().await;
+//!     assert_eq!(first, [4; 10]);
+//!     // Stop the infinite producer, and wait until its iterator is dropped.
+//!     gen.close().await;
+//! });
+//! ```
+//!
+//! Dropping the stream stops the producer too, without waiting: the Rust
+//! form of the seed's `async with` block.
+//!
+//! ## `aiomisc.IteratorWrapper` and `aiomisc.IteratorWrapperSeparate`
+//!
+//! [`IteratorWrapper::new`] takes the pool and `max_size` explicitly;
+//! [`IteratorWrapperSeparate::new`] runs on a new thread.
+//!
 //! ## `aiomisc.ThreadPoolExecutor`
 //!
 //! [`ThreadPool`] is the fast pool: bounded, named, with threads that start
@@ -140,7 +173,7 @@ mod carrier;
 mod context;
 mod default_pool;
 mod error;
-#[cfg_attr(not(feature = "runtime"), allow(dead_code))] // until sync_wait uses it
+mod iter;
 mod park;
 mod pool;
 #[cfg(feature = "runtime")]
@@ -155,6 +188,10 @@ pub use carrier::{register_carrier, Captured, Carrier};
 pub use context::{Context, ContextVar, WithContext};
 pub use default_pool::{default_pool, set_default_pool, POOL_SIZE_VAR};
 pub use error::SpawnError;
+pub use iter::{
+    threaded_iterable, threaded_iterable_separate, Close, IteratorWrapper, IteratorWrapperSeparate,
+    ThreadedIterable, ThreadedIterableSeparate, THREADED_ITER_MAX_SIZE,
+};
 pub use pool::{PoolStats, Shutdown, ThreadPool, ThreadPoolBuilder};
 #[cfg(feature = "runtime")]
 pub use runtime::{entrypoint, new_event_loop, Entrypoint, EventLoop, LoopSpawner};

@@ -74,8 +74,8 @@ impl Target {
 /// assert_eq!(add.sync_call((2, 3)), 5);
 /// ```
 pub struct Threaded<F> {
-    func: Arc<F>,
-    target: Target,
+    pub(crate) func: Arc<F>,
+    pub(crate) target: Target,
 }
 
 /// Wraps a blocking function so that each call runs it on the default pool

@@ -1,0 +1,38 @@
+//! The seed's `aiomisc.IteratorWrapperSeparate` example: the same
+//! `/dev/urandom` reader on a thread of its own, buffer of 2 chunks; the MD5
+//! of its first 100 chunks of 1024 bytes.
+
+use std::fs::File;
+use std::io::Read;
+
+use futures::StreamExt;
+use md5::{Digest, Md5};
+use threadbridge::IteratorWrapperSeparate;
+
+fn urandom_reader() -> impl Iterator<Item = Vec<u8>> {
+    let mut fp = File::open("/dev/urandom").expect("open /dev/urandom");
+    std::iter::repeat_with(move || {
+        let mut chunk = vec![0; 1024];
+        fp.read_exact(&mut chunk).expect("read /dev/urandom");
+        chunk
+    })
+}
+
+pub fn main() {
+    threadbridge::entrypoint(async {
+        let mut gen = IteratorWrapperSeparate::new(urandom_reader, 2);
+
+        let mut md5_hash = Md5::new();
+        let mut counter = 0;
+        while let Some(item) = gen.next().await {
+            md5_hash.update(&item);
+            counter += 1;
+            if counter >= 100 {
+                break;
+            }
+        }
+        gen.close().await;
+
+        println!("{:x}", md5_hash.finalize());
+    });
+}

@@ -1,0 +1,189 @@
+//! The consumer's half, shared by both wrapper types: starts the producer on
+//! the first poll, re-queues it when it parked, and closes the stream on
+//! drop.
+
+use std::fmt;
+use std::future::Future;
+use std::panic;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use super::chan::{Action, Chan, Phase};
+use super::producer::Producer;
+use crate::error::SpawnError;
+use crate::slot::Job;
+use crate::sync::Arc;
+use crate::threaded::{Target, SEPARATE_THREAD_NAME};
+
+pub(crate) struct Bridge<T> {
+    chan: Arc<Chan<T>>,
+    /// The producer, kept here to re-queue it after it parks on a pool.
+    job: Arc<dyn Job>,
+    /// `DefaultPool` is resolved to the pool itself on the first poll, so
+    /// every later re-queue goes to the same pool.
+    target: Target,
+}
+
+impl<T: Send + 'static> Bridge<T> {
+    pub(crate) fn new<B, I>(build: B, target: Target, max_size: usize) -> Bridge<T>
+    where
+        B: FnOnce() -> I + Send + 'static,
+        I: IntoIterator<Item = T>,
+        I::IntoIter: Send + 'static,
+    {
+        let chan = Arc::new(Chan::new(max_size));
+        let on_pool = !matches!(target, Target::Separate);
+        let build = move || build().into_iter();
+        let job = Arc::new(Producer::new(chan.clone(), build, on_pool));
+        Bridge { chan, job, target }
+    }
+}
+
+impl<T> Bridge<T> {
+    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        // Look first without registering the waker; if the buffer is empty
+        // and the producer is already running, watch it briefly (see
+        // `SPIN_BUDGET`), and only then register.
+        let (mut poll, action) = self.chan.poll_next(cx, false);
+        self.act_or_panic(action);
+        if poll.is_pending() {
+            if action != Action::Start {
+                self.chan.spin_for_item();
+            }
+            let (again, action) = self.chan.poll_next(cx, true);
+            self.act_or_panic(action);
+            poll = again;
+        }
+        match poll {
+            Poll::Ready(Some(Ok(item))) => Poll::Ready(Some(item)),
+            Poll::Ready(Some(Err(payload))) => panic::resume_unwind(payload),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn act_or_panic(&mut self, action: Action) {
+        if let Err(error) = self.act(action) {
+            // Nobody will produce: end the stream, so later polls see `None`
+            // and `close()` returns.
+            if action == Action::Start {
+                // The iterator was never built; its builder goes with `self`.
+                self.chan.abandon();
+            } else {
+                // The parked iterator must still be dropped: the stream is
+                // closed, so running the job here only drops it.
+                let _ = self.chan.close();
+                self.job.run(&|_| {});
+            }
+            let what = if action == Action::Start {
+                "start"
+            } else {
+                "resume"
+            };
+            panic!("threadbridge: could not {what} an iterator's producer: {error}");
+        }
+    }
+
+    pub(crate) fn is_terminated(&self) -> bool {
+        self.chan.is_terminated()
+    }
+
+    pub(crate) fn max_size(&self) -> usize {
+        self.chan.max_size()
+    }
+
+    /// Stops the producer (see `Chan::close`) and returns a future that
+    /// waits until the iterator has been dropped.
+    pub(crate) fn close(&mut self) -> Close<'_, T> {
+        let action = self.chan.close();
+        if self.act(action).is_err() {
+            // The pool is shut down and will not run the producer again:
+            // drop the iterator here instead. The stream is closed, so the
+            // producer only drops it and never pulls an item.
+            self.job.run(&|_| {});
+        }
+        Close { chan: &self.chan }
+    }
+
+    fn act(&mut self, action: Action) -> Result<(), SpawnError> {
+        match action {
+            Action::Nothing => Ok(()),
+            Action::Start => self.start(),
+            Action::Resume => match &self.target {
+                Target::Pool(pool) => pool.submit(self.job.clone()),
+                Target::Separate => {
+                    self.chan.wake_producer_thread();
+                    Ok(())
+                }
+                Target::DefaultPool => unreachable!("resolved when the producer started"),
+            },
+        }
+    }
+
+    fn start(&mut self) -> Result<(), SpawnError> {
+        if let Target::DefaultPool = self.target {
+            self.target = Target::Pool(crate::default_pool());
+        }
+        match &self.target {
+            Target::Pool(pool) => pool.submit(self.job.clone()),
+            Target::Separate => {
+                let job = self.job.clone();
+                std::thread::Builder::new()
+                    .name(SEPARATE_THREAD_NAME.to_owned())
+                    .spawn(move || {
+                        job.run(&|_| {});
+                    })
+                    .map(drop)
+                    .map_err(|error| SpawnError::thread(SEPARATE_THREAD_NAME, error))
+            }
+            Target::DefaultPool => unreachable!(),
+        }
+    }
+}
+
+impl<T> Drop for Bridge<T> {
+    fn drop(&mut self) {
+        // Stops the producer without waiting for it.
+        let _closing = self.close();
+    }
+}
+
+impl<T> Bridge<T> {
+    /// The `Debug` output of the wrapper type called `name`.
+    pub(crate) fn debug(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(name)
+            .field("runs_on", &self.target)
+            .field("max_size", &self.chan.max_size())
+            .field("producer", &self.chan.phase())
+            .finish()
+    }
+}
+
+/// The future returned by `close()` on [`IteratorWrapper`] and
+/// [`IteratorWrapperSeparate`]: resolves once the iterator has been dropped.
+///
+/// The producer is told to stop when `close()` is called, whether or not
+/// this future is awaited.
+///
+/// [`IteratorWrapper`]: crate::IteratorWrapper
+/// [`IteratorWrapperSeparate`]: crate::IteratorWrapperSeparate
+#[must_use = "the producer is already told to stop; await this to wait until the iterator is dropped"]
+pub struct Close<'a, T> {
+    chan: &'a Chan<T>,
+}
+
+impl<T> Future for Close<'_, T> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.chan.poll_finished(cx)
+    }
+}
+
+impl<T> fmt::Debug for Close<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Close")
+            .field("finished", &(self.chan.phase() == Phase::Finished))
+            .finish()
+    }
+}

@@ -1,0 +1,312 @@
+//! The buffer between an iterator's producer and the stream's consumer, and
+//! the few state changes they make to each other. `README.md` beside this
+//! file explains the protocol.
+
+use std::collections::VecDeque;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use crate::slot::Panic;
+use crate::sync::{lock, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
+
+/// How long a consumer that finds the buffer empty watches for the next
+/// item before it registers its waker and returns `Pending`. A producer that
+/// is keeping up delivers within this, so neither side pays a cross-thread
+/// wake per item; a slow producer costs the consumer this much per wait.
+const SPIN_BUDGET: Duration = Duration::from_micros(5);
+
+/// Where the producer is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Not started: the consumer has not polled yet.
+    Unstarted,
+    /// On a thread, pulling items (or queued to do so).
+    Running,
+    /// The buffer was full: the producer stopped pulling and waits for the
+    /// consumer to make room (a pool producer has given its worker back).
+    Parked,
+    /// The iterator is gone: exhausted, panicked, closed, or never built.
+    Finished,
+}
+
+/// What the consumer must do after a call, outside the lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Action {
+    Nothing,
+    /// Start the producer (first poll).
+    Start,
+    /// Put a parked producer back to work (re-queue it, or wake its thread).
+    Resume,
+}
+
+/// What the producer does after pushing an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pushed {
+    /// Room left: pull the next item.
+    Continue,
+    /// The buffer is full: park until the consumer makes room.
+    Park,
+    /// The consumer is gone or closed the stream: drop the iterator.
+    Stop,
+}
+
+struct State<T> {
+    buffer: VecDeque<T>,
+    phase: Phase,
+    /// The consumer closed the stream or dropped it.
+    closed: bool,
+    /// How the iterator ended, once it has: exhausted, or its panic.
+    end: Option<Result<(), Panic>>,
+    /// The task waiting for an item.
+    consumer: Option<Waker>,
+    /// The task waiting in `close().await` for the iterator to be dropped.
+    closer: Option<Waker>,
+}
+
+pub(crate) struct Chan<T> {
+    state: Mutex<State<T>>,
+    /// Wakes a thread-hosted producer parked on a full buffer.
+    room: Condvar,
+    /// The most items the buffer holds; `usize::MAX` when unbounded.
+    capacity: usize,
+    /// A lock-free mirror of the buffer's length, watched by a spinning
+    /// consumer.
+    len: AtomicUsize,
+    /// A parked producer resumes once the buffer is down to this many
+    /// items, so it pulls a batch per resume rather than one item.
+    resume_at: usize,
+}
+
+impl<T> Chan<T> {
+    /// A channel for a buffer of `max_size` items; 0 means unbounded.
+    pub(crate) fn new(max_size: usize) -> Chan<T> {
+        let capacity = if max_size == 0 { usize::MAX } else { max_size };
+        Chan {
+            state: Mutex::new(State {
+                buffer: VecDeque::new(),
+                phase: Phase::Unstarted,
+                closed: false,
+                end: None,
+                consumer: None,
+                closer: None,
+            }),
+            room: Condvar::new(),
+            len: AtomicUsize::new(0),
+            capacity,
+            resume_at: capacity / 2,
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State<T>> {
+        lock(&self.state)
+    }
+
+    pub(crate) fn max_size(&self) -> usize {
+        if self.capacity == usize::MAX {
+            0
+        } else {
+            self.capacity
+        }
+    }
+
+    pub(crate) fn phase(&self) -> Phase {
+        self.state().phase
+    }
+
+    // ---- consumer side ----
+
+    /// The next item, the end of the stream, or `Pending` with the waker
+    /// stored. A panic of the iterator comes back as `Err` once every item
+    /// pushed before it has been taken.
+    ///
+    /// With `register` false, `Pending` leaves no waker: the caller will
+    /// look again.
+    pub(crate) fn poll_next(
+        &self,
+        cx: &mut Context<'_>,
+        register: bool,
+    ) -> (Poll<Option<Result<T, Panic>>>, Action) {
+        let mut state = self.state();
+        if let Some(item) = state.buffer.pop_front() {
+            self.len.store(state.buffer.len(), Ordering::Relaxed);
+            let action = if state.phase == Phase::Parked && state.buffer.len() <= self.resume_at {
+                state.phase = Phase::Running;
+                Action::Resume
+            } else {
+                Action::Nothing
+            };
+            return (Poll::Ready(Some(Ok(item))), action);
+        }
+        if state.closed {
+            return (Poll::Ready(None), Action::Nothing);
+        }
+        match state.end.replace(Ok(())) {
+            // Later polls see a plain end.
+            Some(Err(panic)) => return (Poll::Ready(Some(Err(panic))), Action::Nothing),
+            Some(Ok(())) => return (Poll::Ready(None), Action::Nothing),
+            None => state.end = None,
+        }
+        if register {
+            match &mut state.consumer {
+                Some(waker) if waker.will_wake(cx.waker()) => {}
+                waker => *waker = Some(cx.waker().clone()),
+            }
+        }
+        let action = if state.phase == Phase::Unstarted {
+            state.phase = Phase::Running;
+            Action::Start
+        } else {
+            Action::Nothing
+        };
+        (Poll::Pending, action)
+    }
+
+    /// Watches the buffer for up to `SPIN_BUDGET`; returns whether an item
+    /// arrived.
+    pub(crate) fn spin_for_item(&self) -> bool {
+        let start = Instant::now();
+        loop {
+            for _ in 0..32 {
+                if self.len.load(Ordering::Relaxed) > 0 {
+                    return true;
+                }
+                std::hint::spin_loop();
+            }
+            if start.elapsed() > SPIN_BUDGET {
+                return false;
+            }
+            // The producer may be waiting for this very core.
+            std::thread::yield_now();
+        }
+    }
+
+    /// Whether the consumer has seen the end of the stream (or closed it).
+    pub(crate) fn is_terminated(&self) -> bool {
+        let state = self.state();
+        state.buffer.is_empty() && (state.closed || matches!(state.end, Some(Ok(()))))
+    }
+
+    /// Closes the stream: buffered items are dropped, and the producer stops
+    /// at its next item. A parked producer must be resumed so that it drops
+    /// the iterator on its own thread.
+    pub(crate) fn close(&self) -> Action {
+        let mut state = self.state();
+        state.closed = true;
+        let buffered = std::mem::take(&mut state.buffer);
+        self.len.store(0, Ordering::Relaxed);
+        let action = match state.phase {
+            Phase::Unstarted => {
+                // The iterator was never built: nothing to stop.
+                state.phase = Phase::Finished;
+                Action::Nothing
+            }
+            Phase::Parked => {
+                state.phase = Phase::Running;
+                Action::Resume
+            }
+            Phase::Running | Phase::Finished => Action::Nothing,
+        };
+        let waker = state.consumer.take();
+        drop(state);
+        // Items may have a costly Drop: run it outside the lock.
+        drop(buffered);
+        drop(waker);
+        action
+    }
+
+    /// The producer could not be started: close the stream with nothing to
+    /// stop.
+    pub(crate) fn abandon(&self) {
+        let mut state = self.state();
+        state.closed = true;
+        state.phase = Phase::Finished;
+        let buffered = std::mem::take(&mut state.buffer);
+        self.len.store(0, Ordering::Relaxed);
+        drop(state);
+        drop(buffered);
+    }
+
+    /// Ready once the iterator has been dropped (or was never built).
+    pub(crate) fn poll_finished(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = self.state();
+        if state.phase == Phase::Finished {
+            return Poll::Ready(());
+        }
+        match &mut state.closer {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            waker => *waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// Wakes a thread-hosted producer after `Action::Resume`.
+    pub(crate) fn wake_producer_thread(&self) {
+        self.room.notify_one();
+    }
+
+    // ---- producer side ----
+
+    /// Whether the consumer has closed the stream.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.state().closed
+    }
+
+    /// Hands one item to the consumer.
+    pub(crate) fn push(&self, item: T) -> Pushed {
+        let mut state = self.state();
+        if state.closed {
+            drop(state);
+            drop(item);
+            return Pushed::Stop;
+        }
+        state.buffer.push_back(item);
+        self.len.store(state.buffer.len(), Ordering::Relaxed);
+        let full = state.buffer.len() >= self.capacity;
+        if full {
+            state.phase = Phase::Parked;
+        }
+        let waker = state.consumer.take();
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        if full {
+            Pushed::Park
+        } else {
+            Pushed::Continue
+        }
+    }
+
+    /// Blocks a thread-hosted producer until the consumer makes room or
+    /// closes the stream; returns whether to go on.
+    pub(crate) fn wait_for_room(&self) -> bool {
+        let mut state = self.state();
+        while state.phase == Phase::Parked && !state.closed {
+            state = self
+                .room
+                .wait(state)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        !state.closed
+    }
+
+    /// The iterator has been dropped: record how it ended and wake whoever
+    /// waits for the end.
+    pub(crate) fn finish(&self, end: Result<(), Panic>) {
+        let mut state = self.state();
+        state.phase = Phase::Finished;
+        // After a close nobody takes the outcome: drop a panic payload with
+        // the state, outside the lock.
+        let unclaimed = if state.closed {
+            Some(end)
+        } else {
+            state.end = Some(end);
+            None
+        };
+        let consumer = state.consumer.take();
+        let closer = state.closer.take();
+        drop(state);
+        drop(unclaimed);
+        consumer.into_iter().chain(closer).for_each(Waker::wake);
+    }
+}

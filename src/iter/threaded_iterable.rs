@@ -1,0 +1,325 @@
+//! [`threaded_iterable`], [`threaded_iterable_separate`] and
+//! [`Threaded::iter`]: functions that return an iterator, wrapped so that a
+//! call streams the iterator's items from another thread.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::wrapper::{IteratorWrapper, IteratorWrapperSeparate};
+use crate::callable::Callable;
+use crate::threaded::{Target, Threaded};
+use crate::ThreadPool;
+
+/// The buffer [`Threaded::iter`] gives, as the seed's `@threaded` does for a
+/// generator function.
+pub const THREADED_ITER_MAX_SIZE: usize = 1024;
+
+/// A function returning an iterator, wrapped so that each call produces the
+/// items on a pool; from [`threaded_iterable`].
+///
+/// Arguments go in one value, as for [`Threaded`]: `()` for none, the value
+/// for one, a tuple for several (see [`Callable`]). The function may return
+/// anything [`IntoIterator`] (a `Vec`, a range, an iterator adapter).
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+/// use threadbridge::threaded_iterable;
+///
+/// let countdown = threaded_iterable(|from: u32| (0..=from).rev()).max_size(2);
+/// let all: Vec<u32> = futures::executor::block_on(countdown.call(3).collect());
+/// assert_eq!(all, [3, 2, 1, 0]);
+/// ```
+pub struct ThreadedIterable<F> {
+    func: Arc<F>,
+    target: Target,
+    max_size: usize,
+}
+
+/// Wraps a function that returns an iterator, so that each call gives an
+/// [`IteratorWrapper`] stream of its items, produced on the default pool (or
+/// the pool given with [`ThreadedIterable::with_pool`]). This is the seed's
+/// `@threaded_iterable`.
+///
+/// The buffer is unbounded by default, as in the seed (its `max_size=0`);
+/// set [`ThreadedIterable::max_size`] for a long or infinite iterator, so
+/// that a slow consumer holds neither memory nor a pool thread.
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+/// use threadbridge::threaded_iterable;
+///
+/// let blocking_reader = threaded_iterable(|text: &'static str| text.lines());
+/// let lines: Vec<&str> = futures::executor::block_on(blocking_reader.call("a\nb").collect());
+/// assert_eq!(lines, ["a", "b"]);
+/// ```
+pub fn threaded_iterable<F>(func: F) -> ThreadedIterable<F> {
+    ThreadedIterable {
+        func: Arc::new(func),
+        target: Target::DefaultPool,
+        max_size: 0,
+    }
+}
+
+impl<F> ThreadedIterable<F> {
+    /// Bounds the buffer between producer and consumer to `max_size` items
+    /// (0 means no bound): the seed's `@threaded_iterable(max_size=N)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let urandom_reader = threadbridge::threaded_iterable(|| std::iter::repeat(0_u8)).max_size(2);
+    /// assert_eq!(urandom_reader.call(()).max_size(), 2);
+    /// ```
+    pub fn max_size(mut self, max_size: usize) -> Self {
+        self.max_size = max_size;
+        self
+    }
+
+    /// Produces items on `pool` instead of the default pool.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use threadbridge::{threaded_iterable, ThreadPool};
+    ///
+    /// let pool = ThreadPool::builder().name("reader").build();
+    /// let names = threaded_iterable(|| std::iter::once(std::thread::current().name().map(String::from)))
+    ///     .with_pool(&pool);
+    /// let name = futures::executor::block_on(names.call(()).next()).flatten();
+    /// assert!(name.unwrap().starts_with("reader-"));
+    /// ```
+    pub fn with_pool(mut self, pool: &ThreadPool) -> Self {
+        self.target = Target::Pool(pool.clone());
+        self
+    }
+
+    /// Calls the function on the pool and streams the items of the iterator
+    /// it returns. Nothing runs until the stream is first polled; the
+    /// caller's [`Context`](crate::Context) is captured now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    ///
+    /// let repeat = threadbridge::threaded_iterable(|word: &'static str, n: usize| {
+    ///     std::iter::repeat(word).take(n)
+    /// });
+    /// let words: Vec<_> = futures::executor::block_on(repeat.call(("hi", 2)).collect());
+    /// assert_eq!(words, ["hi", "hi"]);
+    /// ```
+    pub fn call<A, M>(&self, args: A) -> IteratorWrapper<ItemOf<F, A, M>>
+    where
+        F: Callable<A, M>,
+        F::Output: IntoIterator,
+        IterOf<F, A, M>: Send + 'static,
+        ItemOf<F, A, M>: Send + 'static,
+        A: Send + 'static,
+    {
+        let func = self.func.clone();
+        IteratorWrapper::on(
+            move || func.invoke(args),
+            self.target.clone(),
+            self.max_size,
+        )
+    }
+
+    /// Calls the function inline and returns its iterator, as a plain
+    /// function (the seed's synchronous call of the generator function).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let evens = threadbridge::threaded_iterable(|n: u32| (0..n).filter(|x| x % 2 == 0));
+    /// assert_eq!(evens.sync_call(5).collect::<Vec<_>>(), [0, 2, 4]);
+    /// ```
+    pub fn sync_call<A, M>(&self, args: A) -> F::Output
+    where
+        F: Callable<A, M>,
+    {
+        self.func.invoke(args)
+    }
+}
+
+/// A function returning an iterator, wrapped so that each call produces the
+/// items on a thread of its own; from [`threaded_iterable_separate`].
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+///
+/// let letters = threadbridge::threaded_iterable_separate(|| 'a'..='c');
+/// let all: String = futures::executor::block_on(letters.call(()).collect());
+/// assert_eq!(all, "abc");
+/// ```
+pub struct ThreadedIterableSeparate<F> {
+    func: Arc<F>,
+    max_size: usize,
+}
+
+/// Wraps a function that returns an iterator, so that each call gives an
+/// [`IteratorWrapperSeparate`] stream of its items, produced on a new thread.
+/// This is the seed's `@threaded_iterable_separate`, for long or infinite
+/// iterators that should not hold a pool thread.
+///
+/// The buffer is unbounded by default, as in the seed; see
+/// [`ThreadedIterableSeparate::max_size`].
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+///
+/// let blocking_reader = threadbridge::threaded_iterable_separate(|text: String| {
+///     text.lines().map(String::from).collect::<Vec<_>>()
+/// });
+/// let lines: Vec<String> =
+///     futures::executor::block_on(blocking_reader.call("x\ny".to_owned()).collect());
+/// assert_eq!(lines, ["x", "y"]);
+/// ```
+pub fn threaded_iterable_separate<F>(func: F) -> ThreadedIterableSeparate<F> {
+    ThreadedIterableSeparate {
+        func: Arc::new(func),
+        max_size: 0,
+    }
+}
+
+impl<F> ThreadedIterableSeparate<F> {
+    /// Bounds the buffer to `max_size` items (0 means no bound).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ticks = threadbridge::threaded_iterable_separate(|| 0_u64..).max_size(8);
+    /// assert_eq!(ticks.call(()).max_size(), 8);
+    /// ```
+    pub fn max_size(mut self, max_size: usize) -> Self {
+        self.max_size = max_size;
+        self
+    }
+
+    /// Calls the function on a new thread (started at the first poll) and
+    /// streams the items of the iterator it returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    ///
+    /// let range = threadbridge::threaded_iterable_separate(|a: u8, b: u8| a..b);
+    /// let all: Vec<u8> = futures::executor::block_on(range.call((1, 4)).collect());
+    /// assert_eq!(all, [1, 2, 3]);
+    /// ```
+    pub fn call<A, M>(&self, args: A) -> IteratorWrapperSeparate<ItemOf<F, A, M>>
+    where
+        F: Callable<A, M>,
+        F::Output: IntoIterator,
+        IterOf<F, A, M>: Send + 'static,
+        ItemOf<F, A, M>: Send + 'static,
+        A: Send + 'static,
+    {
+        let func = self.func.clone();
+        IteratorWrapperSeparate::new(move || func.invoke(args), self.max_size)
+    }
+
+    /// Calls the function inline and returns its iterator.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let range = threadbridge::threaded_iterable_separate(|n: u8| 0..n);
+    /// assert_eq!(range.sync_call(3).count(), 3);
+    /// ```
+    pub fn sync_call<A, M>(&self, args: A) -> F::Output
+    where
+        F: Callable<A, M>,
+    {
+        self.func.invoke(args)
+    }
+}
+
+impl<F> Threaded<F> {
+    /// For a function that returns an iterator: calls it where this
+    /// `Threaded` runs (its pool, or a thread of its own for
+    /// [`threaded_separate`](crate::threaded_separate)) and streams the
+    /// iterator's items, with a buffer of [`THREADED_ITER_MAX_SIZE`] (1024)
+    /// items.
+    ///
+    /// This is what the seed's `@threaded` does for a generator function;
+    /// [`threaded_iterable`] gives the same with a buffer of your choice.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use threadbridge::threaded;
+    ///
+    /// let numbers = threaded(|n: u32| 0..n);
+    /// let all: Vec<u32> = futures::executor::block_on(numbers.iter(3).collect());
+    /// assert_eq!(all, [0, 1, 2]);
+    /// ```
+    pub fn iter<A, M>(&self, args: A) -> IteratorWrapper<ItemOf<F, A, M>>
+    where
+        F: Callable<A, M>,
+        F::Output: IntoIterator,
+        IterOf<F, A, M>: Send + 'static,
+        ItemOf<F, A, M>: Send + 'static,
+        A: Send + 'static,
+    {
+        let func = self.func.clone();
+        IteratorWrapper::on(
+            move || func.invoke(args),
+            self.target.clone(),
+            THREADED_ITER_MAX_SIZE,
+        )
+    }
+}
+
+/// The iterator a call returns.
+type IterOf<F, A, M> = <<F as Callable<A, M>>::Output as IntoIterator>::IntoIter;
+/// The items a call streams.
+type ItemOf<F, A, M> = <<F as Callable<A, M>>::Output as IntoIterator>::Item;
+
+impl<F> Clone for ThreadedIterable<F> {
+    fn clone(&self) -> Self {
+        ThreadedIterable {
+            func: self.func.clone(),
+            target: self.target.clone(),
+            max_size: self.max_size,
+        }
+    }
+}
+
+impl<F> Clone for ThreadedIterableSeparate<F> {
+    fn clone(&self) -> Self {
+        ThreadedIterableSeparate {
+            func: self.func.clone(),
+            max_size: self.max_size,
+        }
+    }
+}
+
+impl<F> fmt::Debug for ThreadedIterable<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadedIterable")
+            .field("func", &std::any::type_name::<F>())
+            .field("runs_on", &self.target)
+            .field("max_size", &self.max_size)
+            .finish()
+    }
+}
+
+impl<F> fmt::Debug for ThreadedIterableSeparate<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadedIterableSeparate")
+            .field("func", &std::any::type_name::<F>())
+            .field("max_size", &self.max_size)
+            .finish()
+    }
+}

@@ -1,0 +1,274 @@
+//! [`IteratorWrapper`] and [`IteratorWrapperSeparate`]: a blocking iterator,
+//! run on a pool or on a thread of its own, consumed as a [`Stream`].
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::stream::{FusedStream, Stream};
+
+use super::bridge::{Bridge, Close};
+use crate::threaded::Target;
+use crate::ThreadPool;
+
+/// A blocking iterator whose items are produced on a [`ThreadPool`] and
+/// consumed as a [`Stream`], under any executor. This is the seed's
+/// `aiomisc.IteratorWrapper`; [`threaded_iterable`](crate::threaded_iterable)
+/// and [`Threaded::iter`](crate::Threaded::iter) return it too.
+///
+/// - The iterator is built and pulled on the pool, starting at the first
+///   poll (creating the wrapper does nothing yet).
+/// - Up to `max_size` items wait in a buffer (0 means no bound). When the
+///   buffer is full the producer gives its worker thread back to the pool,
+///   and is queued again once the consumer has taken half of the buffer.
+/// - Dropping the stream, or [`close`](IteratorWrapper::close), stops the
+///   producer at its next item; the iterator is dropped on the producer's
+///   thread.
+/// - A panic in the iterator reaches the consumer after every item produced
+///   before it.
+/// - The caller's [`Context`](crate::Context) is captured when the wrapper is
+///   created, and is current while the iterator is built, pulled and dropped.
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+/// use threadbridge::{IteratorWrapper, ThreadPool};
+///
+/// let pool = ThreadPool::new(1);
+/// let lines = IteratorWrapper::new(|| ["a", "b", "c"].map(String::from), &pool, 2);
+/// let all: Vec<String> = futures::executor::block_on(lines.collect());
+/// assert_eq!(all, ["a", "b", "c"]);
+/// ```
+///
+/// # Caveats
+///
+/// - With no bound (`max_size` 0) the producer never parks: it holds its
+///   worker until the iterator ends or the stream is dropped, and the buffer
+///   grows as fast as the iterator yields. Give infinite iterators a bound.
+/// - An iterator blocked inside `next()` cannot be interrupted: a close
+///   takes effect when `next()` returns.
+/// - A poll that finds the buffer empty while the producer runs watches it
+///   for up to about 5 µs (yielding its thread) before returning `Pending`,
+///   so that a producer that keeps up needs no wake-up per item.
+/// - If the pool is shut down while the producer waits for room, the next
+///   poll that needs it panics with the pool's error.
+pub struct IteratorWrapper<T> {
+    bridge: Bridge<T>,
+}
+
+impl<T: Send + 'static> IteratorWrapper<T> {
+    /// Wraps the iterator that `build` returns, to run on `pool` with a
+    /// buffer of `max_size` items (0 means no bound), as the seed's
+    /// `IteratorWrapper(gen_func, executor=pool, max_size=N)`.
+    ///
+    /// `build` runs on the pool at the first poll, so it may block too
+    /// (opening a file, say).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use threadbridge::{IteratorWrapper, ThreadPool};
+    ///
+    /// let pool = ThreadPool::new(1);
+    /// let mut squares = IteratorWrapper::new(|| (1..).map(|n: u64| n * n), &pool, 4);
+    /// futures::executor::block_on(async {
+    ///     assert_eq!(squares.next().await, Some(1));
+    ///     assert_eq!(squares.next().await, Some(4));
+    ///     squares.close().await;
+    /// });
+    /// ```
+    pub fn new<B, I>(build: B, pool: &ThreadPool, max_size: usize) -> IteratorWrapper<T>
+    where
+        B: FnOnce() -> I + Send + 'static,
+        I: IntoIterator<Item = T>,
+        I::IntoIter: Send + 'static,
+    {
+        IteratorWrapper::on(build, Target::Pool(pool.clone()), max_size)
+    }
+
+    pub(crate) fn on<B, I>(build: B, target: Target, max_size: usize) -> IteratorWrapper<T>
+    where
+        B: FnOnce() -> I + Send + 'static,
+        I: IntoIterator<Item = T>,
+        I::IntoIter: Send + 'static,
+    {
+        IteratorWrapper {
+            bridge: Bridge::new(build, target, max_size),
+        }
+    }
+}
+
+impl<T> IteratorWrapper<T> {
+    /// Stops the producer at once and returns a future that resolves when
+    /// the iterator has been dropped (at once if it never started). Items
+    /// still buffered are dropped; the stream then yields `None`. Calling it
+    /// again is harmless. This is the seed's `await gen.close()`.
+    ///
+    /// Dropping the stream stops the producer the same way, without
+    /// waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use threadbridge::threaded_iterable;
+    ///
+    /// let counter = threaded_iterable(|| 0_u32..).max_size(2);
+    /// futures::executor::block_on(async {
+    ///     let mut numbers = counter.call(());
+    ///     assert_eq!(numbers.next().await, Some(0));
+    ///     numbers.close().await;
+    ///     assert_eq!(numbers.next().await, None);
+    /// });
+    /// ```
+    pub fn close(&mut self) -> Close<'_, T> {
+        self.bridge.close()
+    }
+
+    /// The buffer's bound; 0 means none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = threadbridge::ThreadPool::new(1);
+    /// let wrapper = threadbridge::IteratorWrapper::new(|| 0..3, &pool, 2);
+    /// assert_eq!(wrapper.max_size(), 2);
+    /// ```
+    pub fn max_size(&self) -> usize {
+        self.bridge.max_size()
+    }
+}
+
+impl<T> Stream for IteratorWrapper<T> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.get_mut().bridge.poll_next(cx)
+    }
+}
+
+impl<T> FusedStream for IteratorWrapper<T> {
+    fn is_terminated(&self) -> bool {
+        self.bridge.is_terminated()
+    }
+}
+
+impl<T> fmt::Debug for IteratorWrapper<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.bridge.debug("IteratorWrapper", f)
+    }
+}
+
+/// A blocking iterator whose items are produced on a new thread of its own
+/// and consumed as a [`Stream`]. This is the seed's
+/// `aiomisc.IteratorWrapperSeparate`;
+/// [`threaded_iterable_separate`](crate::threaded_iterable_separate) returns
+/// it too.
+///
+/// It behaves as [`IteratorWrapper`] does, except that the producer runs on
+/// a thread named `threadbridge-separate`, started at the first poll. When
+/// the buffer is full that thread waits; it exits when the iterator is
+/// exhausted or the stream is dropped or closed. A long-running or infinite
+/// iterator belongs here rather than on a pool.
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+/// use threadbridge::IteratorWrapperSeparate;
+///
+/// let words = IteratorWrapperSeparate::new(|| "one two three".split(' '), 1);
+/// let all: Vec<&str> = futures::executor::block_on(words.collect());
+/// assert_eq!(all, ["one", "two", "three"]);
+/// ```
+pub struct IteratorWrapperSeparate<T> {
+    bridge: Bridge<T>,
+}
+
+impl<T: Send + 'static> IteratorWrapperSeparate<T> {
+    /// Wraps the iterator that `build` returns, to run on a thread of its
+    /// own with a buffer of `max_size` items (0 means no bound), as the
+    /// seed's `IteratorWrapperSeparate(gen_func, max_size=N)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use threadbridge::IteratorWrapperSeparate;
+    ///
+    /// let mut names = IteratorWrapperSeparate::new(
+    ///     || std::iter::repeat_with(|| std::thread::current().name().map(String::from)),
+    ///     2,
+    /// );
+    /// let name = futures::executor::block_on(names.next()).flatten();
+    /// assert_eq!(name.as_deref(), Some("threadbridge-separate"));
+    /// ```
+    pub fn new<B, I>(build: B, max_size: usize) -> IteratorWrapperSeparate<T>
+    where
+        B: FnOnce() -> I + Send + 'static,
+        I: IntoIterator<Item = T>,
+        I::IntoIter: Send + 'static,
+    {
+        IteratorWrapperSeparate {
+            bridge: Bridge::new(build, Target::Separate, max_size),
+        }
+    }
+}
+
+impl<T> IteratorWrapperSeparate<T> {
+    /// Stops the producer at once (waking its thread if it waits for room)
+    /// and returns a future that resolves when the iterator has been dropped
+    /// (at once if it never started). Calling it again is harmless. See
+    /// [`IteratorWrapper::close`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use threadbridge::IteratorWrapperSeparate;
+    ///
+    /// let mut ticks = IteratorWrapperSeparate::new(|| 0_u64.., 1);
+    /// futures::executor::block_on(async {
+    ///     assert_eq!(ticks.next().await, Some(0));
+    ///     ticks.close().await;
+    ///     ticks.close().await;
+    /// });
+    /// ```
+    pub fn close(&mut self) -> Close<'_, T> {
+        self.bridge.close()
+    }
+
+    /// The buffer's bound; 0 means none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let wrapper = threadbridge::IteratorWrapperSeparate::new(|| 0..3, 0);
+    /// assert_eq!(wrapper.max_size(), 0);
+    /// ```
+    pub fn max_size(&self) -> usize {
+        self.bridge.max_size()
+    }
+}
+
+impl<T> Stream for IteratorWrapperSeparate<T> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.get_mut().bridge.poll_next(cx)
+    }
+}
+
+impl<T> FusedStream for IteratorWrapperSeparate<T> {
+    fn is_terminated(&self) -> bool {
+        self.bridge.is_terminated()
+    }
+}
+
+impl<T> fmt::Debug for IteratorWrapperSeparate<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.bridge.debug("IteratorWrapperSeparate", f)
+    }
+}
