@@ -3,6 +3,8 @@
 //!
 //! Run it with `cargo run --example tour`.
 
+#[path = "contextvars.rs"]
+mod contextvars;
 #[path = "default_executor.rs"]
 mod default_executor;
 #[path = "iterator_wrapper.rs"]
@@ -26,7 +28,7 @@ fn section(title: &str, example: fn()) {
 }
 
 fn main() {
-    // contextvars support: added with the context issue.
+    section("contextvars support", contextvars::main);
     section("@aiomisc.threaded", threaded::main);
     section("@aiomisc.threaded_separate", threaded_separate::main);
     section("Threaded iterator decorator", threaded_iterable::main);
