@@ -56,22 +56,75 @@
 //! });
 //! ```
 //!
-//! As the seed's note says, a context is a lightweight copy: a blocking
-//! function that sets a variable changes only its own copy, and the caller
-//! never sees it. To share mutable state, pass an `Arc<Mutex<_>>` (or put
-//! one in a variable): the copy shares the pointer, not the data.
+//! As the seed's note says, a context is a lightweight copy, not a shared,
+//! mutable `Context` object: a blocking function that sets a variable
+//! changes only its own copy, and the caller never sees it. To share mutable
+//! state, put an `Arc<Mutex<_>>` in a variable: the copy shares the pointer,
+//! not the data.
+//!
+//! Rust has no task-local hook that every executor calls, so a variable set
+//! in async code belongs to the thread that polls the task. Give each task
+//! its own context with [`Context::wrap`] (the entrypoint's main task and
+//! [`EventLoop::spawn`] do it for you, as asyncio does): its values then
+//! follow it across threads of a multi-thread runtime and never leak into
+//! other tasks. Other kinds of context (a `tracing` span with the `tracing`
+//! feature, an OpenTelemetry context, a library's thread-local) travel the
+//! same way through a registered [`Carrier`].
 //!
 //! ## `@threaded`
 //!
 //! [`threaded`] wraps a function; [`Threaded::call`] (or the seed's
-//! [`Threaded::async_call`]) runs it on the default pool, and
-//! [`Threaded::sync_call`] runs it inline. [`Threaded::with_pool`] picks a
-//! pool.
+//! [`Threaded::async_call`]) runs it on the default pool and returns a
+//! [`JoinHandle`], and [`Threaded::sync_call`] runs it inline.
+//! [`Threaded::with_pool`] picks a pool.
+//!
+//! ```
+//! use std::time::Duration;
+//! use threadbridge::{new_event_loop, threaded};
+//!
+//! let blocking_function = threaded(|| std::thread::sleep(Duration::from_millis(100)));
+//!
+//! let event_loop = new_event_loop();
+//! event_loop.run_until_complete(async {
+//!     // Running in parallel: about 100 ms, not 200.
+//!     futures::join!(blocking_function.call(()), blocking_function.call(()));
+//! });
+//!
+//! // You can call it as synchronous function
+//! blocking_function.sync_call(());
+//! ```
+//!
+//! A handle dropped before its job starts cancels the job; a panic in the
+//! job resumes where the handle is awaited.
 //!
 //! ## `@threaded_separate`
 //!
-//! [`threaded_separate`] runs each call on a new thread, for long background
-//! work that should not hold a pool thread.
+//! [`threaded_separate`] runs each call on a new thread named
+//! `threadbridge-separate`, for long background work that should not hold a
+//! pool thread:
+//!
+//! ```
+//! use std::sync::atomic::{AtomicBool, Ordering};
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use threadbridge::{threaded, threaded_separate};
+//!
+//! let blocking_function = threaded(|| std::thread::sleep(Duration::from_millis(10)));
+//! let long_blocking_function = threaded_separate(|event: Arc<AtomicBool>| {
+//!     while !event.load(Ordering::SeqCst) {
+//!         std::thread::sleep(Duration::from_millis(5));
+//!     }
+//!     "Exitting"
+//! });
+//!
+//! threadbridge::entrypoint(async {
+//!     let stop_event = Arc::new(AtomicBool::new(false));
+//!     let long = long_blocking_function.call(stop_event.clone());
+//!     blocking_function.call(()).await;
+//!     stop_event.store(true, Ordering::SeqCst);
+//!     assert_eq!(long.await, "Exitting");
+//! });
+//! ```
 //!
 //! ## Threaded iterator decorator
 //!
@@ -120,11 +173,19 @@
 //! let _previous = set_default_pool(thread_pool);
 //! ```
 //!
-//! ## `entrypoint`
+//! The seed's note: `entrypoint` sets such a pool as the default, and its
+//! `pool_size` argument limits it. With the default `runtime` feature,
+//! [`entrypoint`] and [`Entrypoint`] run a future on an embedded executor
+//! with a fresh default pool of `pool_size` threads, shut it down when the
+//! future ends and restore the previous default; [`new_event_loop`] gives
+//! the seed's loop value:
 //!
-//! With the default `runtime` feature, [`entrypoint`] and [`Entrypoint`] run a
-//! future on an embedded executor with a fresh default pool of `pool_size`
-//! threads, and [`new_event_loop`] gives the seed's loop value.
+//! ```
+//! let threads = threadbridge::Entrypoint::new()
+//!     .pool_size(2)
+//!     .run(async { threadbridge::default_pool().max_threads() });
+//! assert_eq!(threads, 2);
+//! ```
 //!
 //! ## `aiomisc.sync_wait_coroutine`
 //!
