@@ -447,7 +447,7 @@ impl ThreadPoolBuilder {
     #[doc(hidden)]
     pub fn __before_thread_start(
         mut self,
-        hook: impl Fn() -> std::io::Result<()> + Send + Sync + 'static,
+        hook: impl Fn() -> std::io::Result<()> + Send + Sync + std::panic::RefUnwindSafe + 'static,
     ) -> Self {
         self.start_hook = Some(StartHook(std::sync::Arc::new(hook)));
         self

@@ -5,6 +5,7 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::panic::RefUnwindSafe;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
@@ -21,8 +22,11 @@ const SPIN_BUDGET: Duration = Duration::from_micros(50);
 
 /// A fault-injection hook run before each worker thread starts; an error
 /// stands in for the thread failing to start. Only tests set it.
+/// (`RefUnwindSafe` keeps `ThreadPool` unwind-safe, as it is without one.)
 #[derive(Clone)]
-pub(crate) struct StartHook(pub(crate) std::sync::Arc<dyn Fn() -> io::Result<()> + Send + Sync>);
+pub(crate) struct StartHook(
+    pub(crate) std::sync::Arc<dyn Fn() -> io::Result<()> + Send + Sync + RefUnwindSafe>,
+);
 
 impl std::fmt::Debug for StartHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
