@@ -57,6 +57,7 @@ fn poll<T>(handle: &mut JoinHandle<T>, waker: &Arc<CountingWaker>) -> Poll<T> {
 /// The same across real runtimes: a tokio task polls the handle and sends
 /// it to a smol task, which awaits it; the job finishes after the move.
 #[test]
+#[allow(clippy::async_yields_async)] // the task hands the handle itself back, on purpose
 fn a_handle_moved_between_runtimes_resolves() {
     with_timeout(Duration::from_secs(30), || {
         let pool = ThreadPool::new(1);
