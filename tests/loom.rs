@@ -10,7 +10,8 @@
 //! `--no-default-features`: the embedded runtime's executor does not build
 //! with loom's primitives, and no model needs it. Each model prints how many
 //! interleavings it explored. The one-worker models are explored
-//! exhaustively; the two-worker one is bounded to keep the run short.
+//! exhaustively; the ones with more threads are bounded to keep the run
+//! short.
 #![cfg(loom)]
 
 use std::panic::{self, AssertUnwindSafe};
@@ -256,5 +257,66 @@ fn quiet_boom() {
                 default(info);
             }
         }));
+    });
+}
+
+/// `shutdown_async` awaited while the last worker finishes and exits: the
+/// exit wakes the awaiting task (registering the waker and the last exit
+/// are ordered by the pool's lock), and every queued job ran first.
+#[test]
+fn shutdown_async_races_last_exit() {
+    model("shutdown_async_races_last_exit", None, || {
+        let pool = pool(false);
+        let handle = pool.spawn(|| 9);
+        block_on(pool.shutdown_async());
+        assert!(handle.is_finished());
+        assert_eq!(pool.stats().threads, 0);
+        assert_eq!(block_on(handle), 9);
+    });
+}
+
+/// A second worker fails to start (injected): the job queued for it runs
+/// on the worker that exists, whatever that worker is doing at the time.
+#[test]
+fn failed_start_leaves_job_to_existing_worker() {
+    model(
+        "failed_start_leaves_job_to_existing_worker",
+        Some(3),
+        || {
+            let starts = std::sync::Arc::new(StdAtomicUsize::new(0));
+            let pool = ThreadPool::builder()
+                .max_threads(2)
+                .spin(false)
+                .__before_thread_start(move || match starts.fetch_add(1, Relaxed) {
+                    0 => Ok(()),
+                    _ => Err(std::io::Error::other("injected")),
+                })
+                .build();
+            let first = pool.spawn(|| 1);
+            let second = pool.spawn(|| 2);
+            assert_eq!(block_on(first) + block_on(second), 3);
+            pool.shutdown();
+            assert_eq!(pool.stats().completed, 2);
+        },
+    );
+}
+
+/// Two threads submit to a pool of one worker at once and await their
+/// jobs: both are run, each once, and neither submitter misses its wake-up.
+#[test]
+fn concurrent_submitters() {
+    model("concurrent_submitters", Some(3), || {
+        let pool = pool(false);
+        let submitters: Vec<_> = (0..2)
+            .map(|n| {
+                let pool = pool.clone();
+                loom::thread::spawn(move || block_on(pool.spawn(move || n)))
+            })
+            .collect();
+        let mut seen: Vec<_> = submitters.into_iter().map(|t| t.join().unwrap()).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, [0, 1]);
+        pool.shutdown();
+        assert_eq!(pool.stats().completed, 2);
     });
 }
