@@ -2,17 +2,28 @@
 //!
 //! Under `cfg(loom)` they are swapped for loom's model-checked twins, so the
 //! loom models in `tests/loom.rs` exercise the real code, not a copy of it.
+//! Threads come from here too: loom can only schedule threads it started.
 
 #[cfg(loom)]
 pub(crate) use loom::sync::{
     atomic::{AtomicU64, AtomicUsize, Ordering},
-    Arc, Condvar, Mutex, MutexGuard,
+    Condvar, Mutex, MutexGuard,
 };
+#[cfg(loom)]
+pub(crate) use loom::thread;
+/// Loom's `Arc` can be neither a method receiver nor coerced to a trait
+/// object, so the std one stays. The `Arc`s here only share ownership; loom
+/// still checks every lock, condvar and atomic inside them, and a loom `Arc`
+/// captured by a model's job catches a leaked task.
+#[cfg(loom)]
+pub(crate) use std::sync::Arc;
 #[cfg(not(loom))]
 pub(crate) use std::sync::{
     atomic::{AtomicU64, AtomicUsize, Ordering},
     Arc, Condvar, Mutex, MutexGuard,
 };
+#[cfg(not(loom))]
+pub(crate) use std::thread;
 
 /// Locks `mutex`, ignoring poisoning.
 ///

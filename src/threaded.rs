@@ -44,7 +44,7 @@ impl Target {
             Target::Pool(pool) => pool.try_spawn(f),
             Target::Separate => {
                 let (job, handle) = Task::new(crate::context::bind(f));
-                std::thread::Builder::new()
+                crate::sync::thread::Builder::new()
                     .name(SEPARATE_THREAD_NAME.to_owned())
                     .spawn(move || job.run(&|_| {}))
                     .map_err(|error| SpawnError::thread(SEPARATE_THREAD_NAME, error))?;

@@ -16,7 +16,7 @@ pub use stats::PoolStats;
 use crate::error::SpawnError;
 use crate::slot::{Job, JoinHandle, Task};
 use crate::sync::{Arc, Ordering};
-use shared::Config;
+use shared::{Config, StartHook};
 
 /// A pool of at most `N` worker threads that runs blocking closures and lets
 /// async code await their results, under any executor.
@@ -327,6 +327,7 @@ pub struct ThreadPoolBuilder {
     name: String,
     stack_size: Option<usize>,
     spin: bool,
+    start_hook: Option<StartHook>,
 }
 
 impl Default for ThreadPoolBuilder {
@@ -338,6 +339,7 @@ impl Default for ThreadPoolBuilder {
             name: "threadbridge-worker".to_owned(),
             stack_size: None,
             spin: true,
+            start_hook: None,
         }
     }
 }
@@ -430,6 +432,33 @@ impl ThreadPoolBuilder {
         self
     }
 
+    /// Fault injection for tests, not part of the supported API: `hook`
+    /// runs before each worker thread starts, and an error it returns is
+    /// treated as the thread failing to start (as when the process is out
+    /// of threads). It is a hidden builder option rather than a cargo
+    /// feature so that the fault tests run under a plain `cargo test`, and
+    /// so that no crate in a dependency graph can switch it on for others.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io;
+    ///
+    /// let pool = threadbridge::ThreadPool::builder()
+    ///     .__before_thread_start(|| Err(io::Error::other("injected")))
+    ///     .build();
+    /// let error = pool.try_spawn(|| ()).unwrap_err();
+    /// assert!(error.to_string().contains("injected"));
+    /// ```
+    #[doc(hidden)]
+    pub fn __before_thread_start(
+        mut self,
+        hook: impl Fn() -> std::io::Result<()> + Send + Sync + std::panic::RefUnwindSafe + 'static,
+    ) -> Self {
+        self.start_hook = Some(StartHook(std::sync::Arc::new(hook)));
+        self
+    }
+
     /// Creates the pool. No thread starts until the first job.
     ///
     /// # Panics
@@ -467,6 +496,7 @@ impl ThreadPoolBuilder {
             keep_alive: self.keep_alive,
             stack_size: self.stack_size,
             spin: self.spin,
+            start_hook: self.start_hook,
         });
         ThreadPool {
             owner: Arc::new(Owner { shared }),

@@ -5,19 +5,34 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::panic::RefUnwindSafe;
 use std::task::Waker;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use super::stats::Counters;
 use crate::error::SpawnError;
 use crate::slot::Job;
-use crate::sync::{lock, Arc, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
+use crate::sync::{lock, thread, Arc, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
 
 /// How long an idle worker spins on the queue before it parks. Long enough to
 /// cover the awaiting task's round trip (wake, poll, submit the next call),
 /// short enough that an idle pool burns no measurable CPU.
+#[cfg_attr(loom, allow(dead_code))]
 const SPIN_BUDGET: Duration = Duration::from_micros(50);
+
+/// A fault-injection hook run before each worker thread starts; an error
+/// stands in for the thread failing to start. Only tests set it.
+/// (`RefUnwindSafe` keeps `ThreadPool` unwind-safe, as it is without one.)
+#[derive(Clone)]
+pub(crate) struct StartHook(
+    pub(crate) std::sync::Arc<dyn Fn() -> io::Result<()> + Send + Sync + RefUnwindSafe>,
+);
+
+impl std::fmt::Debug for StartHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StartHook")
+    }
+}
 
 pub(crate) struct Config {
     pub(crate) name: String,
@@ -26,6 +41,7 @@ pub(crate) struct Config {
     pub(crate) keep_alive: Duration,
     pub(crate) stack_size: Option<usize>,
     pub(crate) spin: bool,
+    pub(crate) start_hook: Option<StartHook>,
 }
 
 pub(crate) struct State {
@@ -56,9 +72,16 @@ pub(crate) struct Shared {
     pub(crate) counters: Counters,
 }
 
+#[cfg(not(loom))]
 thread_local! {
     /// The pool the current thread works for, if it is a worker.
     static CURRENT: std::cell::RefCell<Option<Arc<Shared>>> = const { std::cell::RefCell::new(None) };
+}
+// Loom runs its threads on one OS thread, so a std thread-local would be
+// shared by all of them.
+#[cfg(loom)]
+loom::thread_local! {
+    static CURRENT: std::cell::RefCell<Option<Arc<Shared>>> = std::cell::RefCell::new(None);
 }
 
 impl Shared {
@@ -132,12 +155,17 @@ impl Shared {
     }
 
     fn start_worker(self: &Arc<Self>, state: &mut State) -> io::Result<()> {
-        // Forget workers that have exited since the last start.
+        // Forget workers that have exited since the last start. (Loom's
+        // handles cannot tell; under loom they are all joined at shutdown.)
+        #[cfg(not(loom))]
         state.handles.retain(|handle| !handle.is_finished());
         let index = self.next_thread.fetch_add(1, Ordering::Relaxed);
         let mut builder = thread::Builder::new().name(format!("{}-{}", self.config.name, index));
         if let Some(size) = self.config.stack_size {
             builder = builder.stack_size(size);
+        }
+        if let Some(hook) = &self.config.start_hook {
+            (hook.0)()?;
         }
         let shared = self.clone();
         let handle = builder.spawn(move || shared.work())?;
@@ -201,6 +229,7 @@ impl Shared {
 
     /// Waits briefly for a job without parking, so a caller that submits
     /// again right away pays no wake-up.
+    #[cfg(not(loom))]
     fn spin(&self) {
         let start = Instant::now();
         loop {
@@ -213,6 +242,16 @@ impl Shared {
             if start.elapsed() > SPIN_BUDGET {
                 return;
             }
+            thread::yield_now();
+        }
+    }
+
+    /// Loom cannot model a time budget, and an unbounded spin has unbounded
+    /// interleavings. One look at the queue covers both ways a spin ends (a
+    /// job seen, or the budget spent with none) while a submitter races it.
+    #[cfg(loom)]
+    fn spin(&self) {
+        if self.queued.load(Ordering::Relaxed) == 0 {
             thread::yield_now();
         }
     }

@@ -1,0 +1,322 @@
+//! Loom models of the pool and the result slot: every interleaving of the
+//! real code (loom's primitives are swapped in by `src/sync.rs`) is run, and
+//! a lost wake-up shows up as a loom deadlock, a leaked job as a loom leak.
+//!
+//! ```text
+//! RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
+//!     cargo test --release --no-default-features --test loom -- --nocapture
+//! ```
+//!
+//! `--no-default-features`: the embedded runtime's executor does not build
+//! with loom's primitives, and no model needs it. Each model prints how many
+//! interleavings it explored. The one-worker models are explored
+//! exhaustively; the ones with more threads are bounded to keep the run
+//! short.
+#![cfg(loom)]
+
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering::Relaxed};
+use std::task::{Context, Poll, Wake, Waker};
+
+use loom::future::block_on;
+use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use loom::sync::Arc;
+use threadbridge::{threaded_separate, ThreadPool};
+
+/// Runs `body` under loom with at most `preemptions` preemptions per
+/// interleaving (`None`: every interleaving; `LOOM_MAX_PREEMPTIONS`
+/// overrides) and reports how many interleavings were explored.
+fn model(name: &str, preemptions: Option<usize>, body: impl Fn() + Send + Sync + 'static) {
+    let iterations = std::sync::Arc::new(StdAtomicUsize::new(0));
+    let counter = iterations.clone();
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = preemptions;
+    }
+    builder.check(move || {
+        counter.fetch_add(1, Relaxed);
+        body();
+    });
+    println!(
+        "loom model {name}: {} interleavings",
+        iterations.load(Relaxed)
+    );
+}
+
+/// A pool of one worker, small enough to model.
+fn pool(spin: bool) -> ThreadPool {
+    ThreadPool::builder()
+        .max_threads(1)
+        .spin(spin)
+        .name("loom")
+        .build()
+}
+
+/// Counts drops, so a model can say a value was dropped exactly once.
+struct DropCount(Arc<AtomicUsize>);
+
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+/// A waker that counts its wake-ups.
+struct CountingWaker(AtomicUsize);
+
+impl Wake for CountingWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+/// Polls `future` once with `waker`.
+fn poll_once<F: std::future::Future + Unpin>(future: &mut F, waker: &Waker) -> Poll<F::Output> {
+    let mut cx = Context::from_waker(waker);
+    std::pin::Pin::new(future).poll(&mut cx)
+}
+
+/// The result slot, filled on a separate thread while the caller polls and
+/// registers its waker: the caller is always woken (a lost wake-up would
+/// leave `block_on` parked forever, which loom reports as a deadlock).
+#[test]
+fn separate_fill_races_poll() {
+    model("separate_fill_races_poll", None, || {
+        let handle = threaded_separate(|| 7).call(());
+        assert_eq!(block_on(handle), 7);
+    });
+}
+
+/// The handle dropped while its separate thread starts or runs the job: the
+/// job's closure or its result is dropped exactly once, on whichever side
+/// is last (a leak would be reported by loom for the captured `Arc`).
+#[test]
+fn separate_drop_races_fill() {
+    model("separate_drop_races_fill", None, || {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let in_closure = DropCount(drops.clone());
+        let handle = threaded_separate(|value: DropCount| value).call(in_closure);
+        drop(handle);
+    });
+}
+
+/// Cancel-before-start racing the worker that picks the job: the job runs
+/// at most once, never after its handle was dropped before it started, and
+/// the pool's statistics say which of the two happened.
+#[test]
+fn cancel_races_worker_pickup() {
+    model("cancel_races_worker_pickup", None, || {
+        let pool = pool(false);
+        let ran = Arc::new(AtomicUsize::new(0));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (ran2, result) = (ran.clone(), DropCount(drops.clone()));
+        let handle = pool.spawn(move || {
+            ran2.fetch_add(1, SeqCst);
+            result
+        });
+        drop(handle);
+        pool.shutdown();
+        let stats = pool.stats();
+        let ran = ran.load(SeqCst);
+        assert!(ran <= 1, "the job ran {ran} times");
+        assert_eq!(stats.submitted, 1);
+        assert_eq!(stats.completed, ran as u64);
+        assert_eq!(stats.completed + stats.cancelled, 1, "{stats:?}");
+        // The closure (holding the result-to-be) or the result: one drop.
+        assert_eq!(drops.load(SeqCst), 1);
+        assert_eq!(stats.threads, 0);
+    });
+}
+
+/// The handle polled once (registering a waker) and then dropped, racing
+/// the worker filling the slot: the registered waker is released (no waker
+/// leak), the result is dropped once, and the statistics add up.
+#[test]
+fn poll_then_drop_races_fill() {
+    model("poll_then_drop_races_fill", None, || {
+        let pool = pool(false);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let result = DropCount(drops.clone());
+        let mut handle = pool.spawn(move || result);
+        let waker = std::sync::Arc::new(CountingWaker(AtomicUsize::new(0)));
+        let polled = poll_once(&mut handle, &Waker::from(waker.clone()));
+        let got_result = polled.is_ready();
+        drop(polled);
+        drop(handle);
+        pool.shutdown();
+        let stats = pool.stats();
+        assert_eq!(drops.load(SeqCst), 1);
+        assert_eq!(stats.completed + stats.cancelled, 1, "{stats:?}");
+        if got_result {
+            assert_eq!(stats.completed, 1);
+        }
+        assert_eq!(
+            std::sync::Arc::strong_count(&waker),
+            1,
+            "the slot kept a clone of a dropped handle's waker"
+        );
+    });
+}
+
+/// A handle polled with one waker and then awaited with another (as when it
+/// moves between tasks): the worker wakes the latest waker, or `block_on`
+/// would park forever.
+#[test]
+fn moved_handle_wakes_latest_waker() {
+    model("moved_handle_wakes_latest_waker", None, || {
+        let pool = pool(false);
+        let mut handle = pool.spawn(|| 5);
+        let first = std::sync::Arc::new(CountingWaker(AtomicUsize::new(0)));
+        match poll_once(&mut handle, &Waker::from(first.clone())) {
+            Poll::Ready(value) => assert_eq!(value, 5),
+            Poll::Pending => assert_eq!(block_on(handle), 5),
+        }
+        drop(pool);
+    });
+}
+
+/// A job handed to a worker that is finishing its previous job and going to
+/// park: the submitter's notification is never lost.
+#[test]
+fn handoff_to_parking_worker() {
+    model("handoff_to_parking_worker", None, || {
+        let pool = pool(false);
+        assert_eq!(block_on(pool.spawn(|| 1)), 1);
+        assert_eq!(block_on(pool.spawn(|| 2)), 2);
+        drop(pool);
+    });
+}
+
+/// The same hand-off with spinning on: the job may be seen by the spinning
+/// worker, or the worker may give up spinning and park, racing the submit.
+#[test]
+fn handoff_to_spinning_worker() {
+    model("handoff_to_spinning_worker", None, || {
+        let pool = pool(true);
+        assert_eq!(block_on(pool.spawn(|| 1)), 1);
+        assert_eq!(block_on(pool.spawn(|| 2)), 2);
+        drop(pool);
+    });
+}
+
+/// Two jobs queued back to back on a pool of two: each is run exactly once
+/// (one may start a second worker, or the first worker may take both).
+#[test]
+fn two_jobs_two_workers() {
+    model("two_jobs_two_workers", Some(3), || {
+        let pool = ThreadPool::builder().max_threads(2).spin(false).build();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let (a, b) = (ran.clone(), ran.clone());
+        let first = pool.spawn(move || a.fetch_add(1, SeqCst));
+        let second = pool.spawn(move || b.fetch_add(1, SeqCst));
+        let mut seen = [block_on(first), block_on(second)];
+        seen.sort_unstable();
+        assert_eq!(seen, [0, 1]);
+        pool.shutdown();
+        assert_eq!(ran.load(SeqCst), 2);
+        assert_eq!(pool.stats().completed, 2);
+    });
+}
+
+/// Shutdown racing a queued job: the job still runs, its handle resolves,
+/// every worker is joined, and a later submit gets the shutdown error.
+#[test]
+fn shutdown_races_queued_job() {
+    model("shutdown_races_queued_job", None, || {
+        let pool = pool(false);
+        let handle = pool.spawn(|| 3);
+        pool.shutdown();
+        assert_eq!(pool.stats().threads, 0);
+        assert!(pool.try_spawn(|| 4).unwrap_err().is_shutdown());
+        assert_eq!(block_on(handle), 3);
+    });
+}
+
+/// A panicking job: the panic reaches the handle with its payload and the
+/// pool counts it, whatever the interleaving.
+#[test]
+fn panic_reaches_handle() {
+    quiet_boom();
+    model("panic_reaches_handle", None, || {
+        let pool = pool(false);
+        let handle = pool.spawn(|| -> u8 { panic::panic_any("boom") });
+        let payload = panic::catch_unwind(AssertUnwindSafe(|| block_on(handle))).unwrap_err();
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+        pool.shutdown();
+        assert_eq!(pool.stats().panicked, 1);
+    });
+}
+
+/// Keeps the expected "boom" panics (one per interleaving) out of the output.
+fn quiet_boom() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<&str>() != Some(&"boom") {
+                default(info);
+            }
+        }));
+    });
+}
+
+/// `shutdown_async` awaited while the last worker finishes and exits: the
+/// exit wakes the awaiting task (registering the waker and the last exit
+/// are ordered by the pool's lock), and every queued job ran first.
+#[test]
+fn shutdown_async_races_last_exit() {
+    model("shutdown_async_races_last_exit", None, || {
+        let pool = pool(false);
+        let handle = pool.spawn(|| 9);
+        block_on(pool.shutdown_async());
+        assert!(handle.is_finished());
+        assert_eq!(pool.stats().threads, 0);
+        assert_eq!(block_on(handle), 9);
+    });
+}
+
+/// A second worker fails to start (injected): the job queued for it runs
+/// on the worker that exists, whatever that worker is doing at the time.
+#[test]
+fn failed_start_leaves_job_to_existing_worker() {
+    model(
+        "failed_start_leaves_job_to_existing_worker",
+        Some(3),
+        || {
+            let starts = std::sync::Arc::new(StdAtomicUsize::new(0));
+            let pool = ThreadPool::builder()
+                .max_threads(2)
+                .spin(false)
+                .__before_thread_start(move || match starts.fetch_add(1, Relaxed) {
+                    0 => Ok(()),
+                    _ => Err(std::io::Error::other("injected")),
+                })
+                .build();
+            let first = pool.spawn(|| 1);
+            let second = pool.spawn(|| 2);
+            assert_eq!(block_on(first) + block_on(second), 3);
+            pool.shutdown();
+            assert_eq!(pool.stats().completed, 2);
+        },
+    );
+}
+
+/// Two threads submit to a pool of one worker at once and await their
+/// jobs: both are run, each once, and neither submitter misses its wake-up.
+#[test]
+fn concurrent_submitters() {
+    model("concurrent_submitters", Some(3), || {
+        let pool = pool(false);
+        let submitters: Vec<_> = (0..2)
+            .map(|n| {
+                let pool = pool.clone();
+                loom::thread::spawn(move || block_on(pool.spawn(move || n)))
+            })
+            .collect();
+        let mut seen: Vec<_> = submitters.into_iter().map(|t| t.join().unwrap()).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, [0, 1]);
+        pool.shutdown();
+        assert_eq!(pool.stats().completed, 2);
+    });
+}

@@ -1,0 +1,117 @@
+//! Helpers shared by the stress, fault and leak tests.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::panic;
+use std::sync::mpsc;
+use std::sync::Once;
+use std::time::Duration;
+
+/// The environment variable that switches the stress tests to their big
+/// sizes (`THREADBRIDGE_STRESS=1 cargo test --release`).
+pub const STRESS_VAR: &str = "THREADBRIDGE_STRESS";
+
+/// `small` normally, `big` when `THREADBRIDGE_STRESS` is set.
+pub fn size(small: usize, big: usize) -> usize {
+    if std::env::var_os(STRESS_VAR).is_some() {
+        big
+    } else {
+        small
+    }
+}
+
+/// Runs `body` on its own thread and fails the test if it takes longer than
+/// `limit`: a hang becomes a failure instead of a stuck CI job.
+pub fn with_timeout<T: Send + 'static>(
+    limit: Duration,
+    body: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("test-body".into())
+        .spawn(move || {
+            let result = panic::catch_unwind(panic::AssertUnwindSafe(body));
+            let _ = tx.send(result);
+        })
+        .unwrap();
+    match rx.recv_timeout(limit) {
+        Ok(Ok(value)) => {
+            thread.join().unwrap();
+            value
+        }
+        Ok(Err(payload)) => panic::resume_unwind(payload),
+        Err(_) => panic!("the test did not finish within {limit:?}: something hangs"),
+    }
+}
+
+/// The payload of a deliberate panic in a job, silenced in the output.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Fault(pub usize);
+
+/// Installs (once) a panic hook that keeps deliberate [`Fault`] panics out
+/// of the output and reports every other panic as usual.
+pub fn quiet_faults() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let default = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<Fault>().is_none() {
+                default(info);
+            }
+        }));
+    });
+}
+
+/// Panics with a silenced [`Fault`] carrying `index`.
+pub fn fault(index: usize) -> ! {
+    panic::panic_any(Fault(index))
+}
+
+/// Threads in this process now (Linux: entries of `/proc/self/task`).
+pub fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").unwrap().count()
+}
+
+/// Resident memory of this process, in KiB (Linux: `VmRSS`).
+pub fn rss_kib() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/self/status")
+}
+
+/// Waits until `condition` holds, up to `limit`; returns whether it did.
+pub fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if condition() {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// A tiny deterministic generator (xorshift), so the tests need no `rand`.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
