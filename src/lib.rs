@@ -4,8 +4,8 @@
 //! threadbridge is the Rust form of the "Working with threads" chapter of
 //! Python's aiomisc. Its worker threads wake the awaiting task's waker
 //! directly, so the same types work under smol, async-std, tokio and plain
-//! `futures` executors, and the core depends only on `futures-core`,
-//! `futures-task` and `async-channel`.
+//! `futures` executors, and the core depends only on `futures-core` and
+//! `futures-task`.
 //!
 //! # Quick start
 //!
