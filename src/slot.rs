@@ -64,6 +64,7 @@ where
 {
     /// Creates the task and returns the two views of it: the job for a
     /// worker and the handle for the caller.
+    #[allow(clippy::new_ret_no_self)] // the two views of one allocation
     pub(crate) fn new(f: F) -> (Arc<dyn Job>, JoinHandle<T>) {
         let task = Arc::new(Task {
             slot: Mutex::new(Slot {
