@@ -27,7 +27,34 @@ pub(crate) enum Outcome {
 
 /// A job as a queue sees it: something a worker runs once.
 pub(crate) trait Job: Send + Sync {
-    fn run(&self) -> Outcome;
+    /// Runs the job and stores its result, but leaves waking the handle to
+    /// the caller, so a pool can count the job as done first (a task that
+    /// awaited the handle then sees it in the statistics).
+    fn run_deferred(&self) -> Finished;
+
+    /// Runs the job and wakes the handle.
+    fn run(&self) -> Outcome {
+        let finished = self.run_deferred();
+        let outcome = finished.outcome;
+        finished.wake();
+        outcome
+    }
+}
+
+/// A job that has run: what it amounted to, and who to tell.
+#[must_use = "call `wake` so the handle learns the job is done"]
+pub(crate) struct Finished {
+    pub(crate) outcome: Outcome,
+    waker: Option<Waker>,
+}
+
+impl Finished {
+    /// Wakes the task awaiting the handle, if any.
+    pub(crate) fn wake(self) {
+        if let Some(waker) = self.waker {
+            waker.wake();
+        }
+    }
 }
 
 /// The result side as a [`JoinHandle`] sees it.
@@ -84,7 +111,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    fn run(&self) -> Outcome {
+    fn run_deferred(&self) -> Finished {
         let f = {
             let mut slot = lock(&self.slot);
             match std::mem::replace(&mut slot.stage, Stage::Running) {
@@ -92,7 +119,10 @@ where
                 other => {
                     // Cancelled: the handle closed the slot before we got here.
                     slot.stage = other;
-                    return Outcome::Cancelled;
+                    return Finished {
+                        outcome: Outcome::Cancelled,
+                        waker: None,
+                    };
                 }
             }
         };
@@ -111,12 +141,10 @@ where
                 (None, Some(result))
             }
         };
-        // Wake and drop outside the lock: either may run arbitrary code.
+        // Drop outside the lock: it may run arbitrary code (so may the
+        // wake, which the caller does).
         drop(unclaimed);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-        outcome
+        Finished { outcome, waker }
     }
 }
 

@@ -3,15 +3,15 @@
 use std::time::Duration;
 
 use crate::slot::Outcome;
-use crate::sync::{AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{AtomicU64, Ordering};
 
+/// What workers count as jobs end (`submitted` and `started` live in the
+/// pool's locked state).
 #[derive(Default)]
 pub(crate) struct Counters {
-    pub(crate) submitted: AtomicU64,
     pub(crate) completed: AtomicU64,
     pub(crate) panicked: AtomicU64,
     pub(crate) cancelled: AtomicU64,
-    pub(crate) running: AtomicUsize,
     busy_nanos: AtomicU64,
 }
 
@@ -27,6 +27,13 @@ impl Counters {
             let nanos = u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX);
             self.busy_nanos.fetch_add(nanos, Ordering::Relaxed);
         }
+    }
+
+    /// Jobs that have ended one way or another.
+    pub(crate) fn ended(&self) -> u64 {
+        self.completed.load(Ordering::Relaxed)
+            + self.panicked.load(Ordering::Relaxed)
+            + self.cancelled.load(Ordering::Relaxed)
     }
 
     pub(crate) fn busy(&self) -> Duration {
