@@ -6,12 +6,14 @@
 //! cargo run --release --example bench               # full (about 1-2 minutes)
 //! cargo run --release --example bench -- --quick    # under 60 s
 //! cargo run --release --example bench -- roundtrip  # only the named cases
+//! cargo run --release --example bench -- --ours      # threadbridge only (for perf)
+//! cargo run --release --example bench -- --verbose   # every round's median too
 //! ```
 //!
 //! Prints one table per case (medians, p99 where it says so), then one line
 //! per case for scripts:
 //! `RESULT case=<name> ours=<v> best_peer=<peer>:<v> ratio=<ours/best_peer> floor=<v> unit=<unit>`
-//! (`-` where a case has no floor). A case is one function in
+//! (`-` where a case has no floor; the lowest where it has several). A case is one function in
 //! `bench/cases.rs` plus one line in `CASES`.
 
 #[macro_use]

@@ -20,6 +20,9 @@ impl Settings {
         // `--ours`: threadbridge only, for profiling.
         let only_ours = std::env::args().any(|arg| arg == "--ours");
         ONLY_OURS.store(only_ours, Ordering::Relaxed);
+        // `--verbose`: each round's median on stderr, to see the noise.
+        let verbose = std::env::args().any(|arg| arg == "--verbose");
+        VERBOSE.store(verbose, Ordering::Relaxed);
         Settings {
             quick,
             rounds: if quick { 3 } else { 9 },
@@ -50,7 +53,7 @@ pub struct Report {
     pub better: Better,
     /// `Row`s in [`NAMES`] order: threadbridge first.
     pub rows: Vec<Row>,
-    /// Floors, shown under the contenders; the first goes to `RESULT`.
+    /// Floors, shown under the contenders; the lowest goes to `RESULT`.
     pub floors: Vec<(&'static str, f64)>,
     /// Title of the extra column, if the rows have one.
     pub extra_title: &'static str,
@@ -195,6 +198,7 @@ pub fn percentile(samples: &[f64], q: f64) -> f64 {
 }
 
 static ONLY_OURS: AtomicBool = AtomicBool::new(false);
+static VERBOSE: AtomicBool = AtomicBool::new(false);
 
 /// Runs `measure(contender)` for `count` contenders, `rounds` times, starting
 /// each round one contender later so none always goes first; returns each
@@ -211,7 +215,13 @@ pub fn alternate(
             if ONLY_OURS.load(Ordering::Relaxed) && index != OURS {
                 continue;
             }
-            samples[index].extend(measure(index));
+            let round_samples = measure(index);
+            if VERBOSE.load(Ordering::Relaxed) {
+                let name = NAMES.get(index).unwrap_or(&"floor");
+                let median = value(percentile(&round_samples, 0.5));
+                eprintln!("  round {round} {name:<16} {median}");
+            }
+            samples[index].extend(round_samples);
         }
     }
     samples
