@@ -47,7 +47,8 @@ impl Counters {
 /// The counters are read one by one while the pool runs, so a snapshot taken
 /// under load may be off by the jobs that moved between two reads. Once the
 /// pool is quiet, `submitted == completed + panicked + cancelled + queued +
-/// running` holds exactly.
+/// running` holds exactly. A job is counted before its handle is woken, so
+/// once awaiting a handle returns, the next snapshot includes that job.
 ///
 /// The seed's pool reports `threads`, `done`, `error`, `success`,
 /// `submitted` and `sum_time`: here they are `threads`, `completed +
