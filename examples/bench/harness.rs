@@ -25,7 +25,7 @@ impl Settings {
         VERBOSE.store(verbose, Ordering::Relaxed);
         Settings {
             quick,
-            rounds: if quick { 3 } else { 9 },
+            rounds: if quick { 5 } else { 9 },
         }
     }
 }
