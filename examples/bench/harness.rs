@@ -155,8 +155,10 @@ impl Report {
             value(best),
             ratio(ours, best),
             self.floors
-                .first()
-                .map_or("-".into(), |(_, floor)| value(*floor)),
+                .iter()
+                .map(|(_, floor)| *floor)
+                .min_by(f64::total_cmp)
+                .map_or("-".into(), value),
             self.unit
         )
     }
