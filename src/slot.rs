@@ -27,10 +27,43 @@ pub(crate) enum Outcome {
 
 /// A job as a queue sees it: something a worker runs once.
 pub(crate) trait Job: Send + Sync {
-    /// Runs the job (unless it was cancelled) and reports how it went to
-    /// `finished` before waking the handle, so an awaiting task that reads
-    /// the pool's statistics sees its own job counted.
-    fn run(&self, finished: &dyn Fn(Outcome));
+    /// Runs the job and stores its result, but leaves waking the handle to
+    /// the caller, so a pool can count the job as done first (a task that
+    /// awaited the handle then sees it in the statistics).
+    fn run_deferred(&self) -> Finished;
+
+    /// Runs the job and wakes the handle.
+    fn run(&self) -> Outcome {
+        let finished = self.run_deferred();
+        let outcome = finished.outcome;
+        finished.wake();
+        outcome
+    }
+}
+
+/// A job that has run: what it amounted to, and who to tell.
+#[must_use = "call `wake` so the handle learns the job is done"]
+pub(crate) struct Finished {
+    pub(crate) outcome: Outcome,
+    waker: Option<Waker>,
+}
+
+impl Finished {
+    /// A job that has run and has nobody to wake (it woke its consumer
+    /// itself, or nobody waits).
+    pub(crate) fn unawaited(outcome: Outcome) -> Finished {
+        Finished {
+            outcome,
+            waker: None,
+        }
+    }
+
+    /// Wakes the task awaiting the handle, if any.
+    pub(crate) fn wake(self) {
+        if let Some(waker) = self.waker {
+            waker.wake();
+        }
+    }
 }
 
 /// The result side as a [`JoinHandle`] sees it.
@@ -67,7 +100,7 @@ where
 {
     /// Creates the task and returns the two views of it: the job for a
     /// worker and the handle for the caller.
-    #[allow(clippy::new_ret_no_self)] // a task is only ever seen through these two views
+    #[allow(clippy::new_ret_no_self)] // the two views of one allocation
     pub(crate) fn new(f: F) -> (Arc<dyn Job>, JoinHandle<T>) {
         let task = Arc::new(Task {
             slot: Mutex::new(Slot {
@@ -87,7 +120,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    fn run(&self, finished: &dyn Fn(Outcome)) {
+    fn run_deferred(&self) -> Finished {
         let f = {
             let mut slot = lock(&self.slot);
             match std::mem::replace(&mut slot.stage, Stage::Running) {
@@ -95,16 +128,15 @@ where
                 other => {
                     // Cancelled: the handle closed the slot before we got here.
                     slot.stage = other;
-                    drop(slot);
-                    return finished(Outcome::Cancelled);
+                    return Finished::unawaited(Outcome::Cancelled);
                 }
             }
         };
         let result = panic::catch_unwind(AssertUnwindSafe(f));
-        finished(match result {
+        let outcome = match result {
             Ok(_) => Outcome::Completed,
             Err(_) => Outcome::Panicked,
-        });
+        };
         let (waker, unclaimed) = {
             let mut slot = lock(&self.slot);
             if matches!(slot.stage, Stage::Running) {
@@ -115,11 +147,10 @@ where
                 (None, Some(result))
             }
         };
-        // Wake and drop outside the lock: either may run arbitrary code.
+        // Drop outside the lock: it may run arbitrary code (so may the
+        // wake, which the caller does).
         drop(unclaimed);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        Finished { outcome, waker }
     }
 }
 

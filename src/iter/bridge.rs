@@ -73,7 +73,7 @@ impl<T> Bridge<T> {
                 // The parked iterator must still be dropped: the stream is
                 // closed, so running the job here only drops it.
                 let _ = self.chan.close();
-                self.job.run(&|_| {});
+                self.job.run();
             }
             let what = if action == Action::Start {
                 "start"
@@ -100,7 +100,7 @@ impl<T> Bridge<T> {
             // The pool is shut down and will not run the producer again:
             // drop the iterator here instead. The stream is closed, so the
             // producer only drops it and never pulls an item.
-            self.job.run(&|_| {});
+            self.job.run();
         }
         Close { chan: &self.chan }
     }
@@ -131,7 +131,7 @@ impl<T> Bridge<T> {
                 std::thread::Builder::new()
                     .name(SEPARATE_THREAD_NAME.to_owned())
                     .spawn(move || {
-                        job.run(&|_| {});
+                        job.run();
                     })
                     .map(drop)
                     .map_err(|error| SpawnError::thread(SEPARATE_THREAD_NAME, error))

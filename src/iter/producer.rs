@@ -5,7 +5,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use super::chan::{Chan, Pushed};
 use crate::context::Context;
-use crate::slot::{Job, Outcome, Panic};
+use crate::slot::{Finished, Job, Outcome, Panic};
 use crate::sync::{lock, Arc, Mutex};
 
 /// The iterator, before, during and after its life.
@@ -94,12 +94,12 @@ where
     I: Iterator + Send + 'static,
     I::Item: Send + 'static,
 {
-    fn run(&self, finished: &dyn Fn(Outcome)) {
+    fn run_deferred(&self) -> Finished {
         let mut source = lock(&self.source);
         self.context.run(|| {
             let end: Result<(), Panic> =
                 match panic::catch_unwind(AssertUnwindSafe(|| self.produce(&mut source))) {
-                    Ok(Stop::Parked) => return finished(Outcome::Completed),
+                    Ok(Stop::Parked) => return Finished::unawaited(Outcome::Completed),
                     Ok(Stop::Exhausted | Stop::Closed) => Ok(()),
                     Err(panic) => Err(panic),
                 };
@@ -109,12 +109,14 @@ where
             let iterator = std::mem::replace(&mut *source, Source::Gone);
             let dropped = panic::catch_unwind(AssertUnwindSafe(|| drop(iterator)));
             let end = end.and(dropped);
-            finished(if end.is_ok() {
+            let outcome = if end.is_ok() {
                 Outcome::Completed
             } else {
                 Outcome::Panicked
-            });
+            };
+            // The consumer is woken here; the pool has nothing left to wake.
             self.chan.finish(end);
+            Finished::unawaited(outcome)
         })
     }
 }

@@ -174,8 +174,10 @@ impl ThreadPool {
             threads: state.threads,
             idle: state.idle,
             queued: Shared::queue_len(&state),
-            running: counters.running.load(Ordering::Relaxed),
-            submitted: counters.submitted.load(Ordering::Relaxed),
+            // Read under the lock after `started`, so it cannot exceed it.
+            running: usize::try_from(state.started.saturating_sub(counters.ended()))
+                .unwrap_or(usize::MAX),
+            submitted: state.submitted,
             completed: counters.completed.load(Ordering::Relaxed),
             panicked: counters.panicked.load(Ordering::Relaxed),
             cancelled: counters.cancelled.load(Ordering::Relaxed),

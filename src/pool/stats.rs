@@ -3,15 +3,15 @@
 use std::time::Duration;
 
 use crate::slot::Outcome;
-use crate::sync::{AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{AtomicU64, Ordering};
 
+/// What workers count as jobs end (`submitted` and `started` live in the
+/// pool's locked state).
 #[derive(Default)]
 pub(crate) struct Counters {
-    pub(crate) submitted: AtomicU64,
     pub(crate) completed: AtomicU64,
     pub(crate) panicked: AtomicU64,
     pub(crate) cancelled: AtomicU64,
-    pub(crate) running: AtomicUsize,
     busy_nanos: AtomicU64,
 }
 
@@ -29,6 +29,13 @@ impl Counters {
         }
     }
 
+    /// Jobs that have ended one way or another.
+    pub(crate) fn ended(&self) -> u64 {
+        self.completed.load(Ordering::Relaxed)
+            + self.panicked.load(Ordering::Relaxed)
+            + self.cancelled.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn busy(&self) -> Duration {
         Duration::from_nanos(self.busy_nanos.load(Ordering::Relaxed))
     }
@@ -40,7 +47,8 @@ impl Counters {
 /// The counters are read one by one while the pool runs, so a snapshot taken
 /// under load may be off by the jobs that moved between two reads. Once the
 /// pool is quiet, `submitted == completed + panicked + cancelled + queued +
-/// running` holds exactly.
+/// running` holds exactly. A job is counted before its handle is woken, so
+/// once awaiting a handle returns, the next snapshot includes that job.
 ///
 /// The seed's pool reports `threads`, `done`, `error`, `success`,
 /// `submitted` and `sum_time`: here they are `threads`, `completed +

@@ -1,0 +1,109 @@
+//! Benchmark: threadbridge against `blocking`, tokio's `spawn_blocking`,
+//! futures' `ThreadPool` and rayon + oneshot, and against the physical floor,
+//! in one process, alternating contenders round by round.
+//!
+//! ```text
+//! cargo run --release --example bench               # full (about 1-2 minutes)
+//! cargo run --release --example bench -- --quick    # under 60 s
+//! cargo run --release --example bench -- roundtrip  # only the named cases
+//! cargo run --release --example bench -- --ours      # threadbridge only (for perf)
+//! cargo run --release --example bench -- --verbose   # every round's median too
+//! ```
+//!
+//! Prints one table per case (medians, p99 where it says so), then one line
+//! per case for scripts:
+//! `RESULT case=<name> ours=<v> best_peer=<peer>:<v> ratio=<ours/best_peer> floor=<v> unit=<unit>`
+//! (`-` where a case has no floor; the lowest where it has several). A case is one function in
+//! `bench/cases.rs` plus one line in `CASES`.
+
+#[macro_use]
+#[path = "bench/bridges.rs"]
+mod bridges;
+#[path = "bench/cases.rs"]
+mod cases;
+#[path = "bench/floor.rs"]
+mod floor;
+#[path = "bench/harness.rs"]
+mod harness;
+#[path = "bench/probe.rs"]
+mod probe;
+
+use std::io::Write;
+use std::time::Instant;
+
+use harness::{Report, Settings};
+
+#[global_allocator]
+static ALLOCATOR: probe::Counting = probe::Counting;
+
+type Case = fn(&Settings) -> Option<Report>;
+
+/// Every case, in the order they run.
+const CASES: &[(&str, Case)] = &[
+    ("roundtrip", cases::roundtrip),
+    ("batch16", cases::batch16),
+    ("fanout", cases::fanout),
+    ("sleepy", cases::sleepy),
+    ("stream", cases::stream),
+    ("sync_wait", cases::sync_wait),
+    ("alloc", cases::alloc),
+    ("context", cases::context),
+    ("idle", cases::idle),
+    ("idle_cpu", cases::idle_cpu),
+];
+
+fn main() {
+    let settings = Settings::from_args();
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with("--"))
+        .collect();
+    if let Some(unknown) = only
+        .iter()
+        .find(|name| !CASES.iter().any(|(case, _)| case == name))
+    {
+        let names: Vec<&str> = CASES.iter().map(|(name, _)| *name).collect();
+        eprintln!(
+            "bench: no case `{unknown}`; the cases are {}",
+            names.join(", ")
+        );
+        std::process::exit(2);
+    }
+    println!(
+        "threadbridge bench: {} mode, {} rounds, {} CPUs ({})",
+        if settings.quick { "quick" } else { "full" },
+        settings.rounds,
+        std::thread::available_parallelism().map_or(1, usize::from),
+        cpu_model()
+    );
+    let start = Instant::now();
+    let mut reports = Vec::new();
+    for (name, case) in CASES {
+        if !only.is_empty() && !only.iter().any(|o| o == name) {
+            continue;
+        }
+        let case_start = Instant::now();
+        if let Some(report) = case(&settings) {
+            print!("{}", report.table());
+            println!("  ({:.1} s)", case_start.elapsed().as_secs_f64());
+            let _ = std::io::stdout().flush();
+            reports.push(report);
+        }
+    }
+    println!("\ntotal {:.1} s\n", start.elapsed().as_secs_f64());
+    for report in &reports {
+        println!("{}", report.result_line());
+    }
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split_once(':'))
+                .map(|(_, model)| model.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}

@@ -1,0 +1,113 @@
+//! What the cases observe besides time: heap allocations, live threads and
+//! CPU time, read from a counting allocator and from `/proc/self`.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::fs;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+/// The system allocator, counting allocations while [`count_allocations`]
+/// runs. Outside it the cost is one relaxed load of a flag that never
+/// changes, so the timing cases are not slowed.
+pub struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: the only unsafe code in the harness (`GlobalAlloc` is an unsafe
+// trait); every method forwards to `System` with the caller's arguments.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        System.alloc(layout)
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        System.alloc_zeroed(layout)
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        System.realloc(ptr, layout, new_size)
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+}
+
+/// Runs `f` and returns how many allocations (and reallocations) the whole
+/// process made meanwhile, on any thread.
+pub fn count_allocations(f: impl FnOnce()) -> u64 {
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    COUNTING.store(true, Ordering::SeqCst);
+    f();
+    COUNTING.store(false, Ordering::SeqCst);
+    ALLOCATIONS.load(Ordering::SeqCst) - before
+}
+
+/// The ids and names of this process's threads.
+fn threads() -> Vec<(String, String)> {
+    let Ok(dir) = fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|entry| {
+            let tid = entry.file_name().to_string_lossy().into_owned();
+            let comm = fs::read_to_string(entry.path().join("comm")).ok()?;
+            Some((tid, comm.trim_end().to_owned()))
+        })
+        .collect()
+}
+
+/// Live threads whose name starts with `prefix` (Linux keeps 15 bytes).
+pub fn thread_count(prefix: &str) -> usize {
+    let prefix = &prefix[..prefix.len().min(15)];
+    threads()
+        .iter()
+        .filter(|(_, name)| name.starts_with(prefix))
+        .count()
+}
+
+/// CPU time used so far by the threads whose name starts with `prefix`
+/// (all threads for `""`), from each thread's `schedstat` (nanoseconds).
+/// Threads that exited take their time with them.
+pub fn cpu_time(prefix: &str) -> Duration {
+    let prefix = &prefix[..prefix.len().min(15)];
+    let nanos = threads()
+        .iter()
+        .filter(|(_, name)| name.starts_with(prefix))
+        .filter_map(|(tid, _)| {
+            let stat = fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
+            stat.split_whitespace().next()?.parse::<u64>().ok()
+        })
+        .sum();
+    Duration::from_nanos(nanos)
+}
+
+/// Runs `f` while sampling, every 2 ms, how many threads named `prefix`
+/// are alive; returns `f`'s result and the highest count seen.
+pub fn peak_threads<R>(prefix: &str, f: impl FnOnce() -> R) -> (R, usize) {
+    let done = AtomicBool::new(false);
+    let peak = AtomicU64::new(thread_count(prefix) as u64);
+    let result = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                peak.fetch_max(thread_count(prefix) as u64, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        });
+        let result = f();
+        peak.fetch_max(thread_count(prefix) as u64, Ordering::Relaxed);
+        done.store(true, Ordering::Relaxed);
+        result
+    });
+    (result, peak.into_inner() as usize)
+}
