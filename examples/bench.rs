@@ -3,7 +3,7 @@
 //! in one process, alternating contenders round by round.
 //!
 //! ```text
-//! cargo run --release --example bench               # full (about 1-2 minutes)
+//! cargo run --release --example bench               # full (about 2-3 minutes)
 //! cargo run --release --example bench -- --quick    # under 60 s
 //! cargo run --release --example bench -- roundtrip  # only the named cases
 //! cargo run --release --example bench -- --ours      # threadbridge only (for perf)
@@ -36,7 +36,7 @@ use harness::{Report, Settings};
 #[global_allocator]
 static ALLOCATOR: probe::Counting = probe::Counting;
 
-type Case = fn(&Settings) -> Option<Report>;
+type Case = fn(&Settings) -> Vec<Report>;
 
 /// Every case, in the order they run.
 const CASES: &[(&str, Case)] = &[
@@ -83,12 +83,13 @@ fn main() {
             continue;
         }
         let case_start = Instant::now();
-        if let Some(report) = case(&settings) {
+        let case_reports = case(&settings);
+        for report in &case_reports {
             print!("{}", report.table());
-            println!("  ({:.1} s)", case_start.elapsed().as_secs_f64());
-            let _ = std::io::stdout().flush();
-            reports.push(report);
         }
+        println!("  ({:.1} s)", case_start.elapsed().as_secs_f64());
+        let _ = std::io::stdout().flush();
+        reports.extend(case_reports);
     }
     println!("\ntotal {:.1} s\n", start.elapsed().as_secs_f64());
     for report in &reports {

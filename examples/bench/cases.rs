@@ -1,14 +1,15 @@
-//! The cases. Each is one function from the settings to a report (or
-//! `None` to print nothing); `CASES` in `bench.rs` lists them in order.
+//! The cases. Each is one function from the settings to its reports (one
+//! per `RESULT` line); `CASES` in `bench.rs` lists them in order.
 
 use std::thread;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
+use futures::StreamExt;
 
 use crate::bridges::{Bridge, Bridges, Ours, Size, NAMES, OURS, PREFIXES};
 use crate::floor::ping_pong;
-use crate::harness::{alternate, nanos, percentile, Better, Report, Settings};
+use crate::harness::{alternate, nanos, percentile, Better, Report, Row, Settings};
 use crate::probe;
 
 /// The call every timing case makes: nothing, so only the bridge is timed.
@@ -31,7 +32,7 @@ fn warm_up<B: Bridge>(bridge: &B) {
 const ROUNDTRIP_CALLS: usize = 20_000;
 
 /// One task awaits `ROUNDTRIP_CALLS` no-op calls one after another.
-pub fn roundtrip(settings: &Settings) -> Option<Report> {
+pub fn roundtrip(settings: &Settings) -> Vec<Report> {
     let bridges = Bridges::new(Size::Default);
     let floor_index = NAMES.len();
     let samples = alternate(settings.rounds, NAMES.len() + 2, |index| match index {
@@ -39,7 +40,7 @@ pub fn roundtrip(settings: &Settings) -> Option<Report> {
         i if i == floor_index + 1 => ping_pong(ROUNDTRIP_CALLS, false),
         _ => with_bridge!(bridges, index, |b| sequential(b, ROUNDTRIP_CALLS)),
     });
-    Some(
+    vec![
         Report::new("roundtrip", "ns/call", Better::Lower)
             .rows_from(&samples[..floor_index], true)
             .named_floor("floor", percentile(&samples[floor_index], 0.5))
@@ -47,7 +48,7 @@ pub fn roundtrip(settings: &Settings) -> Option<Report> {
             .note(format!(
                 "{ROUNDTRIP_CALLS} sequential no-op calls; floor: two-thread ping-pong, spin then park/unpark"
             )),
-    )
+    ]
 }
 
 /// Each call's latency, in ns.
@@ -69,7 +70,7 @@ fn sequential<B: Bridge>(bridge: &B, calls: usize) -> Vec<f64> {
 const BATCH: usize = 16;
 
 /// Submit 16 no-op calls, await all 16, repeat.
-pub fn batch16(settings: &Settings) -> Option<Report> {
+pub fn batch16(settings: &Settings) -> Vec<Report> {
     let bridges = Bridges::new(Size::Default);
     let batches = ROUNDTRIP_CALLS / BATCH;
     let floor_index = NAMES.len();
@@ -82,7 +83,7 @@ pub fn batch16(settings: &Settings) -> Option<Report> {
         i if i == floor_index + 1 => per_call(ping_pong(batches, false)),
         _ => with_bridge!(bridges, index, |b| batched(b, batches)),
     });
-    Some(
+    vec![
         Report::new("batch16", "ns/call", Better::Lower)
             .rows_from(&samples[..floor_index], true)
             .named_floor("floor", percentile(&samples[floor_index], 0.5))
@@ -90,7 +91,7 @@ pub fn batch16(settings: &Settings) -> Option<Report> {
             .note(format!(
                 "{batches} batches of {BATCH}; per-batch time / {BATCH}; floor: one ping-pong per batch"
             )),
-    )
+    ]
 }
 
 /// Each batch's time per call, in ns.
@@ -117,7 +118,7 @@ const FANOUT_TASKS: usize = 8;
 
 /// `FANOUT_CALLS` calls submitted at once from `FANOUT_TASKS` tasks on one
 /// executor thread, all awaited; also the contender's peak thread count.
-pub fn fanout(settings: &Settings) -> Option<Report> {
+pub fn fanout(settings: &Settings) -> Vec<Report> {
     let bridges = Bridges::new(Size::Default);
     let mut peaks = [0usize; NAMES.len()];
     let samples = alternate(settings.rounds, NAMES.len(), |index| {
@@ -136,7 +137,7 @@ pub fn fanout(settings: &Settings) -> Option<Report> {
     for (row, peak) in report.rows.iter_mut().zip(peaks) {
         row.extra = Some(peak.to_string());
     }
-    Some(report)
+    vec![report]
 }
 
 fn fan_out<B: Bridge>(bridge: &B) -> f64 {
@@ -162,12 +163,12 @@ const SLEEPERS: usize = 64;
 const NAP: Duration = Duration::from_millis(10);
 
 /// 64 calls of a 10 ms sleep on pools of 64 threads: total time.
-pub fn sleepy(settings: &Settings) -> Option<Report> {
+pub fn sleepy(settings: &Settings) -> Vec<Report> {
     let bridges = Bridges::new(Size::Threads(SLEEPERS));
     let samples = alternate(settings.rounds, NAMES.len(), |index| {
         with_bridge!(bridges, index, |b| vec![naps(b)])
     });
-    Some(
+    vec![
         Report::new("sleepy", "ms", Better::Lower)
             .rows_from(&samples, false)
             .floor(NAP.as_secs_f64() * 1e3)
@@ -175,7 +176,7 @@ pub fn sleepy(settings: &Settings) -> Option<Report> {
                 "{SLEEPERS} x {} ms sleeps, pools of {SLEEPERS} (blocking: its global pool); median of rounds",
                 NAP.as_millis()
             )),
-    )
+    ]
 }
 
 /// Total ms for `SLEEPERS` concurrent naps.
@@ -192,19 +193,19 @@ fn naps<B: Bridge>(bridge: &B) -> f64 {
 const ALLOC_CALLS: usize = 10_000;
 
 /// Heap allocations per sequential no-op call, counted process-wide.
-pub fn alloc(settings: &Settings) -> Option<Report> {
+pub fn alloc(settings: &Settings) -> Vec<Report> {
     let bridges = Bridges::new(Size::Default);
     let samples = alternate(settings.rounds.min(3), NAMES.len(), |index| {
         with_bridge!(bridges, index, |b| vec![allocations_per_call(b)])
     });
-    Some(
+    vec![
         Report::new("alloc", "allocs/call", Better::Lower)
             .rows_from(&samples, false)
             .floor(0.0)
             .note(format!(
                 "{ALLOC_CALLS} sequential calls, all threads counted; floor: the ping-pong allocates nothing"
             )),
-    )
+    ]
 }
 
 fn allocations_per_call<B: Bridge>(bridge: &B) -> f64 {
@@ -225,7 +226,7 @@ const IDLE_AFTER: Duration = Duration::from_secs(3);
 
 /// Threads left 3 s after a burst of 64 sleeping jobs (all contenders burst
 /// first, then one shared wait).
-pub fn idle(_settings: &Settings) -> Option<Report> {
+pub fn idle(_settings: &Settings) -> Vec<Report> {
     let bridges = Bridges::new(Size::Threads(SLEEPERS));
     let mut peaks = [0usize; NAMES.len()];
     for (index, peak) in peaks.iter_mut().enumerate() {
@@ -242,14 +243,14 @@ pub fn idle(_settings: &Settings) -> Option<Report> {
         ));
     report.extra_title = "after burst";
     for (index, peak) in peaks.into_iter().enumerate() {
-        report.rows.push(crate::harness::Row {
+        report.rows.push(Row {
             name: NAMES[index].to_owned(),
             median: probe::thread_count(PREFIXES[index]) as f64,
             p99: None,
             extra: Some(peak.to_string()),
         });
     }
-    Some(report)
+    vec![report]
 }
 
 // ----------------------------------------------------------------- idle_cpu
@@ -259,7 +260,7 @@ const CPU_WINDOW: Duration = Duration::from_secs(1);
 
 /// CPU used by each contender's idle threads over 1 s, after a burst, with
 /// threadbridge's threads kept alive (`min_threads` = `max_threads`).
-pub fn idle_cpu(_settings: &Settings) -> Option<Report> {
+pub fn idle_cpu(_settings: &Settings) -> Vec<Report> {
     let mut bridges = Bridges::new(Size::Threads(IDLE_POOL));
     bridges.ours = Ours(
         threadbridge::ThreadPool::builder()
@@ -288,7 +289,7 @@ pub fn idle_cpu(_settings: &Settings) -> Option<Report> {
     report.extra_title = "threads";
     for (index, before) in before.into_iter().enumerate() {
         let used = probe::cpu_time(PREFIXES[index]).saturating_sub(before);
-        report.rows.push(crate::harness::Row {
+        report.rows.push(Row {
             name: NAMES[index].to_owned(),
             median: 100.0 * used.as_secs_f64() / wall.as_secs_f64(),
             p99: None,
@@ -296,7 +297,7 @@ pub fn idle_cpu(_settings: &Settings) -> Option<Report> {
         });
     }
     debug_assert_eq!(report.rows[OURS].name, NAMES[OURS]);
-    Some(report)
+    vec![report]
 }
 
 /// Enough overlapping work to start every thread of a small pool.
@@ -312,26 +313,300 @@ fn busy_burst<B: Bridge>(bridge: &B) {
     });
 }
 
-// -------------------------------------------------------- to add on merging
+// ------------------------------------------------------------------- stream
 
-/// TODO(stream): 1,000,000 `u64` items through `IteratorWrapper` at
-/// `max_size` 1024, 64 and 1 (ns/item); peers `blocking::Unblock::with_capacity`
-/// and tokio `spawn_blocking` + `mpsc::channel` with `blocking_send`; floor
-/// `std::sync::mpsc::sync_channel` between two threads. Also allocations per
-/// item (see `alloc`). Prints nothing until written.
-pub fn stream(_settings: &Settings) -> Option<Report> {
-    None
+const STREAM_ITEMS: u64 = 1_000_000;
+
+/// The contenders of `stream`, in row order: threadbridge first.
+const STREAM_NAMES: [&str; 5] = [
+    "threadbridge",
+    "threadbridge/separate",
+    "blocking::Unblock",
+    "tokio mpsc",
+    "async-channel",
+];
+
+/// `STREAM_ITEMS` `u64`s through each iterator bridge at `max_size` 1024, 64
+/// and 1 (one report each; fewer items at the small sizes), against a
+/// `sync_channel` between two threads; ns/item, and allocations per item
+/// from one more run.
+pub fn stream(settings: &Settings) -> Vec<Report> {
+    let pool = threadbridge::ThreadPool::builder().name("tb-bench").build();
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .thread_name("tokio-bench")
+        .build()
+        .expect("tokio runtime");
+    [(1024, "stream1024"), (64, "stream64"), (1, "stream1")]
+        .into_iter()
+        .map(|(capacity, case)| {
+            // A small buffer is a thread hand-off every item or few: fewer
+            // items there, and fewer still in a quick run.
+            let items = match (capacity, settings.quick) {
+                (1, false) => STREAM_ITEMS / 20,
+                (1, true) => STREAM_ITEMS / 500,
+                (64, true) => STREAM_ITEMS / 10,
+                (_, true) => STREAM_ITEMS / 2,
+                _ => STREAM_ITEMS,
+            };
+            let floor_index = STREAM_NAMES.len();
+            let run = |index: usize| {
+                let sum = match index {
+                    0 => futures::executor::block_on(sum_stream(
+                        threadbridge::IteratorWrapper::new(move || 0..items, &pool, capacity),
+                    )),
+                    1 => futures::executor::block_on(sum_stream(
+                        threadbridge::IteratorWrapperSeparate::new(move || 0..items, capacity),
+                    )),
+                    2 => futures::executor::block_on(sum_stream(blocking::Unblock::with_capacity(
+                        capacity,
+                        0..items,
+                    ))),
+                    3 => tokio.block_on(tokio_stream(items, capacity)),
+                    4 => async_channel_stream(items, capacity),
+                    _ => sync_channel_floor(items, capacity),
+                };
+                assert_eq!(sum, items * (items - 1) / 2, "{case}: items lost");
+            };
+            // The case with a target: in a full run, more rounds, so a burst
+            // of load from elsewhere on the machine weighs less.
+            let rounds = match (capacity, settings.quick) {
+                (1024, false) => settings.rounds * 2,
+                _ => settings.rounds,
+            };
+            let samples = alternate(rounds, floor_index + 1, |index| {
+                let start = Instant::now();
+                run(index);
+                vec![nanos(start.elapsed()) / items as f64]
+            });
+            // One more untimed run each, counting allocations.
+            let allocations: Vec<f64> = (0..floor_index)
+                .map(|index| probe::count_allocations(|| run(index)) as f64 / items as f64)
+                .collect();
+            let mut report = Report::new(case, "ns/item", Better::Lower)
+                .floor(percentile(&samples[floor_index], 0.5))
+                .note(format!(
+                    "{items} u64s, max_size {capacity}, summed by the consumer; \
+                     floor: std sync_channel({capacity}) between two threads; median of rounds"
+                ));
+            report.extra_title = "allocs/item";
+            for ((name, samples), allocations) in STREAM_NAMES.iter().zip(&samples).zip(allocations)
+            {
+                report.rows.push(Row {
+                    name: (*name).to_owned(),
+                    median: percentile(samples, 0.5),
+                    p99: None,
+                    extra: Some(format!("{allocations:.4}")),
+                });
+            }
+            report
+        })
+        .collect()
 }
 
-/// TODO(sync_wait): from a pool thread, wait on a ready future through the
-/// executor (ns/call); peer: tokio `Handle::block_on` from a `spawn_blocking`
-/// thread. Prints nothing until written.
-pub fn sync_wait(_settings: &Settings) -> Option<Report> {
-    None
+async fn sum_stream(stream: impl futures::Stream<Item = u64>) -> u64 {
+    futures::pin_mut!(stream);
+    let mut sum = 0;
+    while let Some(item) = stream.next().await {
+        sum += item;
+    }
+    sum
 }
 
-/// TODO(context): `roundtrip` with an empty context and with two
-/// `ContextVar`s set (reuse `sequential`). Prints nothing until written.
-pub fn context(_settings: &Settings) -> Option<Report> {
-    None
+/// tokio's idiom: a `spawn_blocking` producer feeding a bounded channel.
+async fn tokio_stream(items: u64, capacity: usize) -> u64 {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(capacity);
+    let producer = tokio::task::spawn_blocking(move || {
+        for item in 0..items {
+            tx.blocking_send(item).expect("receiver alive");
+        }
+    });
+    let mut sum = 0;
+    while let Some(item) = rx.recv().await {
+        sum += item;
+    }
+    producer.await.expect("producer");
+    sum
+}
+
+/// A thread feeding an `async_channel` with `send_blocking`, consumed as a
+/// `Stream`: the iterator bridge one would write by hand.
+fn async_channel_stream(items: u64, capacity: usize) -> u64 {
+    let (tx, rx) = async_channel::bounded(capacity);
+    let producer = thread::spawn(move || {
+        for item in 0..items {
+            tx.send_blocking(item).expect("receiver alive");
+        }
+    });
+    let sum = futures::executor::block_on(sum_stream(rx));
+    producer.join().expect("producer");
+    sum
+}
+
+/// The floor: the same items through `std::sync::mpsc::sync_channel`, one
+/// thread producing, this one consuming.
+fn sync_channel_floor(items: u64, capacity: usize) -> u64 {
+    let (tx, rx) = std::sync::mpsc::sync_channel(capacity);
+    let producer = thread::spawn(move || {
+        for item in 0..items {
+            tx.send(item).expect("receiver alive");
+        }
+    });
+    let sum = rx.iter().sum();
+    producer.join().expect("producer");
+    sum
+}
+
+// ---------------------------------------------------------------- sync_wait
+
+const SYNC_WAIT_CALLS: usize = 10_000;
+
+/// The contenders of `sync_wait`, in row order: threadbridge first.
+const SYNC_WAIT_NAMES: [&str; 3] = ["threadbridge", "threadbridge/tokio", "tokio spawn+block_on"];
+
+/// From a thread that may block, wait on a ready future through an
+/// executor that another thread drives, `SYNC_WAIT_CALLS` times (ns/call).
+pub fn sync_wait(settings: &Settings) -> Vec<Report> {
+    let pool = threadbridge::ThreadPool::builder().name("tb-bench").build();
+    let samples = alternate(
+        settings.rounds,
+        SYNC_WAIT_NAMES.len() + 2,
+        |index| match index {
+            // The embedded runtime: this thread runs the loop, a pool thread waits.
+            0 => {
+                let event_loop = threadbridge::new_event_loop();
+                let spawner = event_loop.spawner();
+                event_loop.run_until_complete(pool.spawn(move || {
+                    timed_waits(|value| threadbridge::sync_wait(&spawner, async move { value }))
+                }))
+            }
+            // Ours on tokio: the same pool thread waits through a `Spawn`
+            // adapter of a tokio handle, while this thread runs the runtime.
+            1 => {
+                let runtime = current_thread_tokio();
+                let spawner = TokioSpawn(runtime.handle().clone());
+                runtime.block_on(pool.spawn(move || {
+                    timed_waits(|value| threadbridge::sync_wait(&spawner, async move { value }))
+                }))
+            }
+            // Through tokio's executor: spawn, then block on the `JoinHandle`.
+            2 => {
+                let runtime = current_thread_tokio();
+                let handle = runtime.handle().clone();
+                runtime
+                    .block_on(runtime.spawn_blocking(move || {
+                        timed_waits(|value| {
+                            let task = handle.spawn(async move { value });
+                            handle.block_on(task).expect("task")
+                        })
+                    }))
+                    .expect("spawn_blocking")
+            }
+            // A floor: `Handle::block_on` polls the future on the waiting thread
+            // itself, so nothing crosses threads.
+            3 => {
+                let runtime = current_thread_tokio();
+                let handle = runtime.handle().clone();
+                runtime
+                    .block_on(runtime.spawn_blocking(move || {
+                        timed_waits(|value| handle.block_on(async move { value }))
+                    }))
+                    .expect("spawn_blocking")
+            }
+            // A floor: the bare hand-off to another thread and back, parking
+            // as the executors' threads do (the spinning variant measures the
+            // machine's load more than the hand-off when both cores are busy).
+            _ => ping_pong(SYNC_WAIT_CALLS, false),
+        },
+    );
+    let floor_index = SYNC_WAIT_NAMES.len();
+    let mut report = Report::new("sync_wait", "ns/call", Better::Lower)
+        .named_floor("tokio block_on", percentile(&samples[floor_index], 0.5))
+        .named_floor(
+            "ping-pong (no spin)",
+            percentile(&samples[floor_index + 1], 0.5),
+        )
+        .note(format!(
+            "{SYNC_WAIT_CALLS} waits on a ready future from a blocking thread, current-thread \
+             executors driven by the main thread; floors: tokio `Handle::block_on` polls the \
+             future on the waiting thread (no hand-off), roundtrip's ping-pong without spinning"
+        ));
+    for (name, samples) in SYNC_WAIT_NAMES.iter().zip(&samples) {
+        report.rows.push(Row {
+            name: (*name).to_owned(),
+            median: percentile(samples, 0.5),
+            p99: Some(percentile(samples, 0.99)),
+            extra: None,
+        });
+    }
+    vec![report]
+}
+
+fn current_thread_tokio() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .thread_name("tokio-bench")
+        .build()
+        .expect("tokio runtime")
+}
+
+/// Each of `SYNC_WAIT_CALLS` waits' latency, in ns, after a warm-up.
+fn timed_waits(wait: impl Fn(usize) -> usize) -> Vec<f64> {
+    for value in 0..WARM_UP {
+        assert_eq!(wait(value), value);
+    }
+    (0..SYNC_WAIT_CALLS)
+        .map(|value| {
+            let start = Instant::now();
+            let got = wait(value);
+            let elapsed = start.elapsed();
+            assert_eq!(got, value);
+            nanos(elapsed)
+        })
+        .collect()
+}
+
+/// A tokio handle as a `futures::task::Spawn`, so threadbridge's
+/// `sync_wait` reaches it without the crate's `tokio` feature.
+struct TokioSpawn(tokio::runtime::Handle);
+
+impl futures::task::Spawn for TokioSpawn {
+    fn spawn_obj(
+        &self,
+        future: futures::task::FutureObj<'static, ()>,
+    ) -> Result<(), futures::task::SpawnError> {
+        drop(self.0.spawn(future));
+        Ok(())
+    }
+}
+
+// ------------------------------------------------------------------ context
+
+static REQUEST_ID: threadbridge::ContextVar<u64> = threadbridge::ContextVar::new("request_id");
+static TENANT: threadbridge::ContextVar<&'static str> = threadbridge::ContextVar::new("tenant");
+
+/// `roundtrip` on our pool with two `ContextVar`s set against an empty
+/// context: what carrying a context costs per call.
+pub fn context(settings: &Settings) -> Vec<Report> {
+    let pool = Ours(threadbridge::ThreadPool::builder().name("tb-bench").build());
+    let samples = alternate(settings.rounds, 2, |index| match index {
+        0 => REQUEST_ID.scope(7, || {
+            TENANT.scope("acme", || sequential(&pool, ROUNDTRIP_CALLS))
+        }),
+        _ => {
+            assert!(threadbridge::Context::current().is_empty());
+            sequential(&pool, ROUNDTRIP_CALLS)
+        }
+    });
+    let mut report = Report::new("context", "ns/call", Better::Lower).note(format!(
+        "{ROUNDTRIP_CALLS} sequential no-op calls on threadbridge's pool, \
+         with two ContextVars set and with an empty context"
+    ));
+    for (name, samples) in ["two-vars", "empty-context"].iter().zip(&samples) {
+        report.rows.push(Row {
+            name: (*name).to_owned(),
+            median: percentile(samples, 0.5),
+            p99: Some(percentile(samples, 0.99)),
+            extra: None,
+        });
+    }
+    vec![report]
 }

@@ -51,7 +51,7 @@ pub struct Report {
     pub case: &'static str,
     pub unit: &'static str,
     pub better: Better,
-    /// `Row`s in [`NAMES`] order: threadbridge first.
+    /// `Row`s in [`NAMES`] order, or the case's own: threadbridge first.
     pub rows: Vec<Row>,
     /// Floors, shown under the contenders; the lowest goes to `RESULT`.
     pub floors: Vec<(&'static str, f64)>,
@@ -100,8 +100,14 @@ impl Report {
         self
     }
 
+    /// The best row after the first (ours) that is not another of ours
+    /// (a row named `threadbridge...`).
     fn best_peer(&self) -> Option<&Row> {
-        let peers = self.rows.iter().filter(|row| row.name != NAMES[OURS]);
+        let peers = self
+            .rows
+            .iter()
+            .skip(1)
+            .filter(|row| !row.name.starts_with(NAMES[OURS]));
         match self.better {
             Better::Lower => peers.min_by(|a, b| a.median.total_cmp(&b.median)),
             Better::Higher => peers.max_by(|a, b| a.median.total_cmp(&b.median)),
@@ -115,7 +121,7 @@ impl Report {
         if !self.note.is_empty() {
             let _ = write!(out, ": {}", self.note);
         }
-        let _ = write!(out, "\n  {:<16} {:>12}", "", "median");
+        let _ = write!(out, "\n  {:<20} {:>12}", "", "median");
         if has_p99 {
             let _ = write!(out, " {:>12}", "p99");
         }
@@ -126,7 +132,7 @@ impl Report {
         out.push('\n');
         let ours = self.rows.first().map_or(f64::NAN, |row| row.median);
         for row in &self.rows {
-            let _ = write!(out, "  {:<16} {:>12}", row.name, value(row.median));
+            let _ = write!(out, "  {:<20} {:>12}", row.name, value(row.median));
             if has_p99 {
                 let _ = write!(out, " {:>12}", row.p99.map_or("-".into(), value));
             }
@@ -137,7 +143,7 @@ impl Report {
             out.push('\n');
         }
         for (name, floor) in &self.floors {
-            let _ = writeln!(out, "  {:<16} {:>12}", name, value(*floor));
+            let _ = writeln!(out, "  {:<20} {:>12}", name, value(*floor));
         }
         out
     }
