@@ -9,7 +9,9 @@ use futures::StreamExt;
 
 use crate::bridges::{Bridge, Bridges, Ours, Size, NAMES, OURS, PREFIXES};
 use crate::floor::ping_pong;
-use crate::harness::{alternate, nanos, percentile, Better, Report, Row, Settings};
+use crate::harness::{
+    alternate, alternate_named, nanos, only_ours, percentile, Better, Report, Row, Settings,
+};
 use crate::probe;
 
 /// The call every timing case makes: nothing, so only the bridge is timed.
@@ -373,14 +375,19 @@ pub fn stream(settings: &Settings) -> Vec<Report> {
                 (1024, false) => settings.rounds * 2,
                 _ => settings.rounds,
             };
-            let samples = alternate(rounds, floor_index + 1, |index| {
+            let samples = alternate_named(&STREAM_NAMES, rounds, floor_index + 1, |index| {
                 let start = Instant::now();
                 run(index);
                 vec![nanos(start.elapsed()) / items as f64]
             });
             // One more untimed run each, counting allocations.
             let allocations: Vec<f64> = (0..floor_index)
-                .map(|index| probe::count_allocations(|| run(index)) as f64 / items as f64)
+                .map(|index| {
+                    if only_ours() && index != OURS {
+                        return f64::NAN;
+                    }
+                    probe::count_allocations(|| run(index)) as f64 / items as f64
+                })
                 .collect();
             let mut report = Report::new(case, "ns/item", Better::Lower)
                 .floor(percentile(&samples[floor_index], 0.5))
@@ -467,7 +474,9 @@ const SYNC_WAIT_NAMES: [&str; 3] = ["threadbridge", "threadbridge/tokio", "tokio
 /// executor that another thread drives, `SYNC_WAIT_CALLS` times (ns/call).
 pub fn sync_wait(settings: &Settings) -> Vec<Report> {
     let pool = threadbridge::ThreadPool::builder().name("tb-bench").build();
-    let samples = alternate(
+    let names = [SYNC_WAIT_NAMES.as_slice(), &["tokio block_on"]].concat();
+    let samples = alternate_named(
+        &names,
         settings.rounds,
         SYNC_WAIT_NAMES.len() + 2,
         |index| match index {
@@ -583,11 +592,15 @@ impl futures::task::Spawn for TokioSpawn {
 static REQUEST_ID: threadbridge::ContextVar<u64> = threadbridge::ContextVar::new("request_id");
 static TENANT: threadbridge::ContextVar<&'static str> = threadbridge::ContextVar::new("tenant");
 
+/// The rows of `context`: ours with two variables set, then the empty
+/// context it is compared with.
+const CONTEXT_NAMES: [&str; 2] = ["two-vars", "empty-context"];
+
 /// `roundtrip` on our pool with two `ContextVar`s set against an empty
 /// context: what carrying a context costs per call.
 pub fn context(settings: &Settings) -> Vec<Report> {
     let pool = Ours(threadbridge::ThreadPool::builder().name("tb-bench").build());
-    let samples = alternate(settings.rounds, 2, |index| match index {
+    let samples = alternate_named(&CONTEXT_NAMES, settings.rounds, 2, |index| match index {
         0 => REQUEST_ID.scope(7, || {
             TENANT.scope("acme", || sequential(&pool, ROUNDTRIP_CALLS))
         }),
@@ -600,7 +613,7 @@ pub fn context(settings: &Settings) -> Vec<Report> {
         "{ROUNDTRIP_CALLS} sequential no-op calls on threadbridge's pool, \
          with two ContextVars set and with an empty context"
     ));
-    for (name, samples) in ["two-vars", "empty-context"].iter().zip(&samples) {
+    for (name, samples) in CONTEXT_NAMES.iter().zip(&samples) {
         report.rows.push(Row {
             name: (*name).to_owned(),
             median: percentile(samples, 0.5),

@@ -208,10 +208,26 @@ pub fn percentile(samples: &[f64], q: f64) -> f64 {
 static ONLY_OURS: AtomicBool = AtomicBool::new(false);
 static VERBOSE: AtomicBool = AtomicBool::new(false);
 
+/// Whether `--ours` asked for threadbridge only.
+pub fn only_ours() -> bool {
+    ONLY_OURS.load(Ordering::Relaxed)
+}
+
 /// Runs `measure(contender)` for `count` contenders, `rounds` times, starting
 /// each round one contender later so none always goes first; returns each
 /// contender's samples, concatenated over rounds.
 pub fn alternate(
+    rounds: usize,
+    count: usize,
+    measure: impl FnMut(usize) -> Vec<f64>,
+) -> Vec<Vec<f64>> {
+    alternate_named(&NAMES, rounds, count, measure)
+}
+
+/// [`alternate`] for a case whose contenders are not [`NAMES`]: `names`
+/// labels them in `--verbose` output (indices past it are floors).
+pub fn alternate_named(
+    names: &[&str],
     rounds: usize,
     count: usize,
     mut measure: impl FnMut(usize) -> Vec<f64>,
@@ -225,9 +241,9 @@ pub fn alternate(
             }
             let round_samples = measure(index);
             if VERBOSE.load(Ordering::Relaxed) {
-                let name = NAMES.get(index).unwrap_or(&"floor");
+                let name = names.get(index).unwrap_or(&"floor");
                 let median = value(percentile(&round_samples, 0.5));
-                eprintln!("  round {round} {name:<16} {median}");
+                eprintln!("  round {round} {name:<20} {median}");
             }
             samples[index].extend(round_samples);
         }
