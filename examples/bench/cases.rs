@@ -465,7 +465,13 @@ fn sync_channel_floor(items: u64, capacity: usize) -> u64 {
 
 // ---------------------------------------------------------------- sync_wait
 
-const SYNC_WAIT_CALLS: usize = 10_000;
+const SYNC_WAIT_CALLS: usize = 4_000;
+
+/// Rounds per `settings.rounds` in `sync_wait` and `context`: many short
+/// rounds, because this machine's wake-ups switch between about 2 µs and
+/// about 60 µs for seconds at a time, and a few long rounds let one slow
+/// stretch decide a contender's median.
+const SHORT_ROUNDS: usize = 4;
 
 /// The contenders of `sync_wait`, in row order: threadbridge first.
 const SYNC_WAIT_NAMES: [&str; 3] = ["threadbridge", "threadbridge/tokio", "tokio spawn+block_on"];
@@ -477,7 +483,7 @@ pub fn sync_wait(settings: &Settings) -> Vec<Report> {
     let names = [SYNC_WAIT_NAMES.as_slice(), &["tokio block_on"]].concat();
     let samples = alternate_named(
         &names,
-        settings.rounds,
+        settings.rounds * SHORT_ROUNDS,
         SYNC_WAIT_NAMES.len() + 2,
         |index| match index {
             // The embedded runtime: this thread runs the loop, a pool thread waits.
@@ -535,7 +541,7 @@ pub fn sync_wait(settings: &Settings) -> Vec<Report> {
             percentile(&samples[floor_index + 1], 0.5),
         )
         .note(format!(
-            "{SYNC_WAIT_CALLS} waits on a ready future from a blocking thread, current-thread \
+            "{SYNC_WAIT_CALLS} waits per round on a ready future from a blocking thread, current-thread \
              executors driven by the main thread; floors: tokio `Handle::block_on` polls the \
              future on the waiting thread (no hand-off), roundtrip's ping-pong without spinning"
         ));
@@ -592,6 +598,8 @@ impl futures::task::Spawn for TokioSpawn {
 static REQUEST_ID: threadbridge::ContextVar<u64> = threadbridge::ContextVar::new("request_id");
 static TENANT: threadbridge::ContextVar<&'static str> = threadbridge::ContextVar::new("tenant");
 
+const CONTEXT_CALLS: usize = 5_000;
+
 /// The rows of `context`: ours with two variables set, then the empty
 /// context it is compared with.
 const CONTEXT_NAMES: [&str; 2] = ["two-vars", "empty-context"];
@@ -600,17 +608,23 @@ const CONTEXT_NAMES: [&str; 2] = ["two-vars", "empty-context"];
 /// context: what carrying a context costs per call.
 pub fn context(settings: &Settings) -> Vec<Report> {
     let pool = Ours(threadbridge::ThreadPool::builder().name("tb-bench").build());
-    let samples = alternate_named(&CONTEXT_NAMES, settings.rounds, 2, |index| match index {
-        0 => REQUEST_ID.scope(7, || {
-            TENANT.scope("acme", || sequential(&pool, ROUNDTRIP_CALLS))
-        }),
-        _ => {
-            assert!(threadbridge::Context::current().is_empty());
-            sequential(&pool, ROUNDTRIP_CALLS)
-        }
-    });
+    let samples =
+        alternate_named(
+            &CONTEXT_NAMES,
+            settings.rounds * SHORT_ROUNDS,
+            2,
+            |index| match index {
+                0 => REQUEST_ID.scope(7, || {
+                    TENANT.scope("acme", || sequential(&pool, CONTEXT_CALLS))
+                }),
+                _ => {
+                    assert!(threadbridge::Context::current().is_empty());
+                    sequential(&pool, CONTEXT_CALLS)
+                }
+            },
+        );
     let mut report = Report::new("context", "ns/call", Better::Lower).note(format!(
-        "{ROUNDTRIP_CALLS} sequential no-op calls on threadbridge's pool, \
+        "{CONTEXT_CALLS} sequential no-op calls per round on threadbridge's pool, \
          with two ContextVars set and with an empty context"
     ));
     for (name, samples) in CONTEXT_NAMES.iter().zip(&samples) {
