@@ -1,7 +1,10 @@
 //! A small stress run of the pool and separate threads, for leak checkers:
 //! calls that return, panic, are cancelled or detached; pools created and
-//! dropped; a shutdown with jobs queued. Exits non-zero if a result is
-//! wrong.
+//! dropped; a shutdown with jobs queued; iterator streams (on the pool and
+//! on their own threads) read partly and then dropped, closed or exhausted,
+//! one whose iterator panics, one left parked when its pool shuts down;
+//! `sync_wait` calls that return, panic, or whose executor drops them.
+//! Exits non-zero if a result is wrong.
 //!
 //! ```text
 //! cargo build --release --example stress
@@ -10,8 +13,11 @@
 
 use std::panic::{self, AssertUnwindSafe};
 
-use futures::FutureExt;
-use threadbridge::{threaded, threaded_separate, ThreadPool};
+use futures::{FutureExt, StreamExt};
+use threadbridge::{
+    sync_wait, threaded, threaded_separate, try_sync_wait, IteratorWrapper,
+    IteratorWrapperSeparate, ThreadPool,
+};
 
 fn main() {
     let calls: usize = std::env::args()
@@ -78,6 +84,9 @@ fn run(calls: usize) {
         }
     }
 
+    let streams = run_streams(&pool, calls / 20);
+    let waits = run_sync_waits(&pool, calls / 20);
+
     pool.shutdown();
     let stats = pool.stats();
     assert_eq!(
@@ -86,9 +95,130 @@ fn run(calls: usize) {
     );
     let _ = panic::take_hook();
     println!(
-        "stress: {calls} calls ({ok} ok, {panicked} panics awaited, {} cancelled), {} separate threads, {} pools",
+        "stress: {calls} calls ({ok} ok, {panicked} panics awaited, {} cancelled), {} separate threads, {} pools, {streams} streams, {waits} sync_wait calls",
         stats.cancelled,
         calls / 20,
         calls / 200
     );
+}
+
+/// `count` streams, half on `pool` and half on threads of their own: each
+/// reads a few items, then is dropped, closed or exhausted; every tenth
+/// iterator panics. Then a stream left parked on a pool that shuts down.
+/// Returns how many streams ran.
+fn run_streams(pool: &ThreadPool, count: usize) -> usize {
+    for index in 0..count {
+        let build = move || {
+            (0..32usize).map(move |n| {
+                if index % 10 == 9 && n == 20 {
+                    panic!("deliberate panic in stream {index}");
+                }
+                vec![n as u8; 128]
+            })
+        };
+        let read = index % 7;
+        let end = index % 3;
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+            futures::executor::block_on(async {
+                if index % 2 == 0 {
+                    let mut stream = IteratorWrapper::new(build, pool, 4);
+                    for n in 0..read {
+                        assert_eq!(stream.next().await.unwrap()[0], n as u8);
+                    }
+                    match end {
+                        0 => drop(stream),
+                        1 => stream.close().await,
+                        _ => while stream.next().await.is_some() {},
+                    }
+                } else {
+                    let mut stream = IteratorWrapperSeparate::new(build, 4);
+                    for n in 0..read {
+                        assert_eq!(stream.next().await.unwrap()[0], n as u8);
+                    }
+                    match end {
+                        0 => drop(stream),
+                        1 => stream.close().await,
+                        _ => while stream.next().await.is_some() {},
+                    }
+                }
+            })
+        }));
+        // Only an exhausted stream of a panicking iterator sees the panic.
+        assert_eq!(outcome.is_err(), index % 10 == 9 && end == 2);
+    }
+
+    // A producer parked on a full buffer when its pool shuts down: the next
+    // read that needs it panics, and the iterator is dropped all the same.
+    let doomed = ThreadPool::new(1);
+    let mut stream = IteratorWrapper::new(|| (0..).map(|n: u64| vec![n; 16]), &doomed, 2);
+    futures::executor::block_on(async {
+        assert_eq!(stream.next().await.unwrap()[0], 0);
+    });
+    // Shutdown lets a running producer fill the buffer and park first.
+    doomed.shutdown();
+    let refused = panic::catch_unwind(AssertUnwindSafe(|| {
+        futures::executor::block_on(async { while stream.next().await.is_some() {} })
+    }));
+    assert!(refused.is_err(), "a read after shutdown did not report it");
+    drop(stream);
+    count + 1
+}
+
+/// `count` `sync_wait` calls on the embedded loop and on a futures thread
+/// pool: from this thread and from pool jobs, returning or panicking; then
+/// one whose executor drops the future unfinished. Returns how many ran.
+fn run_sync_waits(pool: &ThreadPool, count: usize) -> usize {
+    let executor = futures::executor::ThreadPool::builder()
+        .pool_size(2)
+        .create()
+        .unwrap();
+    for index in 0..count {
+        match index % 4 {
+            0 => assert_eq!(sync_wait(&executor, async move { index }), index),
+            1 => {
+                let (executor, inner) = (executor.clone(), pool.clone());
+                let job = pool.spawn(move || {
+                    sync_wait(&executor, async move { inner.spawn(move || index).await })
+                });
+                assert_eq!(futures::executor::block_on(job), index);
+            }
+            2 => {
+                let panicked = panic::catch_unwind(AssertUnwindSafe(|| {
+                    sync_wait(&executor, async move {
+                        if index < usize::MAX {
+                            panic!("deliberate panic in wait {index}");
+                        }
+                    })
+                }));
+                assert!(panicked.is_err());
+            }
+            _ => {
+                let event_loop = threadbridge::new_event_loop();
+                let spawner = event_loop.spawner();
+                let (done, done_rx) = async_channel::bounded(1);
+                let waiter = std::thread::spawn(move || {
+                    let out = sync_wait(&spawner, async { vec![1u8; 64] });
+                    done.send_blocking(out).unwrap();
+                });
+                let out = event_loop.run_until_complete(done_rx.recv()).unwrap();
+                assert_eq!(out.len(), 64);
+                waiter.join().unwrap();
+            }
+        }
+    }
+    // The executor shuts down with the future pending: the waiter gets the
+    // "dropped" error, nothing is leaked.
+    let event_loop = threadbridge::new_event_loop();
+    let spawner = event_loop.spawner();
+    let (started, started_rx) = async_channel::bounded(1);
+    let waiter = std::thread::spawn(move || {
+        try_sync_wait(&spawner, async move {
+            started.send(()).await.unwrap();
+            std::future::pending::<()>().await
+        })
+    });
+    event_loop.run_until_complete(started_rx.recv()).unwrap();
+    drop(event_loop);
+    assert!(waiter.join().unwrap().unwrap_err().is_dropped());
+    count + 1
 }

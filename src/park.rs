@@ -3,9 +3,10 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
+
+use crate::sync::thread::{self, Thread};
+use crate::sync::Arc;
 
 struct Unparker(Thread);
 
@@ -19,7 +20,14 @@ impl Wake for Unparker {
     }
 }
 
+#[cfg(not(loom))]
 thread_local! {
+    static WAKER: Waker = Waker::from(Arc::new(Unparker(thread::current())));
+}
+// Loom runs its threads on one OS thread, so a std thread-local would hand
+// every modelled thread the first one's waker.
+#[cfg(loom)]
+loom::thread_local! {
     static WAKER: Waker = Waker::from(Arc::new(Unparker(thread::current())));
 }
 

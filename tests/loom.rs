@@ -14,14 +14,20 @@
 //! short.
 #![cfg(loom)]
 
+use std::future::{poll_fn, Future};
 use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering::Relaxed};
 use std::task::{Context, Poll, Wake, Waker};
 
+use futures_core::Stream;
 use loom::future::block_on;
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::sync::Arc;
-use threadbridge::{threaded_separate, ThreadPool};
+use threadbridge::{
+    threaded_separate, try_sync_wait, BoxedTask, IteratorWrapper, IteratorWrapperSeparate, Spawner,
+    ThreadPool,
+};
 
 /// Runs `body` under loom with at most `preemptions` preemptions per
 /// interleaving (`None`: every interleaving; `LOOM_MAX_PREEMPTIONS`
@@ -247,6 +253,11 @@ fn panic_reaches_handle() {
     });
 }
 
+/// Panics with "boom" (typed, so that a future can return it).
+fn boom() -> u8 {
+    panic::panic_any("boom")
+}
+
 /// Keeps the expected "boom" panics (one per interleaving) out of the output.
 fn quiet_boom() {
     static ONCE: std::sync::Once = std::sync::Once::new();
@@ -318,5 +329,262 @@ fn concurrent_submitters() {
         assert_eq!(seen, [0, 1]);
         pool.shutdown();
         assert_eq!(pool.stats().completed, 2);
+    });
+}
+
+// ---- the iterator bridges ----
+
+/// Where an iterator was dropped: the name of each thread that dropped it
+/// (the model's own thread has none). A std mutex: it only records, and
+/// nothing between its lock and unlock lets loom switch threads.
+#[derive(Default)]
+struct DropSites(std::sync::Mutex<Vec<Option<String>>>);
+
+impl DropSites {
+    /// Asserts the iterator was dropped exactly once, on a thread whose
+    /// name starts with `prefix` (the producer's, not the consumer's).
+    fn assert_once_on(&self, prefix: &str) {
+        let sites = self.0.lock().unwrap();
+        assert_eq!(
+            sites.len(),
+            1,
+            "the iterator was dropped {} times",
+            sites.len()
+        );
+        assert!(
+            sites[0]
+                .as_deref()
+                .is_some_and(|name| name.starts_with(prefix)),
+            "the iterator was dropped on {:?}, not on the producer's thread",
+            sites[0]
+        );
+    }
+}
+
+/// An endless iterator of 0, 1, 2, ... that records where it is dropped.
+struct Counting {
+    next: usize,
+    sites: std::sync::Arc<DropSites>,
+}
+
+impl Counting {
+    fn new(sites: std::sync::Arc<DropSites>) -> Counting {
+        Counting { next: 0, sites }
+    }
+}
+
+impl Drop for Counting {
+    fn drop(&mut self) {
+        let name = loom::thread::current().name().map(str::to_owned);
+        self.sites.0.lock().unwrap().push(name);
+    }
+}
+
+impl Iterator for Counting {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        self.next += 1;
+        Some(self.next - 1)
+    }
+}
+
+/// The stream's next item.
+fn next<S: Stream + Unpin>(stream: &mut S) -> impl Future<Output = Option<S::Item>> + '_ {
+    poll_fn(move |cx| Pin::new(&mut *stream).poll_next(cx))
+}
+
+/// `close()` racing a producer blocked on a full buffer, on a thread of its
+/// own: buffer of one, one item read (which resumes the producer), then
+/// `close().await` while the producer pushes the next item, waits on the
+/// condvar or wakes from it. The close must always reach the producer (a
+/// lost notification leaves `close().await` parked: a loom deadlock), and
+/// the iterator is dropped exactly once, before `close()` returns.
+#[test]
+fn iter_close_races_blocked_producer() {
+    model("iter_close_races_blocked_producer", None, || {
+        let sites = std::sync::Arc::new(DropSites::default());
+        let source = Counting::new(sites.clone());
+        let mut stream = IteratorWrapperSeparate::new(move || source, 1);
+        assert_eq!(block_on(next(&mut stream)), Some(0));
+        block_on(stream.close());
+        sites.assert_once_on("threadbridge-separate");
+        assert_eq!(block_on(next(&mut stream)), None);
+    });
+}
+
+/// Dropping the stream racing a pool producer that was parked on a full
+/// buffer and has just been re-queued: reading the one buffered item
+/// re-queues it, then the stream is dropped while the worker starts the
+/// producer, pushes the next item, or parks again (and is re-queued by the
+/// drop). The iterator is dropped exactly once, on the pool; every run of
+/// the producer is accounted for; the worker is free again (shutdown joins
+/// it).
+#[test]
+fn iter_drop_races_requeued_producer() {
+    model("iter_drop_races_requeued_producer", None, || {
+        let pool = pool(false);
+        let sites = std::sync::Arc::new(DropSites::default());
+        let source = Counting::new(sites.clone());
+        let mut stream = IteratorWrapper::new(move || source, &pool, 1);
+        assert_eq!(block_on(next(&mut stream)), Some(0));
+        drop(stream);
+        pool.shutdown();
+        sites.assert_once_on("loom-");
+        let stats = pool.stats();
+        assert_eq!(stats.submitted, stats.completed, "{stats:?}");
+        assert!(stats.submitted >= 2, "{stats:?}");
+        assert_eq!(stats.threads, 0);
+    });
+}
+
+/// `close().await` racing a parked pool producer on a pool of two: the
+/// re-queued run may start on the second worker while the first is still
+/// returning from the previous run (the job's `source` lock orders them).
+/// The close waits until the iterator was dropped, exactly once.
+#[test]
+fn iter_close_races_requeued_producer_two_workers() {
+    model(
+        "iter_close_races_requeued_producer_two_workers",
+        Some(3),
+        || {
+            let pool = ThreadPool::builder().max_threads(2).spin(false).build();
+            let sites = std::sync::Arc::new(DropSites::default());
+            let source = Counting::new(sites.clone());
+            let mut stream = IteratorWrapper::new(move || source, &pool, 1);
+            assert_eq!(block_on(next(&mut stream)), Some(0));
+            block_on(stream.close());
+            sites.assert_once_on("threadbridge-worker-");
+            pool.shutdown();
+            let stats = pool.stats();
+            assert_eq!(stats.submitted, stats.completed, "{stats:?}");
+        },
+    );
+}
+
+/// A finite iterator whose end races the consumer: the producer parks on a
+/// full buffer, is re-queued, pushes the last item and records the end
+/// while the consumer takes items and registers its waker. Every item
+/// arrives in order, then the end (a lost wake-up of the end is a loom
+/// deadlock), and the iterator is dropped once, on the pool.
+#[test]
+fn iter_end_races_consumer() {
+    model("iter_end_races_consumer", Some(3), || {
+        let pool = pool(false);
+        let sites = std::sync::Arc::new(DropSites::default());
+        let source = Counting::new(sites.clone()).take(2);
+        let mut stream = IteratorWrapper::new(move || source, &pool, 1);
+        assert_eq!(block_on(next(&mut stream)), Some(0));
+        assert_eq!(block_on(next(&mut stream)), Some(1));
+        assert_eq!(block_on(next(&mut stream)), None);
+        sites.assert_once_on("loom-");
+        drop(stream);
+        pool.shutdown();
+        let stats = pool.stats();
+        assert_eq!(stats.submitted, stats.completed, "{stats:?}");
+    });
+}
+
+// ---- sync_wait ----
+
+/// A model executor: what it does with the task `sync_wait` hands it.
+#[derive(Clone, Copy)]
+enum Executor {
+    /// Runs it to completion on a thread of its own.
+    Run,
+    /// Polls it once on a thread of its own, then drops it unfinished (an
+    /// executor shutting down).
+    PollOnceThenDrop,
+}
+
+impl Spawner<()> for Executor {
+    fn spawn_task(&self, mut task: BoxedTask) -> Result<(), futures_task::SpawnError> {
+        let executor = *self;
+        loom::thread::spawn(move || match executor {
+            Executor::Run => block_on(task),
+            Executor::PollOnceThenDrop => {
+                let waker = Waker::from(std::sync::Arc::new(CountingWaker(AtomicUsize::new(0))));
+                let _ = poll_once(&mut task, &waker);
+                drop(task);
+            }
+        });
+        Ok(())
+    }
+}
+
+/// The future's output handed back to the waiting thread: the executor's
+/// thread fills the slot and wakes the waiter while it polls the slot,
+/// registers its waker and parks. A lost wake-up leaves it parked forever
+/// (a loom deadlock).
+#[test]
+fn sync_wait_fill_races_park() {
+    model("sync_wait_fill_races_park", None, || {
+        assert_eq!(try_sync_wait(&Executor::Run, async { 7 }).unwrap(), 7);
+    });
+}
+
+/// The future is pending at first and completed by a third thread (it
+/// awaits a `threaded_separate` call): the separate thread wakes the
+/// executor, whose second poll fills the slot while the waiting thread
+/// parks.
+#[test]
+fn sync_wait_woken_future_races_park() {
+    model("sync_wait_woken_future_races_park", None, || {
+        let call = threaded_separate(|| 5).call(());
+        assert_eq!(try_sync_wait(&Executor::Run, call).unwrap(), 5);
+    });
+}
+
+/// The executor drops the future unfinished (it shut down) while the
+/// waiting thread parks: the waiter always wakes, with the "dropped" error,
+/// and the future is dropped exactly once.
+#[test]
+fn sync_wait_drop_races_park() {
+    model("sync_wait_drop_races_park", None, || {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let held = DropCount(drops.clone());
+        let error = try_sync_wait(&Executor::PollOnceThenDrop, async move {
+            let _held = held;
+            std::future::pending::<u8>().await
+        })
+        .unwrap_err();
+        assert!(error.is_dropped(), "{error}");
+        assert_eq!(drops.load(SeqCst), 1);
+    });
+}
+
+/// A panic in the future reaches the waiting thread with its payload,
+/// whatever the interleaving.
+#[test]
+fn sync_wait_panic_reaches_waiter() {
+    quiet_boom();
+    model("sync_wait_panic_reaches_waiter", None, || {
+        let payload = panic::catch_unwind(AssertUnwindSafe(|| {
+            try_sync_wait(&Executor::Run, async { boom() })
+        }))
+        .unwrap_err();
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+    });
+}
+
+/// A pool of one whose only worker blocks in `sync_wait` on a future that
+/// submits a job to the same pool and awaits it: the wait counts the worker
+/// as blocked, and either the submit (seeing the blocked worker) or the
+/// wait (seeing the queued job) starts the extra thread, so the job runs
+/// and nothing deadlocks. Afterwards the extra thread goes, shutdown joins
+/// everything, and the statistics add up.
+#[test]
+fn block_in_place_races_submit() {
+    model("block_in_place_races_submit", Some(3), || {
+        let pool = pool(false);
+        let inner = pool.clone();
+        let outer = pool.spawn(move || {
+            try_sync_wait(&Executor::Run, async move { inner.spawn(|| 2).await }).unwrap()
+        });
+        assert_eq!(block_on(outer), 2);
+        pool.shutdown();
+        let stats = pool.stats();
+        assert_eq!(stats.completed, 2, "{stats:?}");
+        assert_eq!(stats.threads, 0);
     });
 }

@@ -1,8 +1,12 @@
 //! A property test: random sequences of submit / drop handle / detach /
-//! await / plug the worker / shutdown, checked against a simple model of
-//! what must have run. With one worker, a job queued behind a running
-//! "plug" job has certainly not started, so dropping its handle must cancel
-//! it; otherwise a dropped job may or may not have run, but never twice.
+//! await / plug the worker / shutdown / open a stream / read it / drop it /
+//! close it, checked against a simple model of what must have run. With one
+//! worker, a job queued behind a running "plug" job has certainly not
+//! started, so dropping its handle must cancel it; otherwise a dropped job
+//! may or may not have run, but never twice. A stream yields its items in
+//! order and then its end; its iterator is built at most once (only if the
+//! stream was read) and dropped exactly once; `close().await` returns after
+//! that drop; after shutdown a read may only fail with the pool's error.
 
 mod stress_support;
 
@@ -11,9 +15,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
+use futures::StreamExt;
 use proptest::prelude::*;
 use stress_support::{fault, quiet_faults, size, with_timeout, Fault};
-use threadbridge::{JoinHandle, ThreadPool};
+use threadbridge::{IteratorWrapper, JoinHandle, ThreadPool};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -24,6 +29,10 @@ enum Op {
     Plug,
     Unplug,
     Shutdown,
+    OpenStream { len: usize, max_size: usize },
+    StreamRead(usize),
+    StreamDrop(usize),
+    StreamClose(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -35,6 +44,10 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Plug),
         1 => Just(Op::Unplug),
         1 => Just(Op::Shutdown),
+        2 => (0usize..8, 0usize..4).prop_map(|(len, max_size)| Op::OpenStream { len, max_size }),
+        3 => any::<usize>().prop_map(Op::StreamRead),
+        1 => any::<usize>().prop_map(Op::StreamDrop),
+        1 => any::<usize>().prop_map(Op::StreamClose),
     ]
 }
 
@@ -55,6 +68,52 @@ struct Job {
     fate: Fate,
 }
 
+/// What an iterator behind a stream went through.
+#[derive(Default)]
+struct Probe {
+    built: AtomicUsize,
+    pulled: AtomicUsize,
+    dropped: AtomicUsize,
+}
+
+/// `0..len`, reporting to its probe.
+struct Probed {
+    probe: Arc<Probe>,
+    next: usize,
+    len: usize,
+}
+
+impl Iterator for Probed {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        if self.next == self.len {
+            return None;
+        }
+        self.probe.pulled.fetch_add(1, Ordering::SeqCst);
+        self.next += 1;
+        Some(self.next - 1)
+    }
+}
+
+impl Drop for Probed {
+    fn drop(&mut self) {
+        self.probe.dropped.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// What the model says about one stream.
+struct ModelStream {
+    stream: Option<IteratorWrapper<usize>>,
+    probe: Arc<Probe>,
+    len: usize,
+    max_size: usize,
+    /// Items read so far: the next one must be this.
+    read: usize,
+    /// The stream said `None` (or failed): later reads must say `None`.
+    ended: bool,
+}
+
 struct Plug {
     release: mpsc::Sender<()>,
     /// Jobs from this index on were queued behind the running plug.
@@ -67,6 +126,7 @@ fn run(ops: Vec<Op>) {
     let mut plug: Option<Plug> = None;
     let mut plugs = 0u64;
     let mut shut = false;
+    let mut streams: Vec<ModelStream> = Vec::new();
     let unplug = |plug: &mut Option<Plug>| {
         if let Some(plug) = plug.take() {
             plug.release.send(()).unwrap();
@@ -78,6 +138,13 @@ fn run(ops: Vec<Op>) {
             .filter(|&i| matches!(jobs[i].fate, Fate::Held(_)))
             .collect();
         (!held.is_empty()).then(|| held[pick % held.len()])
+    };
+    // Streams still open, by index into `streams`.
+    let open = |streams: &[ModelStream], pick: usize| {
+        let open: Vec<usize> = (0..streams.len())
+            .filter(|&i| streams[i].stream.is_some())
+            .collect();
+        (!open.is_empty()).then(|| open[pick % open.len()])
     };
     for op in ops {
         match op {
@@ -156,10 +223,107 @@ fn run(ops: Vec<Op>) {
                 pool.shutdown();
                 shut = true;
             }
+            Op::OpenStream { len, max_size } => {
+                let probe = Arc::new(Probe::default());
+                let source = probe.clone();
+                let build = move || {
+                    source.built.fetch_add(1, Ordering::SeqCst);
+                    Probed {
+                        probe: source,
+                        next: 0,
+                        len,
+                    }
+                };
+                streams.push(ModelStream {
+                    stream: Some(IteratorWrapper::new(build, &pool, max_size)),
+                    probe,
+                    len,
+                    max_size,
+                    read: 0,
+                    ended: false,
+                });
+            }
+            Op::StreamRead(pick) => {
+                let Some(i) = open(&streams, pick) else {
+                    continue;
+                };
+                // The producer may be queued behind the plug.
+                unplug(&mut plug);
+                read_once(i, &mut streams[i], shut);
+            }
+            Op::StreamDrop(pick) => {
+                let Some(i) = open(&streams, pick) else {
+                    continue;
+                };
+                drop(streams[i].stream.take());
+                if streams[i].probe.built.load(Ordering::SeqCst) == 0 {
+                    // Never read: never built, and now never will be.
+                    streams[i].ended = true;
+                }
+            }
+            Op::StreamClose(pick) => {
+                let Some(i) = open(&streams, pick) else {
+                    continue;
+                };
+                // A parked producer is re-queued to drop its iterator.
+                unplug(&mut plug);
+                let model = &mut streams[i];
+                let mut stream = model.stream.take().unwrap();
+                futures::executor::block_on(stream.close());
+                let probe = &model.probe;
+                assert_eq!(
+                    probe.dropped.load(Ordering::SeqCst),
+                    probe.built.load(Ordering::SeqCst),
+                    "stream {i}: close() returned before the iterator was dropped"
+                );
+                assert_eq!(futures::executor::block_on(stream.next()), None);
+                model.ended = true;
+            }
         }
     }
     unplug(&mut plug);
+    let started: Vec<bool> = streams
+        .iter()
+        .map(|s| s.probe.built.load(Ordering::SeqCst) == 1)
+        .collect();
+    for model in &mut streams {
+        drop(model.stream.take());
+    }
     pool.shutdown();
+    // Each started producer ran at least once, and at most once per batch
+    // it pushed (a resumed producer pushes at least half a buffer before it
+    // parks again) plus the first run and the close.
+    let (mut min_runs, mut max_runs) = (0u64, 0u64);
+    for (i, model) in streams.iter().enumerate() {
+        let probe = &model.probe;
+        let (built, pulled, dropped) = (
+            probe.built.load(Ordering::SeqCst),
+            probe.pulled.load(Ordering::SeqCst),
+            probe.dropped.load(Ordering::SeqCst),
+        );
+        assert!(
+            built <= 1,
+            "stream {i}: the iterator was built {built} times"
+        );
+        assert_eq!(
+            dropped, built,
+            "stream {i}: built {built}, dropped {dropped}"
+        );
+        assert!(pulled <= model.len);
+        if model.max_size > 0 {
+            assert!(
+                pulled <= model.read + model.max_size + 1,
+                "stream {i}: {pulled} pulled, {} read, buffer {}",
+                model.read,
+                model.max_size
+            );
+        }
+        if started[i] {
+            let batch = (model.max_size - model.max_size / 2).max(1);
+            min_runs += 1;
+            max_runs += (pulled / batch) as u64 + 2;
+        }
+    }
     let (mut ran, mut panicked) = (0u64, 0u64);
     for (i, mut job) in jobs.into_iter().enumerate() {
         if matches!(job.fate, Fate::Held(_)) {
@@ -183,7 +347,13 @@ fn run(ops: Vec<Op>) {
         }
     }
     let stats = pool.stats();
-    assert_eq!(stats.completed + stats.panicked, ran + plugs, "{stats:?}");
+    let producer_runs = (stats.completed + stats.panicked)
+        .checked_sub(ran + plugs)
+        .unwrap_or_else(|| panic!("fewer runs than jobs: {stats:?}"));
+    assert!(
+        (min_runs..=max_runs).contains(&producer_runs),
+        "{producer_runs} producer runs, expected {min_runs}..={max_runs}: {stats:?}"
+    );
     assert_eq!(stats.panicked, panicked, "{stats:?}");
     assert_eq!(
         stats.submitted,
@@ -191,6 +361,40 @@ fn run(ops: Vec<Op>) {
         "{stats:?}"
     );
     assert_eq!(stats.threads, 0);
+}
+
+/// Reads one item from stream `i` and checks it against the model: the
+/// next item in order, or the end once all were read; after shutdown, a
+/// read that needs the producer may instead fail with the pool's error.
+fn read_once(i: usize, model: &mut ModelStream, shut: bool) {
+    let stream = model.stream.as_mut().unwrap();
+    let got = panic::catch_unwind(AssertUnwindSafe(|| {
+        futures::executor::block_on(stream.next())
+    }));
+    match got {
+        Ok(Some(item)) => {
+            assert!(!model.ended, "stream {i} yielded {item} after its end");
+            assert_eq!(item, model.read, "stream {i} out of order");
+            model.read += 1;
+        }
+        Ok(None) => {
+            assert!(
+                model.ended || model.read == model.len,
+                "stream {i} ended after {} of {} items",
+                model.read,
+                model.len
+            );
+            model.ended = true;
+        }
+        Err(payload) => {
+            let message = payload.downcast_ref::<String>().map_or("", String::as_str);
+            assert!(
+                shut && message.contains("could not") && message.contains("shut down"),
+                "stream {i}: unexpected panic {message:?}"
+            );
+            model.ended = true;
+        }
+    }
 }
 
 /// Awaits `handle` and checks it yields job `i`'s own result or panic.

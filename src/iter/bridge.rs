@@ -128,7 +128,8 @@ impl<T> Bridge<T> {
             Target::Pool(pool) => pool.submit(self.job.clone()),
             Target::Separate => {
                 let job = self.job.clone();
-                std::thread::Builder::new()
+                // `crate::sync`'s threads, so that loom can schedule it.
+                crate::sync::thread::Builder::new()
                     .name(SEPARATE_THREAD_NAME.to_owned())
                     .spawn(move || {
                         job.run();

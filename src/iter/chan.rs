@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 use std::task::{Context, Poll, Waker};
+#[cfg(not(loom))]
 use std::time::{Duration, Instant};
 
 use crate::slot::Panic;
@@ -13,6 +14,7 @@ use crate::sync::{lock, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
 /// item before it registers its waker and returns `Pending`. A producer that
 /// is keeping up delivers within this, so neither side pays a cross-thread
 /// wake per item; a slow producer costs the consumer this much per wait.
+#[cfg(not(loom))]
 const SPIN_BUDGET: Duration = Duration::from_micros(5);
 
 /// Where the producer is.
@@ -163,6 +165,7 @@ impl<T> Chan<T> {
 
     /// Watches the buffer for up to `SPIN_BUDGET`; returns whether an item
     /// arrived.
+    #[cfg(not(loom))]
     pub(crate) fn spin_for_item(&self) -> bool {
         let start = Instant::now();
         loop {
@@ -178,6 +181,14 @@ impl<T> Chan<T> {
             // The producer may be waiting for this very core.
             std::thread::yield_now();
         }
+    }
+
+    /// Loom cannot model a time budget, and an unbounded watch has unbounded
+    /// interleavings. One look covers both ways a watch ends (an item seen,
+    /// or none within the budget) while the producer races it.
+    #[cfg(loom)]
+    pub(crate) fn spin_for_item(&self) -> bool {
+        self.len.load(Ordering::Relaxed) > 0
     }
 
     /// Whether the consumer has seen the end of the stream (or closed it).

@@ -11,14 +11,13 @@ use std::error::Error;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{self, Poll, Waker};
-use std::thread;
 
 pub use spawner::{BoxedTask, Spawner};
 
 use crate::park::block_on;
 use crate::pool::Shared;
+use crate::sync::{lock, Arc, Mutex, MutexGuard};
 use crate::Context;
 
 /// Runs `future` on the executor behind `spawner` and blocks this thread
@@ -340,7 +339,7 @@ where
     })
 }
 
-type Outcome<T> = thread::Result<T>;
+type Outcome<T> = std::thread::Result<T>;
 
 enum State<T> {
     Pending,
@@ -370,7 +369,7 @@ impl<T> Slot<T> {
     }
 
     fn lock(&self) -> MutexGuard<'_, SlotInner<T>> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.inner)
     }
 
     fn finish(&self, state: State<T>) {
