@@ -109,9 +109,9 @@ fn threads_and_memory_return_to_baseline() {
             for _ in 0..per_round {
                 use_a_pool(round);
             }
-            assert_eq!(
-                thread_count(),
-                baseline,
+            // Joined threads have exited; the kernel may list one a moment more.
+            assert!(
+                eventually(Duration::from_secs(10), || thread_count() == baseline),
                 "a dropped pool left threads behind"
             );
             let calls: Vec<_> = (0..per_round).map(|_| separate.call(4096)).collect();
