@@ -4,6 +4,7 @@
 //!
 //! CI size: 50,000 calls per runtime; `THREADBRIDGE_STRESS=1`: 1,000,000.
 
+mod common;
 mod stress_support;
 
 use std::panic::AssertUnwindSafe;

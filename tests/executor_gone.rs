@@ -2,6 +2,7 @@
 //! their jobs, drop the results (or wake a dead executor's waker) without
 //! panicking, and the pool stays usable.
 
+mod common;
 mod stress_support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

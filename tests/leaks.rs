@@ -7,6 +7,7 @@
 //! first round used. (One test in this binary, so no other test's threads
 //! disturb the count.)
 
+mod common;
 mod stress_support;
 
 use std::time::Duration;

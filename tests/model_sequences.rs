@@ -8,6 +8,7 @@
 //! stream was read) and dropped exactly once; `close().await` returns after
 //! that drop; after shutdown a read may only fail with the pool's error.
 
+mod common;
 mod stress_support;
 
 use std::panic::{self, AssertUnwindSafe};

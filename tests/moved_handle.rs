@@ -1,6 +1,7 @@
 //! A handle polled by one task and then moved to another wakes the task
 //! that polled it last, not the one it left.
 
+mod common;
 mod stress_support;
 
 use std::future::Future;

@@ -2,6 +2,7 @@
 //! still run), submits racing the shutdown either get in (and run) or get
 //! the clear shutdown error, every worker is joined, and nothing hangs.
 
+mod common;
 mod stress_support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,19 +12,12 @@ use std::time::Duration;
 use stress_support::{eventually, size, with_timeout};
 use threadbridge::ThreadPool;
 
-/// The pool's worker threads still alive, by name (Linux).
-fn live_threads(prefix: &str) -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
-        .filter(|name| name.starts_with(prefix))
-        .count()
-}
-
 /// Whether every worker named `prefix…` is gone. A joined thread has
 /// exited, but the kernel may list it for a moment more.
 fn all_exited(prefix: &str) -> bool {
-    eventually(Duration::from_secs(5), || live_threads(prefix) == 0)
+    eventually(Duration::from_secs(5), || {
+        common::threads_named(prefix) == 0
+    })
 }
 
 fn queue_behind_a_gate(

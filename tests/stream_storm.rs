@@ -7,6 +7,7 @@
 //!
 //! CI size: 2,000 streams per runtime; `THREADBRIDGE_STRESS=1`: 40,000.
 
+mod common;
 mod stress_support;
 
 use std::future::Future;

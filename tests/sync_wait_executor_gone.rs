@@ -2,6 +2,7 @@
 //! completes because its executor shut down, the waiting thread wakes with
 //! an error (`try_sync_wait`) or a clear panic (`sync_wait`). Never a hang.
 
+mod common;
 mod sync_wait_support;
 
 use std::future::pending;

@@ -6,6 +6,7 @@
 //! They need the embedded runtime (the default `runtime` feature).
 #![cfg(feature = "runtime")]
 
+mod common;
 mod sync_wait_support;
 
 use std::panic;

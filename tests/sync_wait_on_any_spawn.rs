@@ -3,6 +3,7 @@
 //! thread, the waiting thread's context, and the pool of one that waits on
 //! work for itself.
 
+mod common;
 mod sync_wait_support;
 
 use std::panic;

@@ -3,6 +3,7 @@
 //! submit returns a clear error when there is none; no job is orphaned
 //! (tokio's issue 8406 is that bug).
 
+mod common;
 mod stress_support;
 
 use std::error::Error;

@@ -55,18 +55,33 @@ where
 }
 
 /// Runs `f` on a thread of its own and fails if it takes longer than
-/// `deadline`; a panic in `f` is resumed here.
+/// `deadline`; a panic in `f` is resumed here. `what` names the body in the
+/// failure.
 pub fn with_deadline<T: Send + 'static>(
     what: &str,
     deadline: Duration,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> T {
+    run_named("test-body", what, deadline, f)
+}
+
+/// [`with_deadline`] on a thread named `thread_name`, for tests that look
+/// at the name of the thread they run on.
+pub fn run_named<T: Send + 'static>(
+    thread_name: &str,
+    what: &str,
+    deadline: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
     let (done_tx, done_rx) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let output = f();
-        let _ = done_tx.send(());
-        output
-    });
+    let thread = std::thread::Builder::new()
+        .name(thread_name.to_owned())
+        .spawn(move || {
+            let output = f();
+            let _ = done_tx.send(());
+            output
+        })
+        .expect("start the test body's thread");
     match done_rx.recv_timeout(deadline) {
         Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => match thread.join() {
             Ok(output) => output,
@@ -106,6 +121,11 @@ pub fn threads_named(prefix: &str) -> usize {
         .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
         .filter(|comm| comm.trim_end().starts_with(prefix))
         .count()
+}
+
+/// Threads in this process now (Linux: entries of `/proc/self/task`).
+pub fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").unwrap().count()
 }
 
 /// Polls `condition` until it holds or `within` passes; returns whether it

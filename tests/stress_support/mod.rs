@@ -2,7 +2,6 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::panic;
-use std::sync::mpsc;
 use std::sync::Once;
 use std::time::Duration;
 
@@ -25,22 +24,7 @@ pub fn with_timeout<T: Send + 'static>(
     limit: Duration,
     body: impl FnOnce() -> T + Send + 'static,
 ) -> T {
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::Builder::new()
-        .name("test-body".into())
-        .spawn(move || {
-            let result = panic::catch_unwind(panic::AssertUnwindSafe(body));
-            let _ = tx.send(result);
-        })
-        .unwrap();
-    match rx.recv_timeout(limit) {
-        Ok(Ok(value)) => {
-            thread.join().unwrap();
-            value
-        }
-        Ok(Err(payload)) => panic::resume_unwind(payload),
-        Err(_) => panic!("the test did not finish within {limit:?}: something hangs"),
-    }
+    crate::common::with_deadline("the test body", limit, body)
 }
 
 /// The payload of a deliberate panic in a job, silenced in the output.
@@ -66,10 +50,8 @@ pub fn fault(index: usize) -> ! {
     panic::panic_any(Fault(index))
 }
 
-/// Threads in this process now (Linux: entries of `/proc/self/task`).
-pub fn thread_count() -> usize {
-    std::fs::read_dir("/proc/self/task").unwrap().count()
-}
+#[allow(unused_imports)] // each test binary uses a different subset
+pub use crate::common::{eventually, thread_count};
 
 /// Resident memory of this process, in KiB (Linux: `VmRSS`).
 pub fn rss_kib() -> usize {
@@ -79,20 +61,6 @@ pub fn rss_kib() -> usize {
         .find_map(|line| line.strip_prefix("VmRSS:"))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("VmRSS in /proc/self/status")
-}
-
-/// Waits until `condition` holds, up to `limit`; returns whether it did.
-pub fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = std::time::Instant::now() + limit;
-    loop {
-        if condition() {
-            return true;
-        }
-        if std::time::Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
 }
 
 /// A tiny deterministic generator (xorshift), so the tests need no `rand`.

@@ -6,8 +6,7 @@
 
 #[cfg(feature = "runtime")]
 use std::future::Future;
-use std::panic;
-use std::sync::mpsc;
+
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -28,22 +27,7 @@ pub const TOKIO_THREAD: &str = "tokio-worker";
 /// Runs `f` on a thread named `name` and returns what it returns; resumes
 /// its panic; panics if it takes longer than [`LIMIT`].
 pub fn within<R: Send + 'static>(name: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
-    let (tx, rx) = mpsc::channel();
-    let thread = thread::Builder::new()
-        .name(name.to_owned())
-        .spawn(move || {
-            let result = panic::catch_unwind(panic::AssertUnwindSafe(f));
-            let _ = tx.send(result);
-        })
-        .unwrap();
-    match rx.recv_timeout(LIMIT) {
-        Ok(Ok(value)) => {
-            thread.join().unwrap();
-            value
-        }
-        Ok(Err(payload)) => panic::resume_unwind(payload),
-        Err(_) => panic!("the test body did not finish within {LIMIT:?}: it hangs"),
-    }
+    crate::common::run_named(name, name, LIMIT, f)
 }
 
 /// The text of a panic payload.
@@ -156,7 +140,7 @@ impl Rt {
                 let waiter = Waiter::Tokio(runtime.handle().clone());
                 runtime
                     .block_on(runtime.spawn_blocking(move || job(waiter)))
-                    .unwrap_or_else(|error| panic::resume_unwind(error.into_panic()))
+                    .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))
             }
             Rt::Entrypoint => threadbridge::entrypoint(async move {
                 threadbridge::spawn(move || job(Waiter::Entrypoint)).await
