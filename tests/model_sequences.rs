@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use proptest::prelude::*;
-use stress_support::{fault, quiet_faults, size, with_timeout, Fault};
+use stress_support::{fault, quiet_faults, size, with_timeout, Fault, Probe, Probed};
 use threadbridge::{IteratorWrapper, JoinHandle, ThreadPool};
 
 #[derive(Debug, Clone)]
@@ -67,40 +67,6 @@ struct Job {
     panics: bool,
     runs: Arc<AtomicUsize>,
     fate: Fate,
-}
-
-/// What an iterator behind a stream went through.
-#[derive(Default)]
-struct Probe {
-    built: AtomicUsize,
-    pulled: AtomicUsize,
-    dropped: AtomicUsize,
-}
-
-/// `0..len`, reporting to its probe.
-struct Probed {
-    probe: Arc<Probe>,
-    next: usize,
-    len: usize,
-}
-
-impl Iterator for Probed {
-    type Item = usize;
-
-    fn next(&mut self) -> Option<usize> {
-        if self.next == self.len {
-            return None;
-        }
-        self.probe.pulled.fetch_add(1, Ordering::SeqCst);
-        self.next += 1;
-        Some(self.next - 1)
-    }
-}
-
-impl Drop for Probed {
-    fn drop(&mut self) {
-        self.probe.dropped.fetch_add(1, Ordering::SeqCst);
-    }
 }
 
 /// What the model says about one stream.

@@ -18,44 +18,10 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::StreamExt;
-use stress_support::{eventually, size, with_timeout, Rng};
+use stress_support::{eventually, size, with_timeout, Probe, Probed, Rng};
 use threadbridge::{IteratorWrapper, IteratorWrapperSeparate, ThreadPool};
 
 const TASKS: usize = 64;
-
-/// What happened to one stream's iterator.
-#[derive(Default)]
-struct Probe {
-    built: AtomicUsize,
-    pulled: AtomicUsize,
-    dropped: AtomicUsize,
-}
-
-/// `0..len`, reporting to its probe.
-struct Probed {
-    probe: Arc<Probe>,
-    next: usize,
-    len: usize,
-}
-
-impl Iterator for Probed {
-    type Item = usize;
-
-    fn next(&mut self) -> Option<usize> {
-        if self.next == self.len {
-            return None;
-        }
-        self.probe.pulled.fetch_add(1, Ordering::SeqCst);
-        self.next += 1;
-        Some(self.next - 1)
-    }
-}
-
-impl Drop for Probed {
-    fn drop(&mut self) {
-        self.probe.dropped.fetch_add(1, Ordering::SeqCst);
-    }
-}
 
 /// One stream's plan and what the consumer saw.
 struct Record {

@@ -83,3 +83,41 @@ impl Rng {
         self.next() % n
     }
 }
+
+/// What happened to one stream's iterator.
+#[derive(Default)]
+pub struct Probe {
+    pub built: std::sync::atomic::AtomicUsize,
+    pub pulled: std::sync::atomic::AtomicUsize,
+    pub dropped: std::sync::atomic::AtomicUsize,
+}
+
+/// `0..len`, reporting to its probe.
+pub struct Probed {
+    pub probe: std::sync::Arc<Probe>,
+    pub next: usize,
+    pub len: usize,
+}
+
+impl Iterator for Probed {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        if self.next == self.len {
+            return None;
+        }
+        self.probe
+            .pulled
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.next += 1;
+        Some(self.next - 1)
+    }
+}
+
+impl Drop for Probed {
+    fn drop(&mut self) {
+        self.probe
+            .dropped
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
