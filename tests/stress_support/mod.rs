@@ -2,6 +2,8 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::panic;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::sync::Once;
 use std::time::Duration;
 
@@ -87,14 +89,14 @@ impl Rng {
 /// What happened to one stream's iterator.
 #[derive(Default)]
 pub struct Probe {
-    pub built: std::sync::atomic::AtomicUsize,
-    pub pulled: std::sync::atomic::AtomicUsize,
-    pub dropped: std::sync::atomic::AtomicUsize,
+    pub built: AtomicUsize,
+    pub pulled: AtomicUsize,
+    pub dropped: AtomicUsize,
 }
 
 /// `0..len`, reporting to its probe.
 pub struct Probed {
-    pub probe: std::sync::Arc<Probe>,
+    pub probe: Arc<Probe>,
     pub next: usize,
     pub len: usize,
 }
@@ -106,9 +108,7 @@ impl Iterator for Probed {
         if self.next == self.len {
             return None;
         }
-        self.probe
-            .pulled
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.probe.pulled.fetch_add(1, Ordering::SeqCst);
         self.next += 1;
         Some(self.next - 1)
     }
@@ -116,8 +116,6 @@ impl Iterator for Probed {
 
 impl Drop for Probed {
     fn drop(&mut self) {
-        self.probe
-            .dropped
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.probe.dropped.fetch_add(1, Ordering::SeqCst);
     }
 }
