@@ -28,13 +28,14 @@ pub(crate) enum Outcome {
 /// A job as a queue sees it: something a worker runs once.
 pub(crate) trait Job: Send + Sync {
     /// Runs the job and stores its result, but leaves waking the handle to
-    /// the caller, so a pool can count the job as done first (a task that
-    /// awaited the handle then sees it in the statistics).
-    fn run_deferred(&self) -> Finished;
+    /// the caller. `count` hears the outcome before the result becomes
+    /// visible to the handle, so a task that awaited the handle (or polled
+    /// it by chance) sees its job in the pool's statistics.
+    fn run_deferred(&self, count: &dyn Fn(Outcome)) -> Finished;
 
     /// Runs the job and wakes the handle.
     fn run(&self) -> Outcome {
-        let finished = self.run_deferred();
+        let finished = self.run_deferred(&|_| {});
         let outcome = finished.outcome;
         finished.wake();
         outcome
@@ -120,7 +121,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    fn run_deferred(&self) -> Finished {
+    fn run_deferred(&self, count: &dyn Fn(Outcome)) -> Finished {
         let f = {
             let mut slot = lock(&self.slot);
             match std::mem::replace(&mut slot.stage, Stage::Running) {
@@ -128,6 +129,8 @@ where
                 other => {
                     // Cancelled: the handle closed the slot before we got here.
                     slot.stage = other;
+                    drop(slot);
+                    count(Outcome::Cancelled);
                     return Finished::unawaited(Outcome::Cancelled);
                 }
             }
@@ -137,6 +140,7 @@ where
             Ok(_) => Outcome::Completed,
             Err(_) => Outcome::Panicked,
         };
+        count(outcome);
         let (waker, unclaimed) = {
             let mut slot = lock(&self.slot);
             if matches!(slot.stage, Stage::Running) {

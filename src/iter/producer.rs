@@ -94,12 +94,15 @@ where
     I: Iterator + Send + 'static,
     I::Item: Send + 'static,
 {
-    fn run_deferred(&self) -> Finished {
+    fn run_deferred(&self, count: &dyn Fn(Outcome)) -> Finished {
         let mut source = lock(&self.source);
         self.context.run(|| {
             let end: Result<(), Panic> =
                 match panic::catch_unwind(AssertUnwindSafe(|| self.produce(&mut source))) {
-                    Ok(Stop::Parked) => return Finished::unawaited(Outcome::Completed),
+                    Ok(Stop::Parked) => {
+                        count(Outcome::Completed);
+                        return Finished::unawaited(Outcome::Completed);
+                    }
                     Ok(Stop::Exhausted | Stop::Closed) => Ok(()),
                     Err(panic) => Err(panic),
                 };
@@ -114,6 +117,7 @@ where
             } else {
                 Outcome::Panicked
             };
+            count(outcome);
             // The consumer is woken here; the pool has nothing left to wake.
             self.chan.finish(end);
             Finished::unawaited(outcome)

@@ -271,16 +271,19 @@ impl Shared {
 
     /// Runs `job`, which started at `start`, and returns when it ended.
     fn run(&self, job: Arc<dyn Job>, start: Instant) -> Instant {
-        let finished = job.run_deferred();
+        let end = std::cell::Cell::new(start);
+        // Counted before the result is published: whoever awaited the job
+        // sees it in `stats()` at once.
+        let finished = job.run_deferred(&|outcome| {
+            let now = Instant::now();
+            self.counters.record(outcome, now - start);
+            end.set(now);
+        });
         // Let the awaiting task hold the last reference, so the task's
         // memory is freed by the thread that allocated it.
         drop(job);
-        let end = Instant::now();
-        // Counted before the wake: whoever awaited the job sees it in
-        // `stats()` at once.
-        self.counters.record(finished.outcome, end - start);
         finished.wake();
-        end
+        end.get()
     }
 
     /// Stops accepting work; queued jobs still run.
