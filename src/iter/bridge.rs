@@ -2,6 +2,7 @@
 //! the first poll, re-queues it when it parked, and closes the stream on
 //! drop.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::panic;
@@ -17,12 +18,18 @@ use crate::threaded::{Target, SEPARATE_THREAD_NAME};
 
 pub(crate) struct Bridge<T> {
     chan: Arc<Chan<T>>,
+    /// Items taken from the buffer in one go and not handed out yet.
+    local: VecDeque<T>,
     /// The producer, kept here to re-queue it after it parks on a pool.
     job: Arc<dyn Job>,
     /// `DefaultPool` is resolved to the pool itself on the first poll, so
     /// every later re-queue goes to the same pool.
     target: Target,
 }
+
+// Items are moved in and out, never pinned: the bridge may move freely
+// whatever `T` is, so the wrappers stay `Unpin`.
+impl<T> Unpin for Bridge<T> {}
 
 impl<T: Send + 'static> Bridge<T> {
     pub(crate) fn new<B, I>(build: B, target: Target, max_size: usize) -> Bridge<T>
@@ -35,22 +42,34 @@ impl<T: Send + 'static> Bridge<T> {
         let on_pool = !matches!(target, Target::Separate);
         let build = move || build().into_iter();
         let job = Arc::new(Producer::new(chan.clone(), build, on_pool));
-        Bridge { chan, job, target }
+        Bridge {
+            chan,
+            local: VecDeque::new(),
+            job,
+            target,
+        }
     }
 }
 
 impl<T> Bridge<T> {
     pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        // Hand out what was taken earlier, without the lock, unless a parked
+        // producer could be refilling meanwhile.
+        if !self.local.is_empty() && !self.chan.should_refill(self.local.len()) {
+            let item = self.local.pop_front();
+            self.chan.set_taken(self.local.len());
+            return Poll::Ready(item);
+        }
         // Look first without registering the waker; if the buffer is empty
         // and the producer is already running, watch it briefly (see
         // `SPIN_BUDGET`), and only then register.
-        let (mut poll, action) = self.chan.poll_next(cx, false);
+        let (mut poll, action) = self.chan.poll_next(cx, false, &mut self.local);
         self.act_or_panic(action);
         if poll.is_pending() {
             if action != Action::Start {
                 self.chan.spin_for_item();
             }
-            let (again, action) = self.chan.poll_next(cx, true);
+            let (again, action) = self.chan.poll_next(cx, true, &mut self.local);
             self.act_or_panic(action);
             poll = again;
         }
@@ -66,6 +85,7 @@ impl<T> Bridge<T> {
         if let Err(error) = self.act(action) {
             // Nobody will produce: end the stream, so later polls see `None`
             // and `close()` returns.
+            self.local = VecDeque::new();
             if action == Action::Start {
                 // The iterator was never built; its builder goes with `self`.
                 self.chan.abandon();
@@ -85,7 +105,7 @@ impl<T> Bridge<T> {
     }
 
     pub(crate) fn is_terminated(&self) -> bool {
-        self.chan.is_terminated()
+        self.local.is_empty() && self.chan.is_terminated()
     }
 
     pub(crate) fn max_size(&self) -> usize {
@@ -95,6 +115,7 @@ impl<T> Bridge<T> {
     /// Stops the producer (see `Chan::close`) and returns a future that
     /// waits until the iterator has been dropped.
     pub(crate) fn close(&mut self) -> Close<'_, T> {
+        self.local = VecDeque::new();
         let action = self.chan.close();
         if self.act(action).is_err() {
             // The pool is shut down and will not run the producer again:

@@ -8,7 +8,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::slot::Panic;
-use crate::sync::{lock, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
+use crate::sync::{lock, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
 
 /// How long a consumer that finds the buffer empty watches for the next
 /// item before it registers its waker and returns `Pending`. A producer that
@@ -74,6 +74,13 @@ pub(crate) struct Chan<T> {
     /// A lock-free mirror of the buffer's length, watched by a spinning
     /// consumer.
     len: AtomicUsize,
+    /// Whether the producer is parked, read by the consumer without the lock
+    /// (`should_refill`).
+    parked: AtomicBool,
+    /// Items the consumer moved out of the buffer and has not handed out
+    /// yet: they still count against `max_size`. Only the consumer writes
+    /// it, as it hands items out; the producer reads it when it pushes.
+    taken: AtomicUsize,
     /// A parked producer resumes once the buffer is down to this many
     /// items, so it pulls a batch per resume rather than one item.
     resume_at: usize,
@@ -94,6 +101,8 @@ impl<T> Chan<T> {
             }),
             room: Condvar::new(),
             len: AtomicUsize::new(0),
+            parked: AtomicBool::new(false),
+            taken: AtomicUsize::new(0),
             capacity,
             resume_at: capacity / 2,
         }
@@ -127,25 +136,36 @@ impl<T> Chan<T> {
         &self,
         cx: &mut Context<'_>,
         register: bool,
+        local: &mut VecDeque<T>,
     ) -> (Poll<Option<Result<T, Panic>>>, Action) {
         let mut state = self.state();
-        if let Some(item) = state.buffer.pop_front() {
-            self.len.store(state.buffer.len(), Ordering::Relaxed);
-            let action = if state.phase == Phase::Parked && state.buffer.len() <= self.resume_at {
-                state.phase = Phase::Running;
-                Action::Resume
-            } else {
-                Action::Nothing
-            };
+        // Take the whole buffer at once: the consumer then hands the items
+        // out without the lock, and the producer pushes into a lock nobody
+        // else is hammering. Taken items still count against `max_size`.
+        if local.is_empty() {
+            std::mem::swap(&mut state.buffer, local);
+        } else {
+            local.extend(state.buffer.drain(..));
+        }
+        self.len.store(0, Ordering::Relaxed);
+        let item = local.pop_front();
+        self.taken.store(local.len(), Ordering::Relaxed);
+        let mut action = Action::Nothing;
+        if state.phase == Phase::Parked && local.len() <= self.resume_at {
+            state.phase = Phase::Running;
+            self.parked.store(false, Ordering::Relaxed);
+            action = Action::Resume;
+        }
+        if let Some(item) = item {
             return (Poll::Ready(Some(Ok(item))), action);
         }
         if state.closed {
-            return (Poll::Ready(None), Action::Nothing);
+            return (Poll::Ready(None), action);
         }
         match state.end.replace(Ok(())) {
             // Later polls see a plain end.
-            Some(Err(panic)) => return (Poll::Ready(Some(Err(panic))), Action::Nothing),
-            Some(Ok(())) => return (Poll::Ready(None), Action::Nothing),
+            Some(Err(panic)) => return (Poll::Ready(Some(Err(panic))), action),
+            Some(Ok(())) => return (Poll::Ready(None), action),
             None => state.end = None,
         }
         if register {
@@ -154,13 +174,23 @@ impl<T> Chan<T> {
                 waker => *waker = Some(cx.waker().clone()),
             }
         }
-        let action = if state.phase == Phase::Unstarted {
+        if state.phase == Phase::Unstarted {
             state.phase = Phase::Running;
-            Action::Start
-        } else {
-            Action::Nothing
-        };
+            action = Action::Start;
+        }
         (Poll::Pending, action)
+    }
+
+    /// Whether a consumer holding `held` items should come back for more
+    /// now rather than when it runs out: the producer is parked and would be
+    /// resumed, so it can refill while the consumer works through the rest.
+    pub(crate) fn should_refill(&self, held: usize) -> bool {
+        held <= self.resume_at && self.parked.load(Ordering::Relaxed)
+    }
+
+    /// The consumer handed an item out of its local batch and holds `held`.
+    pub(crate) fn set_taken(&self, held: usize) {
+        self.taken.store(held, Ordering::Relaxed);
     }
 
     /// Watches the buffer for up to `SPIN_BUDGET`; returns whether an item
@@ -213,6 +243,7 @@ impl<T> Chan<T> {
             }
             Phase::Parked => {
                 state.phase = Phase::Running;
+                self.parked.store(false, Ordering::Relaxed);
                 Action::Resume
             }
             Phase::Running | Phase::Finished => Action::Nothing,
@@ -272,9 +303,10 @@ impl<T> Chan<T> {
         }
         state.buffer.push_back(item);
         self.len.store(state.buffer.len(), Ordering::Relaxed);
-        let full = state.buffer.len() >= self.capacity;
+        let full = state.buffer.len() + self.taken.load(Ordering::Relaxed) >= self.capacity;
         if full {
             state.phase = Phase::Parked;
+            self.parked.store(true, Ordering::Relaxed);
         }
         let waker = state.consumer.take();
         drop(state);
