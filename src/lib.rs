@@ -224,6 +224,16 @@
 //!   that can be detected (the embedded loop, a current-thread tokio
 //!   runtime); an `async_executor::Executor` that only the waiting thread
 //!   runs waits forever.
+//! - A job that blocks waiting on work queued on its own pool (for example
+//!   a job that reads an [`IteratorWrapper`] of the same pool with
+//!   `futures::executor::block_on`) needs a free thread for that work: on a
+//!   full pool it waits forever, as any thread pool would. Use
+//!   [`sync_wait`] (which lets the pool start one more thread), a separate
+//!   thread, or another pool.
+//! - An iterator stream whose buffer is empty watches it for up to 5 µs
+//!   before it yields to its executor, so a producer that keeps up costs no
+//!   wake-up per item; the executor thread is busy for that long per empty
+//!   poll.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
