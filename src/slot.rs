@@ -33,30 +33,23 @@ pub(crate) trait Job: Send + Sync {
     /// it by chance) sees its job in the pool's statistics.
     fn run_deferred(&self, count: &dyn Fn(Outcome)) -> Finished;
 
-    /// Runs the job and wakes the handle.
-    fn run(&self) -> Outcome {
-        let finished = self.run_deferred(&|_| {});
-        let outcome = finished.outcome;
-        finished.wake();
-        outcome
+    /// Runs the job and wakes the handle, counting nothing.
+    fn run(&self) {
+        self.run_deferred(&|_| {}).wake();
     }
 }
 
-/// A job that has run: what it amounted to, and who to tell.
+/// A job that has run: who to tell. (Its outcome went to `count`.)
 #[must_use = "call `wake` so the handle learns the job is done"]
 pub(crate) struct Finished {
-    pub(crate) outcome: Outcome,
     waker: Option<Waker>,
 }
 
 impl Finished {
     /// A job that has run and has nobody to wake (it woke its consumer
     /// itself, or nobody waits).
-    pub(crate) fn unawaited(outcome: Outcome) -> Finished {
-        Finished {
-            outcome,
-            waker: None,
-        }
+    pub(crate) fn unawaited() -> Finished {
+        Finished { waker: None }
     }
 
     /// Wakes the task awaiting the handle, if any.
@@ -131,7 +124,7 @@ where
                     slot.stage = other;
                     drop(slot);
                     count(Outcome::Cancelled);
-                    return Finished::unawaited(Outcome::Cancelled);
+                    return Finished::unawaited();
                 }
             }
         };
@@ -154,7 +147,7 @@ where
         // Drop outside the lock: it may run arbitrary code (so may the
         // wake, which the caller does).
         drop(unclaimed);
-        Finished { outcome, waker }
+        Finished { waker }
     }
 }
 

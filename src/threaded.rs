@@ -46,9 +46,7 @@ impl Target {
                 let (job, handle) = Task::new(crate::context::bind(f));
                 crate::sync::thread::Builder::new()
                     .name(SEPARATE_THREAD_NAME.to_owned())
-                    .spawn(move || {
-                        job.run();
-                    })
+                    .spawn(move || job.run())
                     .map_err(|error| SpawnError::thread(SEPARATE_THREAD_NAME, error))?;
                 Ok(handle)
             }

@@ -152,9 +152,7 @@ impl<T> Bridge<T> {
                 // `crate::sync`'s threads, so that loom can schedule it.
                 crate::sync::thread::Builder::new()
                     .name(SEPARATE_THREAD_NAME.to_owned())
-                    .spawn(move || {
-                        job.run();
-                    })
+                    .spawn(move || job.run())
                     .map(drop)
                     .map_err(|error| SpawnError::thread(SEPARATE_THREAD_NAME, error))
             }

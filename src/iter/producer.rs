@@ -101,7 +101,7 @@ where
                 match panic::catch_unwind(AssertUnwindSafe(|| self.produce(&mut source))) {
                     Ok(Stop::Parked) => {
                         count(Outcome::Completed);
-                        return Finished::unawaited(Outcome::Completed);
+                        return Finished::unawaited();
                     }
                     Ok(Stop::Exhausted | Stop::Closed) => Ok(()),
                     Err(panic) => Err(panic),
@@ -120,7 +120,7 @@ where
             count(outcome);
             // The consumer is woken here; the pool has nothing left to wake.
             self.chan.finish(end);
-            Finished::unawaited(outcome)
+            Finished::unawaited()
         })
     }
 }
