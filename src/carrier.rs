@@ -69,7 +69,12 @@ pub trait Captured: Send + Sync + 'static {
 }
 
 static ANY_CARRIER: AtomicBool = AtomicBool::new(cfg!(feature = "tracing"));
-static CARRIERS: RwLock<Vec<Arc<dyn Carrier>>> = RwLock::new(Vec::new());
+/// The registered carriers, as a snapshot swapped whole on registration, so
+/// no lock is held while a carrier captures (a carrier may register another,
+/// or make a call of its own).
+static CARRIERS: RwLock<Option<Carriers>> = RwLock::new(None);
+
+type Carriers = Arc<[Arc<dyn Carrier>]>;
 
 /// Registers `carrier` for the rest of the process: from now on every
 /// `threaded*` call, iterator wrapper and `sync_wait` takes what it captures
@@ -80,7 +85,9 @@ static CARRIERS: RwLock<Vec<Arc<dyn Carrier>>> = RwLock::new(Vec::new());
 /// See [`Carrier`].
 pub fn register_carrier(carrier: impl Carrier) {
     let mut carriers = CARRIERS.write().unwrap_or_else(PoisonError::into_inner);
-    carriers.push(Arc::new(carrier));
+    let mut all: Vec<Arc<dyn Carrier>> = carriers.as_deref().unwrap_or_default().to_vec();
+    all.push(Arc::new(carrier));
+    *carriers = Some(all.into());
     ANY_CARRIER.store(true, Ordering::Release);
 }
 
@@ -93,8 +100,13 @@ pub(crate) fn capture_all() -> Option<Arc<[Arc<dyn Captured>]>> {
     let mut captured: Vec<Arc<dyn Captured>> = Vec::new();
     #[cfg(feature = "tracing")]
     captured.extend(tracing_span::capture());
-    let carriers = CARRIERS.read().unwrap_or_else(PoisonError::into_inner);
-    captured.extend(carriers.iter().filter_map(|carrier| carrier.capture()));
+    let carriers = CARRIERS
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    if let Some(carriers) = carriers {
+        captured.extend(carriers.iter().filter_map(|carrier| carrier.capture()));
+    }
     (!captured.is_empty()).then(|| captured.into())
 }
 

@@ -195,29 +195,49 @@ impl Drop for Restore {
     }
 }
 
-/// Captures the caller's context and returns a closure that runs `f` inside
+/// Everything a call takes from its caller to the thread that runs it: the
+/// caller's [`Context`] (variables and carriers) and the event loop it
+/// works for (`sync_await` waits on it, and `default_pool()` is its pool).
+pub(crate) struct Carried {
+    context: Context,
+    event_loop: Option<Arc<crate::ambient::Loop>>,
+}
+
+impl Carried {
+    /// Captures the calling thread's state.
+    pub(crate) fn capture() -> Carried {
+        Carried {
+            context: Context::current(),
+            event_loop: crate::ambient::current(),
+        }
+    }
+
+    /// Runs `f` inside the captured state (carriers included, so a panic
+    /// of theirs comes out of here).
+    pub(crate) fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        let run = || {
+            // Pool threads run with an empty context between jobs, so an
+            // empty capture needs no install.
+            if self.context.is_empty() && thread_vars().entries.is_none() {
+                return f();
+            }
+            self.context.run(f)
+        };
+        match &self.event_loop {
+            None => run(),
+            Some(event_loop) => crate::ambient::scope(event_loop.clone(), run),
+        }
+    }
+}
+
+/// Captures the caller's state and returns a closure that runs `f` inside
 /// it, wherever it is called.
 pub(crate) fn bind<F, T>(f: F) -> impl FnOnce() -> T + Send + 'static
 where
     F: FnOnce() -> T + Send + 'static,
 {
-    let context = Context::current();
-    // The event loop the call came from travels with it, for `sync_await`.
-    let spawner = crate::sync_wait::ambient::current();
-    move || {
-        let run = move || {
-            // Pool threads run with an empty context between jobs, so an
-            // empty capture needs no install.
-            if context.is_empty() && thread_vars().entries.is_none() {
-                return f();
-            }
-            context.run(f)
-        };
-        match spawner {
-            None => run(),
-            Some(spawner) => crate::sync_wait::ambient::scope(spawner, run),
-        }
-    }
+    let carried = Carried::capture();
+    move || carried.run(f)
 }
 
 /// A future running inside a [`Context`]; from [`Context::wrap`].

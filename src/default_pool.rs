@@ -1,14 +1,15 @@
 //! The default pool: created on first use, replaceable at run time (the
 //! seed's `loop.set_default_executor(thread_pool)`).
 
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Mutex, PoisonError};
 
 use crate::ThreadPool;
 
 /// The environment variable that sizes the default pool.
 pub const POOL_SIZE_VAR: &str = "THREADBRIDGE_POOL_SIZE";
 
-static DEFAULT: RwLock<Option<ThreadPool>> = RwLock::new(None);
+/// The process-wide default pool, for code outside any event loop.
+static PROCESS: Mutex<Option<ThreadPool>> = Mutex::new(None);
 
 /// The size a pool gets when none is given: `THREADBRIDGE_POOL_SIZE` when
 /// set, else `min(max(cpus, 4), 32)` as in the seed's library.
@@ -28,43 +29,39 @@ pub(crate) fn default_size() -> usize {
     }
 }
 
-/// Runs `f` with the default pool, creating it on first use.
-pub(crate) fn with_default<R>(f: impl FnOnce(&ThreadPool) -> R) -> R {
-    {
-        let current = DEFAULT.read().unwrap_or_else(PoisonError::into_inner);
-        if let Some(pool) = current.as_ref() {
-            return f(pool);
-        }
+/// The default pool here and now: the event loop's own when this thread
+/// works for one (see `ambient`), else the process-wide one, created on
+/// first use. The pool is cloned out, so no lock is held while the caller
+/// uses it (or while a replaced pool is dropped).
+pub(crate) fn current() -> ThreadPool {
+    if let Some(pool) = crate::ambient::current().and_then(|event_loop| event_loop.default_pool()) {
+        return pool;
     }
-    let mut current = DEFAULT.write().unwrap_or_else(PoisonError::into_inner);
-    f(current.get_or_insert_with(|| ThreadPool::builder().build()))
-}
-
-/// Installs `pool` (or nothing, so the next use creates a fresh one) and
-/// returns what was there.
-pub(crate) fn replace_default(pool: Option<ThreadPool>) -> Option<ThreadPool> {
-    let mut current = DEFAULT.write().unwrap_or_else(PoisonError::into_inner);
-    std::mem::replace(&mut *current, pool)
-}
-
-/// Puts `previous` back as the default if `ours` is still the default,
-/// skipping a `previous` that has been shut down meanwhile. Entrypoints that
-/// overlap on several threads do not end in the order they began: the one
-/// that ends first must not take the default from one still running, and
-/// the last must not bring back a pool that is gone (the next use then
-/// creates a fresh one).
-#[cfg(feature = "runtime")]
-pub(crate) fn restore_default(ours: &ThreadPool, previous: Option<ThreadPool>) {
-    let mut current = DEFAULT.write().unwrap_or_else(PoisonError::into_inner);
-    if current.as_ref().is_some_and(|pool| pool.same_pool(ours)) {
-        *current = previous.filter(|pool| !pool.is_shutdown());
+    let mut global = PROCESS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(pool) = global.as_ref().filter(|pool| !pool.is_shutdown()) {
+        return pool.clone();
     }
+    // None yet, or the default was shut down: a fresh one takes its place.
+    let pool = ThreadPool::builder().build();
+    let replaced = global.replace(pool.clone());
+    drop(global);
+    // Dropping a pool may wait for its threads: never under the lock.
+    drop(replaced);
+    pool
 }
 
-/// The default pool, which `threaded` calls and [`spawn`](crate::spawn) use
-/// unless given another. It is created on first use with
-/// [`ThreadPool::builder`]'s defaults, so it holds `THREADBRIDGE_POOL_SIZE`
-/// threads when that is set, else `min(max(cpus, 4), 32)`.
+/// The default pool, which [`spawn`](crate::spawn), `threaded` calls and
+/// iterator streams use unless given another.
+///
+/// Inside an [`entrypoint`](crate::entrypoint) or
+/// [`EventLoop::run_until_complete`](crate::EventLoop::run_until_complete),
+/// and in the jobs its tasks start, it is that loop's own pool: two loops
+/// running at once on two threads never share one, as each asyncio loop in
+/// aiomisc has its own default executor. Elsewhere it is the process-wide
+/// pool. Either is created on first use, and again if it was shut down,
+/// with [`ThreadPool::builder`]'s defaults:
+/// `THREADBRIDGE_POOL_SIZE` threads when that is set, else
+/// `min(max(cpus, 4), 32)`.
 ///
 /// # Panics
 ///
@@ -78,14 +75,16 @@ pub(crate) fn restore_default(ours: &ThreadPool, previous: Option<ThreadPool>) {
 /// assert!(pool.max_threads() >= 1);
 /// ```
 pub fn default_pool() -> ThreadPool {
-    with_default(ThreadPool::clone)
+    current()
 }
 
 /// Makes `pool` the default pool and returns the previous one, if any had
-/// been created. This is the seed's `loop.set_default_executor(pool)`.
+/// been created. This is aiomisc's `loop.set_default_executor(pool)`.
 ///
-/// The previous pool keeps running for the handles that still hold it; when
-/// the returned value is its last handle, dropping it shuts it down.
+/// Inside an event loop (see [`default_pool`]) it replaces that loop's
+/// default only; elsewhere the process-wide one. The previous pool keeps
+/// running for the handles that still hold it; when the returned value is
+/// its last handle, dropping it shuts it down.
 ///
 /// # Examples
 ///
@@ -97,5 +96,14 @@ pub fn default_pool() -> ThreadPool {
 /// assert_eq!(default_pool().name(), "main");
 /// ```
 pub fn set_default_pool(pool: ThreadPool) -> Option<ThreadPool> {
-    replace_default(Some(pool))
+    let pool = match crate::ambient::current() {
+        Some(event_loop) => match event_loop.set_default_pool(pool) {
+            Ok(previous) => return previous,
+            // The loop has ended: its threads use the process-wide pool.
+            Err(pool) => pool,
+        },
+        None => pool,
+    };
+    let mut global = PROCESS.lock().unwrap_or_else(PoisonError::into_inner);
+    global.replace(pool)
 }

@@ -234,17 +234,32 @@
 //!   before it yields to its executor, so a producer that keeps up costs no
 //!   wake-up per item; the executor thread is busy for that long per empty
 //!   poll.
+//! - Each [`entrypoint`] and [`EventLoop`] has its own default pool, seen by
+//!   its tasks and the jobs they start (as each asyncio loop has its own
+//!   default executor in aiomisc); two entrypoints on two threads never
+//!   share one. Threads the loop knows nothing of (a `std::thread` spawned
+//!   in a task) see the process-wide default.
+//! - User code a worker runs besides the job (a result's or panic payload's
+//!   `Drop`, a waker, a carrier) may panic: the worker catches it, counts
+//!   it in [`PoolStats::stray_panics`] and carries on.
+//! - On a current-thread tokio runtime, a [`sync_wait`] on the runtime's own
+//!   thread is detected by asking tokio (`block_in_place`), which refuses by
+//!   panicking. To keep that probe out of the user's output, the first such
+//!   check wraps the installed panic hook once, muting it for the probe
+//!   alone; a hook installed later is not wrapped.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms)]
 
+mod ambient;
 mod callable;
 mod carrier;
 mod context;
 mod default_pool;
 mod error;
 mod iter;
+mod job;
 mod park;
 mod pool;
 #[cfg(feature = "runtime")]

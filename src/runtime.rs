@@ -4,14 +4,14 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
 use async_executor::Executor;
 use futures_task::{FutureObj, Spawn, SpawnError as FuturesSpawnError};
 
-use crate::default_pool::{replace_default, restore_default};
+use crate::ambient::{self, Loop};
 use crate::park::block_on;
-use crate::sync_wait::ambient::{self, AmbientSpawner};
 use crate::Context;
 use crate::ThreadPool;
 
@@ -35,11 +35,13 @@ pub fn entrypoint<F: Future>(future: F) -> F::Output {
 /// the default pool.
 ///
 /// While [`Entrypoint::run`] runs, a fresh pool of `pool_size` threads (by
-/// default, the default pool's rule) is the process's default pool, so every
-/// `threaded` call uses it. When the future finishes (or panics), the
-/// event loop and the tasks spawned on it are dropped, the pool is shut down
-/// gracefully (its queued jobs run, its threads are joined) and the previous
-/// default pool is restored.
+/// default, the default pool's rule) is the loop's default pool: every
+/// `threaded` call, [`spawn`](crate::spawn) and stream made in its tasks, or
+/// in the jobs they start, uses it. Entrypoints running at once on several
+/// threads each have their own; code outside any entrypoint keeps the
+/// process-wide default. When the future finishes (or panics), the event
+/// loop and the tasks spawned on it are dropped and the pool is shut down
+/// gracefully (its queued jobs run, its threads are joined).
 ///
 /// # Examples
 ///
@@ -95,38 +97,15 @@ impl Entrypoint {
     /// assert_eq!(out, "done");
     /// ```
     pub fn run<F: Future>(self, future: F) -> F::Output {
-        let mut builder = ThreadPool::builder();
-        if let Some(size) = self.pool_size {
-            builder = builder.max_threads(size);
-        }
-        let pool = builder.build();
-        let _restore = RestoreDefault {
-            pool: pool.clone(),
-            previous: Some(replace_default(Some(pool))),
-        };
-        let event_loop = new_event_loop();
+        let pool = self
+            .pool_size
+            .map(|size| ThreadPool::builder().max_threads(size).build());
+        let event_loop = EventLoop::new(pool);
         // The main task gets a context of its own, as an asyncio task does:
         // what it sets stays with it, not with this thread.
         event_loop.run_until_complete(Context::current().wrap(future))
-        // `event_loop` drops before `_restore`: its tasks go away first, so a
-        // pool thread waiting on one of them is released before the pool's
-        // shutdown waits for that thread.
-    }
-}
-
-/// Puts the previous default pool back and shuts the entrypoint's pool
-/// down, also when the future panics.
-struct RestoreDefault {
-    pool: ThreadPool,
-    previous: Option<Option<ThreadPool>>,
-}
-
-impl Drop for RestoreDefault {
-    fn drop(&mut self) {
-        if let Some(previous) = self.previous.take() {
-            restore_default(&self.pool, previous);
-        }
-        self.pool.shutdown();
+        // Dropping `event_loop` drops its tasks first, so a pool thread
+        // waiting on one of them is released, then shuts its pool down.
     }
 }
 
@@ -139,16 +118,20 @@ impl Drop for RestoreDefault {
 /// assert_eq!(event_loop.run_until_complete(async { 7 }), 7);
 /// ```
 pub fn new_event_loop() -> EventLoop {
-    EventLoop {
-        executor: Arc::new(Executor::new()),
-    }
+    EventLoop::new(None)
 }
 
 /// An event loop on the embedded executor; from [`new_event_loop`].
 ///
 /// It runs only while [`EventLoop::run_until_complete`] runs; tasks spawned
-/// on it in between wait for the next run. Dropping it drops the tasks it
-/// still holds.
+/// on it in between wait for the next run.
+///
+/// Each loop has its own default pool (see
+/// [`default_pool`](crate::default_pool)), created on first use. Dropping
+/// the loop drops the tasks it still holds, then shuts down the pool it
+/// created (queued jobs still run; the drop waits for its threads). A pool
+/// given with [`set_default_pool`](crate::set_default_pool) inside the loop
+/// is only let go.
 ///
 /// # Examples
 ///
@@ -159,10 +142,51 @@ pub fn new_event_loop() -> EventLoop {
 /// assert_eq!(sum, 42);
 /// ```
 pub struct EventLoop {
-    executor: Arc<Executor<'static>>,
+    // Fields drop in this order: the tasks first, then the pool, so a pool
+    // thread waiting on a task is released before the pool waits for it.
+    core: Arc<Core>,
+    ambient: Arc<Loop>,
+    _shut_down_pool: ShutDownPool,
+}
+
+/// What the loop's spawners share with it.
+struct Core {
+    executor: Executor<'static>,
+    /// Threads inside `run_until_complete` now: with none, a thread that
+    /// waits on the loop would wait forever.
+    running: AtomicUsize,
+}
+
+/// Shuts the loop's own default pool down when the loop is dropped.
+struct ShutDownPool(Arc<Loop>);
+
+impl Drop for ShutDownPool {
+    fn drop(&mut self) {
+        if let Some((pool, owned)) = self.0.close() {
+            if owned {
+                pool.shutdown();
+            }
+        }
+    }
 }
 
 impl EventLoop {
+    fn new(pool: Option<ThreadPool>) -> EventLoop {
+        let core = Arc::new(Core {
+            executor: Executor::new(),
+            running: AtomicUsize::new(0),
+        });
+        let spawner = LoopSpawner {
+            core: Arc::downgrade(&core),
+        };
+        let ambient = Arc::new(Loop::new(Arc::new(spawner), pool));
+        EventLoop {
+            core,
+            _shut_down_pool: ShutDownPool(ambient.clone()),
+            ambient,
+        }
+    }
+
     /// Runs `future` to completion on this thread, running the loop's other
     /// tasks while it waits.
     ///
@@ -177,11 +201,12 @@ impl EventLoop {
     /// ```
     pub fn run_until_complete<F: Future>(&self, future: F) -> F::Output {
         // While it runs, this thread drives the loop (so `sync_wait` on the
-        // loop here is misuse), and calls made from it carry the loop's
-        // spawner to their threads (for `sync_await`).
-        let _driving = Driving::start(&self.executor);
-        let spawner: AmbientSpawner = Arc::new(self.spawner());
-        ambient::scope(spawner, || block_on(self.executor.run(future)))
+        // loop here is misuse), and its tasks, and the calls they make, work
+        // for this loop: its spawner (for `sync_await`) and its pool.
+        let _driving = Driving::start(&self.core);
+        ambient::scope(self.ambient.clone(), || {
+            block_on(self.core.executor.run(future))
+        })
     }
 
     /// Spawns `future` on the loop and returns a task handle to await;
@@ -202,7 +227,7 @@ impl EventLoop {
         &self,
         future: impl Future<Output = T> + Send + 'static,
     ) -> async_executor::Task<T> {
-        self.executor.spawn(Context::current().wrap(future))
+        self.core.executor.spawn(Context::current().wrap(future))
     }
 
     /// A handle that spawns onto this loop from any thread, as a
@@ -220,7 +245,7 @@ impl EventLoop {
     /// ```
     pub fn spawner(&self) -> LoopSpawner {
         LoopSpawner {
-            executor: Arc::downgrade(&self.executor),
+            core: Arc::downgrade(&self.core),
         }
     }
 }
@@ -249,25 +274,34 @@ impl fmt::Debug for EventLoop {
 /// ```
 #[derive(Clone)]
 pub struct LoopSpawner {
-    executor: Weak<Executor<'static>>,
+    core: Weak<Core>,
 }
 
 impl Spawn for LoopSpawner {
     fn spawn_obj(&self, future: FutureObj<'static, ()>) -> Result<(), FuturesSpawnError> {
-        let executor = self
-            .executor
+        let core = self
+            .core
             .upgrade()
             .ok_or_else(FuturesSpawnError::shutdown)?;
-        if crate::sync_wait::spawning_to_wait() && Driving::is_driving(&executor) {
-            drop(future);
-            crate::sync_wait::misuse("the thread that runs this event loop (inside its own task)");
+        if crate::sync_wait::spawning_to_wait() {
+            if Driving::is_driving(&core) {
+                drop(future);
+                crate::sync_wait::misuse(
+                    "the thread that runs this event loop (inside its own task)",
+                );
+            }
+            if core.running.load(Ordering::SeqCst) == 0 {
+                // Nobody runs the loop: the waiting thread would wait
+                // forever. Tell it now.
+                return Err(crate::sync_wait::not_running());
+            }
         }
-        executor.spawn(future).detach();
+        core.executor.spawn(future).detach();
         Ok(())
     }
 
     fn status(&self) -> Result<(), FuturesSpawnError> {
-        match self.executor.strong_count() {
+        match self.core.strong_count() {
             0 => Err(FuturesSpawnError::shutdown()),
             _ => Ok(()),
         }
@@ -277,35 +311,38 @@ impl Spawn for LoopSpawner {
 impl fmt::Debug for LoopSpawner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LoopSpawner")
-            .field("alive", &(self.executor.strong_count() > 0))
+            .field("alive", &(self.core.strong_count() > 0))
             .finish()
     }
 }
 
 thread_local! {
-    /// The executors this thread is running in `run_until_complete`
-    /// (innermost last), by address.
+    /// The loops this thread is running in `run_until_complete` (innermost
+    /// last), by address.
     static DRIVING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Marks this thread as driving an executor until dropped.
-struct Driving;
+/// Marks this thread as driving a loop until dropped, and counts it among
+/// the loop's running threads.
+struct Driving(Arc<Core>);
 
 impl Driving {
-    fn start(executor: &Arc<Executor<'static>>) -> Driving {
-        let address = Arc::as_ptr(executor) as usize;
+    fn start(core: &Arc<Core>) -> Driving {
+        let address = Arc::as_ptr(core) as usize;
         DRIVING.with(|driving| driving.borrow_mut().push(address));
-        Driving
+        core.running.fetch_add(1, Ordering::SeqCst);
+        Driving(core.clone())
     }
 
-    fn is_driving(executor: &Arc<Executor<'static>>) -> bool {
-        let address = Arc::as_ptr(executor) as usize;
+    fn is_driving(core: &Arc<Core>) -> bool {
+        let address = Arc::as_ptr(core) as usize;
         DRIVING.with(|driving| driving.borrow().contains(&address))
     }
 }
 
 impl Drop for Driving {
     fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::SeqCst);
         DRIVING.with(|driving| driving.borrow_mut().pop());
     }
 }

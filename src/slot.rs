@@ -4,61 +4,14 @@
 //! See `src/slot.md` for the state machine and why it needs no more than one
 //! lock per transition.
 
-use std::any::Any;
 use std::fmt;
 use std::future::Future;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
+use crate::job::{catch, drop_caught, Finished, Job, Outcome, Panic, Report};
 use crate::sync::{lock, Arc, Mutex};
-
-/// A caught panic payload, resumed where the handle is awaited.
-pub(crate) type Panic = Box<dyn Any + Send + 'static>;
-
-/// What running a job amounted to, for the pool's statistics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    Completed,
-    Panicked,
-    /// The handle was dropped before a worker reached the job.
-    Cancelled,
-}
-
-/// A job as a queue sees it: something a worker runs once.
-pub(crate) trait Job: Send + Sync {
-    /// Runs the job and stores its result, but leaves waking the handle to
-    /// the caller. `count` hears the outcome before the result becomes
-    /// visible to the handle, so a task that awaited the handle (or polled
-    /// it by chance) sees its job in the pool's statistics.
-    fn run_deferred(&self, count: &dyn Fn(Outcome)) -> Finished;
-
-    /// Runs the job and wakes the handle, counting nothing.
-    fn run(&self) {
-        self.run_deferred(&|_| {}).wake();
-    }
-}
-
-/// A job that has run: who to tell. (Its outcome went to `count`.)
-#[must_use = "call `wake` so the handle learns the job is done"]
-pub(crate) struct Finished {
-    waker: Option<Waker>,
-}
-
-impl Finished {
-    /// A job that has run and has nobody to wake (it woke its consumer
-    /// itself, or nobody waits).
-    pub(crate) fn unawaited() -> Finished {
-        Finished { waker: None }
-    }
-
-    /// Wakes the task awaiting the handle, if any.
-    pub(crate) fn wake(self) {
-        if let Some(waker) = self.waker {
-            waker.wake();
-        }
-    }
-}
 
 /// The result side as a [`JoinHandle`] sees it.
 trait ResultSlot<T>: Send + Sync {
@@ -114,7 +67,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    fn run_deferred(&self, count: &dyn Fn(Outcome)) -> Finished {
+    fn run(&self, report: &dyn Report) -> Finished {
         let f = {
             let mut slot = lock(&self.slot);
             match std::mem::replace(&mut slot.stage, Stage::Running) {
@@ -123,17 +76,17 @@ where
                     // Cancelled: the handle closed the slot before we got here.
                     slot.stage = other;
                     drop(slot);
-                    count(Outcome::Cancelled);
+                    report.outcome(Outcome::Cancelled);
                     return Finished::unawaited();
                 }
             }
         };
-        let result = panic::catch_unwind(AssertUnwindSafe(f));
-        let outcome = match result {
-            Ok(_) => Outcome::Completed,
-            Err(_) => Outcome::Panicked,
-        };
-        count(outcome);
+        let result = catch(f);
+        report.outcome(if result.is_ok() {
+            Outcome::Completed
+        } else {
+            Outcome::Panicked
+        });
         let (waker, unclaimed) = {
             let mut slot = lock(&self.slot);
             if matches!(slot.stage, Stage::Running) {
@@ -144,10 +97,10 @@ where
                 (None, Some(result))
             }
         };
-        // Drop outside the lock: it may run arbitrary code (so may the
-        // wake, which the caller does).
-        drop(unclaimed);
-        Finished { waker }
+        // Outside the lock, and caught: a result's or payload's `Drop` is
+        // user code (so is the wake, which the runner does).
+        drop_caught(unclaimed, report);
+        Finished::waking(waker)
     }
 }
 

@@ -6,8 +6,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::callable::Callable;
-use crate::default_pool::with_default;
+use crate::default_pool;
 use crate::error::SpawnError;
+use crate::job::run_on_own_thread;
 use crate::slot::{JoinHandle, Task};
 use crate::ThreadPool;
 
@@ -33,6 +34,14 @@ impl fmt::Debug for Target {
 }
 
 impl Target {
+    /// This target with the default pool resolved to the pool it is now.
+    pub(crate) fn resolved(&self) -> Target {
+        match self {
+            Target::DefaultPool => Target::Pool(default_pool::current()),
+            other => other.clone(),
+        }
+    }
+
     /// Runs `f` where this target says, with the caller's context.
     pub(crate) fn spawn<F, T>(&self, f: F) -> Result<JoinHandle<T>, SpawnError>
     where
@@ -40,13 +49,11 @@ impl Target {
         T: Send + 'static,
     {
         match self {
-            Target::DefaultPool => with_default(|pool| pool.try_spawn(f)),
+            Target::DefaultPool => default_pool::current().try_spawn(f),
             Target::Pool(pool) => pool.try_spawn(f),
             Target::Separate => {
                 let (job, handle) = Task::new(crate::context::bind(f));
-                crate::sync::thread::Builder::new()
-                    .name(SEPARATE_THREAD_NAME.to_owned())
-                    .spawn(move || job.run())
+                run_on_own_thread(SEPARATE_THREAD_NAME, job)
                     .map_err(|error| SpawnError::thread(SEPARATE_THREAD_NAME, error))?;
                 Ok(handle)
             }
@@ -279,5 +286,5 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    with_default(|pool| pool.spawn(f))
+    default_pool::current().spawn(f)
 }

@@ -204,9 +204,11 @@ fn a_shut_down_pool_ends_the_stream_with_a_clear_panic() {
             message.contains("resume") && message.contains("closing"),
             "{message}"
         );
-        // The iterator was dropped, the stream is over, close returns.
+        // The iterator was dropped, every later poll reports the failure
+        // again (it never looks like a clean end), and close returns.
         assert!(record.dropped());
-        assert_eq!(stream.next().await, None);
+        let again = AssertUnwindSafe(stream.next()).catch_unwind().await;
+        assert!(again.is_err(), "a failed stream must not end cleanly");
         stream.close().await;
 
         // Shut down before the first poll: the start fails.
@@ -222,7 +224,8 @@ fn a_shut_down_pool_ends_the_stream_with_a_clear_panic() {
             message.contains("start") && message.contains("closed"),
             "{message}"
         );
-        assert_eq!(stream.next().await, None);
+        let again = AssertUnwindSafe(stream.next()).catch_unwind().await;
+        assert!(again.is_err(), "a failed stream must not end cleanly");
         stream.close().await;
 
         // And a parked producer whose pool is gone is still dropped by close.

@@ -588,3 +588,62 @@ fn block_in_place_races_submit() {
         assert_eq!(stats.threads, 0);
     });
 }
+
+/// Two jobs of one pool shut it down at once while a third caller does too:
+/// each job's shutdown waits only for the workers not themselves waiting in
+/// shutdown, so none waits for the other, and the outside caller joins
+/// every thread. (A planted bug, waiting for `threads > 1` as before, is a
+/// loom deadlock here.)
+#[test]
+fn jobs_shut_down_their_own_pool_at_once() {
+    model("jobs_shut_down_their_own_pool_at_once", Some(2), || {
+        let pool = ThreadPool::builder()
+            .max_threads(2)
+            .spin(false)
+            .name("loom")
+            .build();
+        // Both jobs are queued before either may shut the pool down.
+        let (handles, gates): (Vec<_>, Vec<_>) = (0..2)
+            .map(|_| {
+                let own = pool.clone();
+                let (gate, gate_rx) = loom::sync::mpsc::channel::<()>();
+                let handle = pool.spawn(move || {
+                    gate_rx.recv().unwrap();
+                    own.shutdown();
+                });
+                (handle, gate)
+            })
+            .unzip();
+        for gate in gates {
+            gate.send(()).unwrap();
+        }
+        pool.shutdown();
+        assert_eq!(pool.stats().threads, 0);
+        for handle in handles {
+            block_on(handle);
+        }
+        assert_eq!(pool.stats().completed, 2);
+    });
+}
+
+/// Shutdown racing a worker that blocks in `sync_wait` on a job queued on
+/// its own pool: shutdown promises to run every queued job, so the blocked
+/// worker still gets its extra thread after shutdown began. (Refusing the
+/// extra thread during shutdown, as before, is a loom deadlock here.)
+#[test]
+fn shutdown_races_block_in_place() {
+    model("shutdown_races_block_in_place", Some(2), || {
+        let pool = pool(false);
+        let (inner_tx, inner_rx) = loom::sync::mpsc::channel();
+        // The one worker takes `outer` first; `inner` queues behind it.
+        let outer = pool.spawn(move || {
+            let inner = inner_rx.recv().unwrap();
+            try_sync_wait(&Executor::Run, inner).unwrap()
+        });
+        inner_tx.send(pool.spawn(|| 4)).unwrap();
+        pool.shutdown();
+        assert_eq!(pool.stats().threads, 0);
+        assert_eq!(block_on(outer), 4);
+        assert_eq!(pool.stats().completed, 2);
+    });
+}

@@ -17,6 +17,22 @@ fn the_environment_variable_sizes_pools_and_rejects_bad_values() {
         assert!(message.contains("positive integer"), "{message}");
         assert!(message.contains(&format!("`{bad}`")), "{message}");
     }
+
+    // The largest size is accepted and saturates: a worker waiting on its
+    // own pool through `sync_wait` still gets its extra thread.
+    std::env::set_var(POOL_SIZE_VAR, usize::MAX.to_string());
+    let pool = ThreadPool::builder().build();
+    assert_eq!(pool.max_threads(), usize::MAX);
+    let executor = futures::executor::ThreadPool::builder()
+        .pool_size(1)
+        .create()
+        .unwrap();
+    let inner_pool = pool.clone();
+    let outer = pool.spawn(move || {
+        threadbridge::sync_wait(&executor, async move { inner_pool.spawn(|| 6).await })
+    });
+    assert_eq!(futures::executor::block_on(outer), 6);
+    pool.shutdown();
     std::env::remove_var(POOL_SIZE_VAR);
 }
 

@@ -65,10 +65,18 @@ fn sync_wait_on_another_loop_inside_a_loop_is_not_misuse() {
         let other = std::sync::Arc::new(new_event_loop());
         let spawner = other.spawner();
         let (stop, stopped) = async_channel::bounded::<()>(1);
+        let (running, running_rx) = std::sync::mpsc::channel();
         let runner = {
             let other = other.clone();
-            std::thread::spawn(move || other.run_until_complete(stopped.recv()))
+            std::thread::spawn(move || {
+                other.run_until_complete(async move {
+                    running.send(()).unwrap();
+                    stopped.recv().await
+                })
+            })
         };
+        // A wait on a loop nobody runs yet fails at once: wait till it runs.
+        running_rx.recv().unwrap();
         let out =
             new_event_loop().run_until_complete(async move { sync_wait(&spawner, async { 5 }) });
         drop(stop);

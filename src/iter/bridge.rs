@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use super::chan::{Action, Chan, Phase};
 use super::producer::Producer;
 use crate::error::SpawnError;
-use crate::slot::Job;
+use crate::job::{run_caught, run_on_own_thread, Job, Uncounted};
 use crate::sync::Arc;
 use crate::threaded::{Target, SEPARATE_THREAD_NAME};
 
@@ -25,6 +25,9 @@ pub(crate) struct Bridge<T> {
     /// `DefaultPool` is resolved to the pool itself on the first poll, so
     /// every later re-queue goes to the same pool.
     target: Target,
+    /// Why the producer could not be started or resumed: every later poll
+    /// reports it, so a failure never looks like the end of the stream.
+    failed: Option<String>,
 }
 
 // Items are moved in and out, never pinned: the bridge may move freely
@@ -47,12 +50,16 @@ impl<T: Send + 'static> Bridge<T> {
             local: VecDeque::new(),
             job,
             target,
+            failed: None,
         }
     }
 }
 
 impl<T> Bridge<T> {
     pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        if let Some(failure) = &self.failed {
+            panic!("{failure}");
+        }
         // Hand out what was taken earlier, without the lock, unless a parked
         // producer could be refilling meanwhile.
         if !self.local.is_empty() && !self.chan.should_refill(self.local.len()) {
@@ -83,8 +90,7 @@ impl<T> Bridge<T> {
 
     fn act_or_panic(&mut self, action: Action) {
         if let Err(error) = self.act(action) {
-            // Nobody will produce: end the stream, so later polls see `None`
-            // and `close()` returns.
+            // Nobody will produce: close the stream, so `close()` returns.
             self.local = VecDeque::new();
             if action == Action::Start {
                 // The iterator was never built; its builder goes with `self`.
@@ -93,19 +99,21 @@ impl<T> Bridge<T> {
                 // The parked iterator must still be dropped: the stream is
                 // closed, so running the job here only drops it.
                 let _ = self.chan.close();
-                self.job.run();
+                run_caught(self.job.clone(), &Uncounted);
             }
             let what = if action == Action::Start {
                 "start"
             } else {
                 "resume"
             };
-            panic!("threadbridge: could not {what} an iterator's producer: {error}");
+            let failure = format!("threadbridge: could not {what} an iterator's producer: {error}");
+            self.failed = Some(failure.clone());
+            panic!("{failure}");
         }
     }
 
     pub(crate) fn is_terminated(&self) -> bool {
-        self.local.is_empty() && self.chan.is_terminated()
+        self.failed.is_none() && self.local.is_empty() && self.chan.is_terminated()
     }
 
     pub(crate) fn max_size(&self) -> usize {
@@ -115,13 +123,15 @@ impl<T> Bridge<T> {
     /// Stops the producer (see `Chan::close`) and returns a future that
     /// waits until the iterator has been dropped.
     pub(crate) fn close(&mut self) -> Close<'_, T> {
+        // Closing acknowledges a failure: from now on the stream just ends.
+        self.failed = None;
         self.local = VecDeque::new();
         let action = self.chan.close();
         if self.act(action).is_err() {
             // The pool is shut down and will not run the producer again:
             // drop the iterator here instead. The stream is closed, so the
             // producer only drops it and never pulls an item.
-            self.job.run();
+            run_caught(self.job.clone(), &Uncounted);
         }
         Close { chan: &self.chan }
     }
@@ -129,34 +139,30 @@ impl<T> Bridge<T> {
     fn act(&mut self, action: Action) -> Result<(), SpawnError> {
         match action {
             Action::Nothing => Ok(()),
-            Action::Start => self.start(),
-            Action::Resume => match &self.target {
-                Target::Pool(pool) => pool.submit(self.job.clone()),
-                Target::Separate => {
+            Action::Start => {
+                // Resolve the default pool now and keep it, so every resume
+                // goes to the pool the producer started on.
+                self.target = self.target.resolved();
+                self.submit()
+            }
+            Action::Resume => {
+                if let Target::Separate = self.target {
                     self.chan.wake_producer_thread();
                     Ok(())
+                } else {
+                    self.submit()
                 }
-                Target::DefaultPool => unreachable!("resolved when the producer started"),
-            },
+            }
         }
     }
 
-    fn start(&mut self) -> Result<(), SpawnError> {
-        if let Target::DefaultPool = self.target {
-            self.target = Target::Pool(crate::default_pool());
-        }
+    /// Hands the producer to its pool, or to a thread of its own.
+    fn submit(&self) -> Result<(), SpawnError> {
         match &self.target {
+            Target::Separate => run_on_own_thread(SEPARATE_THREAD_NAME, self.job.clone())
+                .map_err(|error| SpawnError::thread(SEPARATE_THREAD_NAME, error)),
             Target::Pool(pool) => pool.submit(self.job.clone()),
-            Target::Separate => {
-                let job = self.job.clone();
-                // `crate::sync`'s threads, so that loom can schedule it.
-                crate::sync::thread::Builder::new()
-                    .name(SEPARATE_THREAD_NAME.to_owned())
-                    .spawn(move || job.run())
-                    .map(drop)
-                    .map_err(|error| SpawnError::thread(SEPARATE_THREAD_NAME, error))
-            }
-            Target::DefaultPool => unreachable!(),
+            Target::DefaultPool => crate::default_pool::current().submit(self.job.clone()),
         }
     }
 }

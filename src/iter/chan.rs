@@ -7,7 +7,7 @@ use std::task::{Context, Poll, Waker};
 #[cfg(not(loom))]
 use std::time::{Duration, Instant};
 
-use crate::slot::Panic;
+use crate::job::{drop_caught, wake, Panic, Report};
 use crate::sync::{lock, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
 
 /// How long a consumer that finds the buffer empty watches for the next
@@ -293,8 +293,9 @@ impl<T> Chan<T> {
         self.state().closed
     }
 
-    /// Hands one item to the consumer.
-    pub(crate) fn push(&self, item: T) -> Pushed {
+    /// Hands one item to the consumer; a panic of the consumer's waker goes
+    /// to `report`.
+    pub(crate) fn push(&self, item: T, report: &dyn Report) -> Pushed {
         let mut state = self.state();
         if state.closed {
             drop(state);
@@ -303,7 +304,11 @@ impl<T> Chan<T> {
         }
         state.buffer.push_back(item);
         self.len.store(state.buffer.len(), Ordering::Relaxed);
-        let full = state.buffer.len() + self.taken.load(Ordering::Relaxed) >= self.capacity;
+        let held = state
+            .buffer
+            .len()
+            .saturating_add(self.taken.load(Ordering::Relaxed));
+        let full = held >= self.capacity;
         if full {
             state.phase = Phase::Parked;
             self.parked.store(true, Ordering::Relaxed);
@@ -311,7 +316,7 @@ impl<T> Chan<T> {
         let waker = state.consumer.take();
         drop(state);
         if let Some(waker) = waker {
-            waker.wake();
+            wake(waker, report);
         }
         if full {
             Pushed::Park
@@ -334,22 +339,26 @@ impl<T> Chan<T> {
     }
 
     /// The iterator has been dropped: record how it ended and wake whoever
-    /// waits for the end.
-    pub(crate) fn finish(&self, end: Result<(), Panic>) {
+    /// waits for the end. Only the first end counts: a producer run that
+    /// starts after the end (a resume racing a failed run) changes nothing.
+    pub(crate) fn finish(&self, end: Result<(), Panic>, report: &dyn Report) {
         let mut state = self.state();
-        state.phase = Phase::Finished;
-        // After a close nobody takes the outcome: drop a panic payload with
-        // the state, outside the lock.
-        let unclaimed = if state.closed {
+        // After a close, or a second time, nobody takes the outcome: drop a
+        // panic payload with the state, outside the lock.
+        let unclaimed = if state.closed || state.phase == Phase::Finished {
             Some(end)
         } else {
             state.end = Some(end);
             None
         };
+        state.phase = Phase::Finished;
+        self.parked.store(false, Ordering::Relaxed);
         let consumer = state.consumer.take();
         let closer = state.closer.take();
         drop(state);
-        drop(unclaimed);
-        consumer.into_iter().chain(closer).for_each(Waker::wake);
+        drop_caught(unclaimed, report);
+        for waker in consumer.into_iter().chain(closer) {
+            wake(waker, report);
+        }
     }
 }

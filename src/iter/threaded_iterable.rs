@@ -10,8 +10,8 @@ use crate::callable::Callable;
 use crate::threaded::{Target, Threaded};
 use crate::ThreadPool;
 
-/// The buffer [`Threaded::iter`] gives, as the seed's `@threaded` does for a
-/// generator function.
+/// The buffer [`threaded_iterable`], [`threaded_iterable_separate`] and
+/// [`Threaded::iter`] give unless told otherwise.
 pub const THREADED_ITER_MAX_SIZE: usize = 1024;
 
 /// A function returning an iterator, wrapped so that each call produces the
@@ -42,9 +42,10 @@ pub struct ThreadedIterable<F> {
 /// the pool given with [`ThreadedIterable::with_pool`]). This is the seed's
 /// `@threaded_iterable`.
 ///
-/// The buffer is unbounded by default, as in the seed (its `max_size=0`);
-/// set [`ThreadedIterable::max_size`] for a long or infinite iterator, so
-/// that a slow consumer holds neither memory nor a pool thread.
+/// The buffer holds [`THREADED_ITER_MAX_SIZE`] (1024) items by default, so
+/// an idle consumer of a fast producer holds neither unbounded memory nor a
+/// pool thread. aiomisc's default, `max_size=0` (no bound), is
+/// [`ThreadedIterable::max_size`]`(0)`.
 ///
 /// # Examples
 ///
@@ -60,7 +61,7 @@ pub fn threaded_iterable<F>(func: F) -> ThreadedIterable<F> {
     ThreadedIterable {
         func: Arc::new(func),
         target: Target::DefaultPool,
-        max_size: 0,
+        max_size: THREADED_ITER_MAX_SIZE,
     }
 }
 
@@ -168,8 +169,9 @@ pub struct ThreadedIterableSeparate<F> {
 /// This is the seed's `@threaded_iterable_separate`, for long or infinite
 /// iterators that should not hold a pool thread.
 ///
-/// The buffer is unbounded by default, as in the seed; see
-/// [`ThreadedIterableSeparate::max_size`].
+/// The buffer holds [`THREADED_ITER_MAX_SIZE`] (1024) items by default;
+/// [`ThreadedIterableSeparate::max_size`]`(0)` removes the bound, as
+/// aiomisc's default does.
 ///
 /// # Examples
 ///
@@ -186,7 +188,7 @@ pub struct ThreadedIterableSeparate<F> {
 pub fn threaded_iterable_separate<F>(func: F) -> ThreadedIterableSeparate<F> {
     ThreadedIterableSeparate {
         func: Arc::new(func),
-        max_size: 0,
+        max_size: THREADED_ITER_MAX_SIZE,
     }
 }
 

@@ -14,7 +14,8 @@ pub(crate) use shared::Shared;
 pub use stats::PoolStats;
 
 use crate::error::SpawnError;
-use crate::slot::{Job, JoinHandle, Task};
+use crate::job::Job;
+use crate::slot::{JoinHandle, Task};
 use crate::sync::{Arc, Ordering};
 use shared::{Config, StartHook};
 
@@ -64,12 +65,6 @@ impl Drop for Owner {
 }
 
 impl ThreadPool {
-    /// Whether `self` and `other` are handles of the same pool.
-    #[cfg(feature = "runtime")]
-    pub(crate) fn same_pool(&self, other: &ThreadPool) -> bool {
-        Arc::ptr_eq(&self.owner, &other.owner)
-    }
-
     /// A pool of at most `max_threads` threads with the default settings
     /// (see [`ThreadPoolBuilder`]).
     ///
@@ -181,6 +176,7 @@ impl ThreadPool {
             completed: counters.completed.load(Ordering::Relaxed),
             panicked: counters.panicked.load(Ordering::Relaxed),
             cancelled: counters.cancelled.load(Ordering::Relaxed),
+            stray_panics: counters.stray_panics.load(Ordering::Relaxed),
             busy: counters.busy(),
         }
     }

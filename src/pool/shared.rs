@@ -3,6 +3,7 @@
 //!
 //! `README.md` beside this file explains the protocol.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io;
 use std::panic::RefUnwindSafe;
@@ -11,8 +12,10 @@ use std::time::{Duration, Instant};
 
 use super::stats::Counters;
 use crate::error::SpawnError;
-use crate::slot::Job;
-use crate::sync::{lock, thread, Arc, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
+use crate::job::{discard, run_caught, wake, Job, Outcome, Panic, Report};
+use crate::sync::{
+    lock, thread, Arc, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering,
+};
 
 /// How long an idle worker spins on the queue before it parks. Long enough to
 /// cover the awaiting task's round trip (wake, poll, submit the next call),
@@ -56,6 +59,9 @@ pub(crate) struct State {
     spinning: usize,
     /// Workers blocked in `sync_wait`; each lets the pool run one thread more.
     blocked: usize,
+    /// Workers whose job called `shutdown` and waits in it: the others wait
+    /// for every worker but these.
+    in_shutdown: usize,
     shutdown: bool,
     /// Jobs accepted, and jobs taken off the queue (run or skipped): kept
     /// here rather than in `Counters` as they change under this lock anyway.
@@ -72,6 +78,8 @@ pub(crate) struct Shared {
     all_exited: Condvar,
     /// A lock-free mirror of `queue.len()`, read by the spinning worker.
     queued: AtomicUsize,
+    /// A lock-free mirror of `State::shutdown`, for `is_shutdown`.
+    closed: AtomicBool,
     next_thread: AtomicUsize,
     pub(crate) counters: Counters,
 }
@@ -99,6 +107,7 @@ impl Shared {
                 notified: 0,
                 spinning: 0,
                 blocked: 0,
+                in_shutdown: 0,
                 shutdown: false,
                 submitted: 0,
                 started: 0,
@@ -108,6 +117,7 @@ impl Shared {
             work_available: Condvar::new(),
             all_exited: Condvar::new(),
             queued: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
             next_thread: AtomicUsize::new(0),
             counters: Counters::default(),
         })
@@ -122,7 +132,7 @@ impl Shared {
     }
 
     pub(crate) fn is_shutdown(&self) -> bool {
-        self.state().shutdown
+        self.closed.load(Ordering::Acquire)
     }
 
     /// Queues `job`, waking or starting a worker if no worker is about to
@@ -140,7 +150,7 @@ impl Shared {
             if state.idle > state.notified {
                 state.notified += 1;
                 wake = true;
-            } else if state.threads < self.config.max_threads + state.blocked {
+            } else if state.threads < self.thread_limit(&state) {
                 if let Err(error) = self.start_worker(&mut state) {
                     if state.threads == 0 {
                         // Nobody will ever run it: hand the error back.
@@ -180,9 +190,29 @@ impl Shared {
         Ok(())
     }
 
+    /// The most threads the pool may run now: one more per worker blocked
+    /// in `sync_wait`. Saturating, so no size can overflow.
+    fn thread_limit(&self, state: &State) -> usize {
+        self.config.max_threads.saturating_add(state.blocked)
+    }
+
     /// The worker loop. See `README.md` for the parking protocol.
     fn work(self: Arc<Self>) {
         CURRENT.with(|current| *current.borrow_mut() = Some(self.clone()));
+        // However the loop ends, even by an unwind nobody foresaw, the
+        // thread is counted out, so shutdown always completes. On a normal
+        // exit it is counted out under the same lock hold that decided to
+        // exit, so no submitter counts on a worker that is leaving.
+        let mut exit = Exit {
+            shared: &self,
+            state: None,
+        };
+        exit.state = Some(self.serve());
+    }
+
+    /// Runs jobs until this worker should exit; returns the lock it decided
+    /// that under.
+    fn serve(&self) -> MutexGuard<'_, State> {
         let mut state = self.state();
         // When the last job ended, if this worker went straight on to the
         // next: a job's busy time starts where the previous one's ended,
@@ -199,7 +229,7 @@ impl Shared {
                 continue;
             }
             last_end = None;
-            if state.shutdown || state.threads > self.config.max_threads + state.blocked {
+            if state.shutdown || state.threads > self.thread_limit(&state) {
                 break;
             }
             if self.config.spin && state.spinning == 0 {
@@ -228,16 +258,7 @@ impl Shared {
                 break;
             }
         }
-        state.threads -= 1;
-        let wakers = if state.threads == 0 {
-            std::mem::take(&mut state.exit_wakers)
-        } else {
-            Vec::new()
-        };
-        drop(state);
-        self.all_exited.notify_all();
-        wakers.into_iter().for_each(Waker::wake);
-        CURRENT.with(|current| current.borrow_mut().take());
+        state
     }
 
     /// Waits briefly for a job without parking, so a caller that submits
@@ -271,24 +292,26 @@ impl Shared {
 
     /// Runs `job`, which started at `start`, and returns when it ended.
     fn run(&self, job: Arc<dyn Job>, start: Instant) -> Instant {
-        let end = std::cell::Cell::new(start);
-        // Counted before the result is published: whoever awaited the job
-        // sees it in `stats()` at once.
-        let finished = job.run_deferred(&|outcome| {
-            let now = Instant::now();
-            self.counters.record(outcome, now - start);
-            end.set(now);
-        });
-        // Let the awaiting task hold the last reference, so the task's
-        // memory is freed by the thread that allocated it.
-        drop(job);
-        finished.wake();
-        end.get()
+        let report = RunReport {
+            shared: self,
+            start,
+            end: Cell::new(None),
+        };
+        run_caught(job, &report);
+        if report.end.get().is_none() {
+            // Only a bug of this crate lets a job end unheard; count it
+            // anyway so `running` stays true.
+            report.outcome(Outcome::Panicked);
+        }
+        report.end.get().unwrap_or(start)
     }
 
     /// Stops accepting work; queued jobs still run.
     pub(crate) fn begin_shutdown(&self) {
-        self.state().shutdown = true;
+        let mut state = self.state();
+        state.shutdown = true;
+        self.closed.store(true, Ordering::Release);
+        drop(state);
         self.work_available.notify_all();
     }
 
@@ -302,27 +325,41 @@ impl Shared {
         })
     }
 
-    /// Shuts down and waits for every worker to exit, then joins them. A
-    /// worker that calls this does not wait for itself.
+    /// Shuts down and waits for every worker to exit, then joins them.
+    ///
+    /// Called from a job of this pool, it waits for every worker but those
+    /// whose jobs, like this one, wait here (each exits once its job
+    /// returns), and joins none: two workers joining each other would wait
+    /// forever. Their handles stay for a later caller, or are let go with
+    /// the pool.
     pub(crate) fn shutdown_and_join(self: &Arc<Self>) {
         self.begin_shutdown();
-        let me = usize::from(self.is_current());
         let mut state = self.state();
-        while state.threads > me {
-            state = self
-                .all_exited
-                .wait(state)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if self.is_current() {
+            state.in_shutdown += 1;
+            self.all_exited.notify_all();
+            while state.threads > state.in_shutdown {
+                state = self.wait_for_exit(state);
+            }
+            state.in_shutdown -= 1;
+            return;
+        }
+        while state.threads > 0 {
+            state = self.wait_for_exit(state);
         }
         let handles = std::mem::take(&mut state.handles);
         drop(state);
-        let current = thread::current().id();
         for handle in handles {
-            if handle.thread().id() != current {
-                // A worker never panics: jobs run under catch_unwind.
-                let _ = handle.join();
-            }
+            // A worker never unwinds (see `Exit`), and if one did, its
+            // count is already settled.
+            let _ = handle.join();
         }
+    }
+
+    fn wait_for_exit<'a>(&self, state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        self.all_exited
+            .wait(state)
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The async form of [`Shared::shutdown_and_join`]'s wait: ready once
@@ -358,12 +395,11 @@ impl Shared {
             if waiting && state.idle > state.notified {
                 state.notified += 1;
                 shared.work_available.notify_one();
-            } else if waiting
-                && !state.shutdown
-                && state.threads < shared.config.max_threads + state.blocked
-            {
-                // Best effort: if no thread can be started, the blocked job
-                // still completes once its future does.
+            } else if waiting && state.threads < shared.thread_limit(&state) {
+                // Also during shutdown, which promises to run every queued
+                // job: this worker may be waiting for one of them. Best
+                // effort: if no thread can be started, the blocked job still
+                // completes once its future does.
                 let _ = shared.start_worker(&mut state);
             }
         }
@@ -375,5 +411,64 @@ impl Shared {
         }
         let _unblock = Unblock(shared);
         f()
+    }
+}
+
+/// A worker's count in the pool, settled when the worker loop ends however
+/// it ends: the last one out wakes whoever waits for the pool to exit.
+struct Exit<'a> {
+    shared: &'a Arc<Shared>,
+    /// The lock the worker decided to exit under; `None` when it unwinds.
+    state: Option<MutexGuard<'a, State>>,
+}
+
+impl Drop for Exit<'_> {
+    fn drop(&mut self) {
+        let shared = self.shared;
+        let mut state = self.state.take().unwrap_or_else(|| shared.state());
+        state.threads -= 1;
+        let wakers = if state.threads == 0 {
+            std::mem::take(&mut state.exit_wakers)
+        } else {
+            Vec::new()
+        };
+        drop(state);
+        shared.all_exited.notify_all();
+        // Every waker is woken even if one panics.
+        let report = RunReport {
+            shared,
+            start: Instant::now(),
+            end: Cell::new(None),
+        };
+        for waker in wakers {
+            wake(waker, &report);
+        }
+        CURRENT.with(|current| current.borrow_mut().take());
+    }
+}
+
+/// What one run of a job reports to its worker: the outcome goes to the
+/// counters with the time the job took; stray panics are counted and
+/// dropped.
+struct RunReport<'a> {
+    shared: &'a Shared,
+    start: Instant,
+    /// When the job ended, once it reported its outcome.
+    end: Cell<Option<Instant>>,
+}
+
+impl Report for RunReport<'_> {
+    fn outcome(&self, outcome: Outcome) {
+        let now = Instant::now();
+        self.shared.counters.record(outcome, now - self.start);
+        self.end.set(Some(now));
+    }
+
+    fn stray(&self, panic: Panic) {
+        self.shared
+            .counters
+            .stray_panics
+            .fetch_add(1, Ordering::Relaxed);
+        discard(panic);
     }
 }

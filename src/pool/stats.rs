@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::slot::Outcome;
+use crate::job::Outcome;
 use crate::sync::{AtomicU64, Ordering};
 
 /// What workers count as jobs end (`submitted` and `started` live in the
@@ -12,6 +12,7 @@ pub(crate) struct Counters {
     pub(crate) completed: AtomicU64,
     pub(crate) panicked: AtomicU64,
     pub(crate) cancelled: AtomicU64,
+    pub(crate) stray_panics: AtomicU64,
     busy_nanos: AtomicU64,
 }
 
@@ -84,6 +85,11 @@ pub struct PoolStats {
     pub panicked: u64,
     /// Jobs whose handle was dropped before they started: they never ran.
     pub cancelled: u64,
+    /// Panics of user code that a worker ran outside a job's function: the
+    /// `Drop` of a result or panic payload nobody took, an awaiting task's
+    /// waker, a carrier. Each was caught (the worker lives on) and dropped;
+    /// the panic hook reported it when it happened.
+    pub stray_panics: u64,
     /// Total time workers spent running jobs.
     pub busy: Duration,
 }

@@ -4,7 +4,6 @@
 //! `README.md` beside this file explains how the waiting thread learns that
 //! the future finished, panicked or was dropped, and how misuse is caught.
 
-pub(crate) mod ambient;
 mod spawner;
 
 use std::error::Error;
@@ -96,6 +95,7 @@ where
 /// let error = try_sync_wait(&spawner, async { 1 }).unwrap_err();
 /// assert!(error.is_refused());
 /// ```
+#[track_caller]
 pub fn try_sync_wait<S, M, F>(spawner: &S, future: F) -> Result<F::Output, SyncWaitError>
 where
     S: Spawner<M> + ?Sized,
@@ -104,16 +104,31 @@ where
 {
     let slot = Arc::new(Slot::new());
     let task = carrier(Context::current(), future, Completion(Some(slot.clone())));
-    spawner.blocking_section(|| {
-        let spawned = {
-            let _spawning = Spawning::start();
-            spawner.spawn_task(task)
-        };
-        spawned.map_err(|error| SyncWaitError {
-            kind: Kind::Refused(error),
-        })?;
-        Shared::block_in_place(|| slot.wait())
-    })
+    // Misuse is detected deep inside a spawner; it unwinds to here without
+    // the panic hook (see `misuse`), and panics again at the caller's line.
+    let waited = panic::catch_unwind(AssertUnwindSafe(|| {
+        spawner.blocking_section(|| {
+            let spawned = {
+                let _spawning = Spawning::start();
+                spawner.spawn_task(task)
+            };
+            spawned.map_err(|error| SyncWaitError {
+                kind: if NOT_RUNNING.with(|flag| flag.replace(false)) {
+                    Kind::NotRunning
+                } else {
+                    Kind::Refused(error)
+                },
+            })?;
+            Shared::block_in_place(|| slot.wait())
+        })
+    }));
+    match waited {
+        Ok(result) => result,
+        Err(payload) => match payload.downcast::<Misuse>() {
+            Ok(misuse) => panic!("{}", misuse.0),
+            Err(payload) => panic::resume_unwind(payload),
+        },
+    }
 }
 
 /// Waits on `future` on the event loop that made the current call, without
@@ -160,13 +175,14 @@ where
 /// let error = threadbridge::try_sync_await(async { 1 }).unwrap_err();
 /// assert!(error.is_no_loop());
 /// ```
+#[track_caller]
 pub fn try_sync_await<F>(future: F) -> Result<F::Output, SyncWaitError>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let spawner = ambient::current().ok_or(SyncWaitError { kind: Kind::NoLoop })?;
-    try_sync_wait(&*spawner, future)
+    let event_loop = crate::ambient::current().ok_or(SyncWaitError { kind: Kind::NoLoop })?;
+    try_sync_wait(&*event_loop.spawner, future)
 }
 
 /// Why [`try_sync_wait`] or [`try_sync_await`] could not return the
@@ -193,6 +209,9 @@ enum Kind {
     Refused(futures_task::SpawnError),
     Dropped,
     NoLoop,
+    /// An embedded event loop that no thread runs.
+    #[cfg_attr(not(feature = "runtime"), allow(dead_code))]
+    NotRunning,
 }
 
 impl SyncWaitError {
@@ -245,6 +264,22 @@ impl SyncWaitError {
     pub fn is_no_loop(&self) -> bool {
         matches!(self.kind, Kind::NoLoop)
     }
+
+    /// Whether the future was for an [`EventLoop`](crate::EventLoop) that no
+    /// thread is running (`run_until_complete` is not on any thread's
+    /// stack), so waiting would have waited forever.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = threadbridge::new_event_loop();
+    /// let error = threadbridge::try_sync_wait(&event_loop.spawner(), async { 1 }).unwrap_err();
+    /// assert!(error.is_not_running());
+    /// ```
+    #[cfg(feature = "runtime")]
+    pub fn is_not_running(&self) -> bool {
+        matches!(self.kind, Kind::NotRunning)
+    }
 }
 
 impl fmt::Display for SyncWaitError {
@@ -265,6 +300,9 @@ impl fmt::Display for SyncWaitError {
                  `threaded` function called inside `entrypoint` (or \
                  `EventLoop::run_until_complete`), or use `sync_wait` with a spawner",
             ),
+            Kind::NotRunning => f.write_str(
+                "threadbridge: sync_wait was given an event loop that no thread is running, so                  it would wait forever: wait while `run_until_complete` (or `entrypoint`) runs                  that loop on some thread",
+            ),
         }
     }
 }
@@ -273,19 +311,25 @@ impl Error for SyncWaitError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match &self.kind {
             Kind::Refused(error) => Some(error),
-            Kind::Dropped | Kind::NoLoop => None,
+            Kind::Dropped | Kind::NoLoop | Kind::NotRunning => None,
         }
     }
 }
 
-/// Panics for a wait on the thread that must run the future.
+/// A wait on the thread that must run the future, on its way out to
+/// `try_sync_wait`, which panics with it at the caller's line.
+struct Misuse(String);
+
+/// Leaves the spawner for a wait on the thread that must run the future.
+/// `resume_unwind` does not run the panic hook, so the only report the user
+/// sees is the panic at their own call.
 #[cfg_attr(not(any(feature = "runtime", feature = "tokio")), allow(dead_code))]
 pub(crate) fn misuse(thread: &str) -> ! {
-    panic!(
+    panic::resume_unwind(Box::new(Misuse(format!(
         "threadbridge: sync_wait was called on {thread}, which must run the future it waits \
          for, so it would wait forever; call it from a pool thread instead (inside a \
          `threaded` function), or `.await` the future"
-    )
+    ))))
 }
 
 thread_local! {
@@ -293,6 +337,8 @@ thread_local! {
     /// spawner that can tell it runs on this very thread (the event loop's)
     /// reports misuse instead of accepting a future it would never poll.
     static SPAWNING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Set by a spawner that refused because nobody runs its loop.
+    static NOT_RUNNING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Whether this thread is inside `try_sync_wait`'s spawn.
@@ -301,10 +347,19 @@ pub(crate) fn spawning_to_wait() -> bool {
     SPAWNING.with(|spawning| spawning.get())
 }
 
+/// The refusal of a spawner whose loop no thread runs; `try_sync_wait`
+/// reports it as [`SyncWaitError::is_not_running`].
+#[cfg(feature = "runtime")]
+pub(crate) fn not_running() -> futures_task::SpawnError {
+    NOT_RUNNING.with(|flag| flag.set(true));
+    futures_task::SpawnError::shutdown()
+}
+
 struct Spawning(bool);
 
 impl Spawning {
     fn start() -> Spawning {
+        NOT_RUNNING.with(|flag| flag.set(false));
         Spawning(SPAWNING.with(|spawning| spawning.replace(true)))
     }
 }

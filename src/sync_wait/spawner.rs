@@ -166,7 +166,31 @@ mod tokio_impls {
     /// (rather than on one of its blocking-pool threads, which also see its
     /// handle). tokio says so only by refusing `block_in_place` there, with a
     /// panic of its own (which the panic hook prints).
+    /// Whether this thread drives a current-thread runtime (or a
+    /// `LocalSet`): tokio refuses `block_in_place` there, and only there.
+    /// Tokio refuses by panicking; the panic hook is told to stay quiet
+    /// for this probe, so the user sees one report, ours, at their call.
     fn drives_current_thread_runtime() -> bool {
-        std::panic::catch_unwind(|| tokio::task::block_in_place(|| ())).is_err()
+        use std::cell::Cell;
+        use std::panic;
+
+        thread_local! {
+            static PROBING: Cell<bool> = const { Cell::new(false) };
+        }
+        static QUIET_PROBES: std::sync::Once = std::sync::Once::new();
+        QUIET_PROBES.call_once(|| {
+            // Wraps whatever hook is installed now; every other panic still
+            // reaches it.
+            let hook = panic::take_hook();
+            panic::set_hook(Box::new(move |info| {
+                if !PROBING.with(Cell::get) {
+                    hook(info);
+                }
+            }));
+        });
+        PROBING.with(|probing| probing.set(true));
+        let refused = panic::catch_unwind(|| tokio::task::block_in_place(|| ())).is_err();
+        PROBING.with(|probing| probing.set(false));
+        refused
     }
 }

@@ -1,0 +1,144 @@
+//! What a job is and how it ends, and the guards around every piece of user
+//! code the crate runs on its own threads.
+//!
+//! A worker (or a thread started for one job) runs user code in several
+//! places: the job itself, the `Drop` of a result or panic payload nobody
+//! took, the awaiting task's waker, carriers, an iterator's `next` and
+//! `Drop`. Each runs under [`catch`]; a panic of the job is its result, and
+//! any other panic is a *stray* one, handed to the runner's [`Report`] so the
+//! pool counts it and carries on. Nothing a user writes can unwind through a
+//! worker loop or leave a lock of the crate held.
+
+use std::any::Any;
+use std::panic::{self, AssertUnwindSafe};
+use std::task::Waker;
+
+use crate::sync::{thread, Arc};
+
+/// A caught panic payload.
+pub(crate) type Panic = Box<dyn Any + Send + 'static>;
+
+/// What running a job amounted to, for the pool's statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Completed,
+    Panicked,
+    /// The job was given up before it started (its handle was dropped, or
+    /// its stream closed before the iterator was built).
+    Cancelled,
+}
+
+/// Whoever runs a job hears from it through this.
+pub(crate) trait Report {
+    /// The job's outcome, heard before its result becomes visible to its
+    /// handle, so a task that awaited the handle sees its job counted.
+    fn outcome(&self, outcome: Outcome);
+
+    /// A panic of user code outside the job's own function (a `Drop`, a
+    /// waker, a carrier): counted, then dropped.
+    fn stray(&self, panic: Panic);
+}
+
+/// A job as a queue sees it: something a thread runs once (or, for an
+/// iterator's producer, once per resume).
+pub(crate) trait Job: Send + Sync {
+    /// Runs the job and stores its result, but leaves waking the handle to
+    /// the caller (see [`Finished`]). Panics of user code are caught
+    /// inside; one that escapes anyway is caught by the runner and counted
+    /// as stray.
+    fn run(&self, report: &dyn Report) -> Finished;
+}
+
+/// A job that has run: whom to tell.
+#[must_use = "call `wake` so the handle learns the job is done"]
+pub(crate) struct Finished {
+    waker: Option<Waker>,
+}
+
+impl Finished {
+    /// Nobody to wake: the job woke its consumer itself, or nobody waits.
+    pub(crate) fn unawaited() -> Finished {
+        Finished { waker: None }
+    }
+
+    pub(crate) fn waking(waker: Option<Waker>) -> Finished {
+        Finished { waker }
+    }
+
+    /// Wakes the task awaiting the handle, if any; a panicking waker is
+    /// reported as stray.
+    pub(crate) fn wake(self, report: &dyn Report) {
+        if let Some(waker) = self.waker {
+            wake(waker, report);
+        }
+    }
+}
+
+/// Runs `f`, catching a panic.
+pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Panic> {
+    panic::catch_unwind(AssertUnwindSafe(f))
+}
+
+/// Drops `value` where a panic in its `Drop` is caught and reported.
+pub(crate) fn drop_caught<T>(value: T, report: &dyn Report) {
+    if let Err(panic) = catch(move || drop(value)) {
+        report.stray(panic);
+    }
+}
+
+/// Wakes `waker`; a panic is reported, not propagated.
+pub(crate) fn wake(waker: Waker, report: &dyn Report) {
+    if let Err(panic) = catch(move || waker.wake()) {
+        report.stray(panic);
+    }
+}
+
+/// Drops a panic payload whose own `Drop` may panic, with a payload that
+/// may panic in turn. After a few nested panics the last payload is leaked
+/// rather than dropped: a bounded leak beats an unbounded loop.
+pub(crate) fn discard(panic: Panic) {
+    let mut panic = panic;
+    for _ in 0..8 {
+        match catch(move || drop(panic)) {
+            Ok(()) => return,
+            Err(next) => panic = next,
+        }
+    }
+    std::mem::forget(panic);
+}
+
+/// A [`Report`] for a job run on a thread of its own: nobody counts, so
+/// outcomes are ignored and stray panics dropped (the panic hook has
+/// already printed them, as for any thread).
+pub(crate) struct Uncounted;
+
+impl Report for Uncounted {
+    fn outcome(&self, _: Outcome) {}
+
+    fn stray(&self, panic: Panic) {
+        discard(panic);
+    }
+}
+
+/// Runs `job` under `report`: the job, dropping the runner's reference to it
+/// and waking its handle, each where a panic is caught.
+pub(crate) fn run_caught(job: Arc<dyn Job>, report: &dyn Report) {
+    let finished = catch(|| job.run(report)).unwrap_or_else(|panic| {
+        report.stray(panic);
+        Finished::unawaited()
+    });
+    // Let the awaiting task hold the last reference, so the task's memory is
+    // usually freed by the thread that allocated it; when it is ours, a
+    // result nobody took is dropped here.
+    drop_caught(job, report);
+    finished.wake(report);
+}
+
+/// Starts a thread named `name` that runs `job` once.
+pub(crate) fn run_on_own_thread(name: &str, job: Arc<dyn Job>) -> std::io::Result<()> {
+    // `crate::sync`'s threads, so that loom can schedule it.
+    thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || run_caught(job, &Uncounted))
+        .map(drop)
+}
