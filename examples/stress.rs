@@ -196,11 +196,15 @@ fn run_sync_waits(pool: &ThreadPool, count: usize) -> usize {
                 let event_loop = threadbridge::new_event_loop();
                 let spawner = event_loop.spawner();
                 let (done, done_rx) = async_channel::bounded(1);
-                let waiter = std::thread::spawn(move || {
-                    let out = sync_wait(&spawner, async { vec![1u8; 64] });
-                    done.send_blocking(out).unwrap();
+                // The waiter starts once the loop runs: a wait on a loop
+                // nobody runs fails at once.
+                let (out, waiter) = event_loop.run_until_complete(async move {
+                    let waiter = std::thread::spawn(move || {
+                        let out = sync_wait(&spawner, async { vec![1u8; 64] });
+                        done.send_blocking(out).unwrap();
+                    });
+                    (done_rx.recv().await.unwrap(), waiter)
                 });
-                let out = event_loop.run_until_complete(done_rx.recv()).unwrap();
                 assert_eq!(out.len(), 64);
                 waiter.join().unwrap();
             }
@@ -211,13 +215,16 @@ fn run_sync_waits(pool: &ThreadPool, count: usize) -> usize {
     let event_loop = threadbridge::new_event_loop();
     let spawner = event_loop.spawner();
     let (started, started_rx) = async_channel::bounded(1);
-    let waiter = std::thread::spawn(move || {
-        try_sync_wait(&spawner, async move {
-            started.send(()).await.unwrap();
-            std::future::pending::<()>().await
-        })
+    let waiter = event_loop.run_until_complete(async move {
+        let waiter = std::thread::spawn(move || {
+            try_sync_wait(&spawner, async move {
+                started.send(()).await.unwrap();
+                std::future::pending::<()>().await
+            })
+        });
+        started_rx.recv().await.unwrap();
+        waiter
     });
-    event_loop.run_until_complete(started_rx.recv()).unwrap();
     drop(event_loop);
     assert!(waiter.join().unwrap().unwrap_err().is_dropped());
     count + 1

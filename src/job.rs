@@ -13,6 +13,7 @@ use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 use std::task::Waker;
 
+use crate::cancel::{CancelFlag, Running};
 use crate::sync::{thread, Arc};
 
 /// A caught panic payload.
@@ -37,6 +38,10 @@ pub(crate) trait Report {
     /// A panic of user code outside the job's own function (a `Drop`, a
     /// waker, a carrier): counted, then dropped.
     fn stray(&self, panic: Panic);
+
+    /// The job ran on after it was cancelled (its outcome is reported as
+    /// usual too).
+    fn ran_cancelled(&self) {}
 }
 
 /// A job as a queue sees it: something a thread runs once (or, for an
@@ -47,6 +52,17 @@ pub(crate) trait Job: Send + Sync {
     /// inside; one that escapes anyway is caught by the runner and counted
     /// as stray.
     fn run(&self, report: &dyn Report) -> Finished;
+
+    /// The job's cancellation, if it can be cancelled while it runs.
+    fn cancel_flag(&self) -> Option<&CancelFlag> {
+        None
+    }
+
+    /// Whether nobody wants the job to run any more (its handle was dropped
+    /// before it started): a queue may drop it unrun.
+    fn is_abandoned(&self) -> bool {
+        false
+    }
 }
 
 /// A job that has run: whom to tell.
@@ -123,10 +139,14 @@ impl Report for Uncounted {
 /// Runs `job` under `report`: the job, dropping the runner's reference to it
 /// and waking its handle, each where a panic is caught.
 pub(crate) fn run_caught(job: Arc<dyn Job>, report: &dyn Report) {
+    let running = Running::enter(&job);
     let finished = catch(|| job.run(report)).unwrap_or_else(|panic| {
         report.stray(panic);
         Finished::unawaited()
     });
+    if let Err(panic) = catch(move || drop(running)) {
+        report.stray(panic);
+    }
     // Let the awaiting task hold the last reference, so the task's memory is
     // usually freed by the thread that allocated it; when it is ours, a
     // result nobody took is dropped here.

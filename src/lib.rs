@@ -205,6 +205,46 @@
 //! assert_eq!(threadbridge::entrypoint(async { in_thread.call(()).await }), "done");
 //! ```
 //!
+//! # Cancellation and limits
+//!
+//! Blocking code cannot be interrupted, but it can be told to stop. Inside
+//! any job the crate runs (a pool call, a separate thread, an iterator's
+//! producer), [`is_cancelled`] turns true once nobody waits for the result:
+//! the [`JoinHandle`] was dropped (a timeout or a `select!` that picked
+//! another branch drops it) or [`cancel`](JoinHandle::cancel)led, the
+//! stream was closed or dropped, or the pool is shutting down with
+//! [`ThreadPool::shutdown_now`]. It is one flag read; a job that never
+//! looks runs to its end as before. [`wait_cancelled`] is the
+//! cancellation-aware `sleep`. [`PoolStats::cancelled_running`] counts jobs
+//! that ran on after they were cancelled, apart from `cancelled` (never
+//! started).
+//!
+//! [`Threaded::limit`] caps how many calls of one function run at once;
+//! further calls wait in order without holding a pool thread. aiomisc has
+//! neither: a running `@threaded` call cannot be stopped, and limiting one
+//! function needs a pool of its own.
+//!
+//! ```
+//! use std::time::Duration;
+//! use futures::future::{select, Either};
+//!
+//! let slow = threadbridge::threaded(|| {
+//!     // Polls a device every 5 ms; stops as soon as nobody waits.
+//!     while !threadbridge::wait_cancelled(Duration::from_millis(5)) {}
+//!     "stopped"
+//! })
+//! .limit(2);
+//! futures::executor::block_on(async {
+//!     let timer = threadbridge::spawn(|| std::thread::sleep(Duration::from_millis(20)));
+//!     if let Either::Right((_, call)) = select(slow.call(()), timer).await {
+//!         drop(call); // the deadline passed: the job sees it and returns
+//!     }
+//! });
+//! ```
+//!
+//! `examples/deadline.rs` does the same with `tokio::time::timeout` and
+//! `smol::Timer`.
+//!
 //! # Features
 //!
 //! - `runtime` (default): the embedded runtime, on `async-executor`.
@@ -218,7 +258,8 @@
 //! - Dropping the last handle of a [`ThreadPool`] waits for its queued jobs
 //!   and threads; in async code, await [`ThreadPool::shutdown_async`] first.
 //! - A [`JoinHandle`] dropped before its job starts cancels the job; one
-//!   dropped later lets it finish. Blocking code cannot be interrupted.
+//!   dropped later tells the job ([`is_cancelled`]) and lets it finish.
+//!   Blocking code cannot be interrupted, only asked to stop.
 //! - [`sync_wait`] blocks its thread: call it from a pool thread, not from
 //!   async code. Waiting on the thread that must run the future panics where
 //!   that can be detected (the embedded loop, a current-thread tokio
@@ -254,12 +295,14 @@
 
 mod ambient;
 mod callable;
+mod cancel;
 mod carrier;
 mod context;
 mod default_pool;
 mod error;
 mod iter;
 mod job;
+mod limit;
 mod park;
 mod pool;
 #[cfg(feature = "runtime")]
@@ -270,6 +313,7 @@ mod sync_wait;
 mod threaded;
 
 pub use callable::Callable;
+pub use cancel::{is_cancelled, wait_cancelled};
 pub use carrier::{register_carrier, Captured, Carrier};
 pub use context::{Context, ContextVar, WithContext};
 pub use default_pool::{default_pool, set_default_pool, POOL_SIZE_VAR};

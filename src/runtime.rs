@@ -4,8 +4,8 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::Duration;
 
 use async_executor::Executor;
 use futures_task::{FutureObj, Spawn, SpawnError as FuturesSpawnError};
@@ -154,7 +154,31 @@ struct Core {
     executor: Executor<'static>,
     /// Threads inside `run_until_complete` now: with none, a thread that
     /// waits on the loop would wait forever.
-    running: AtomicUsize,
+    running: Mutex<usize>,
+    /// Notified when a thread starts running the loop.
+    started: Condvar,
+}
+
+/// How long a wait on a loop that no thread runs gives some thread to start
+/// running it (a waiter started just before `run_until_complete`), before
+/// it reports that nobody does.
+const NOT_RUNNING_GRACE: Duration = Duration::from_secs(1);
+
+impl Core {
+    fn lock_running(&self) -> MutexGuard<'_, usize> {
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether some thread runs the loop, waiting up to `grace` for one to
+    /// start.
+    fn wait_until_running(&self, grace: Duration) -> bool {
+        let running = self.lock_running();
+        let (running, _) = self
+            .started
+            .wait_timeout_while(running, grace, |running| *running == 0)
+            .unwrap_or_else(PoisonError::into_inner);
+        *running > 0
+    }
 }
 
 /// Shuts the loop's own default pool down when the loop is dropped.
@@ -174,7 +198,8 @@ impl EventLoop {
     fn new(pool: Option<ThreadPool>) -> EventLoop {
         let core = Arc::new(Core {
             executor: Executor::new(),
-            running: AtomicUsize::new(0),
+            running: Mutex::new(0),
+            started: Condvar::new(),
         });
         let spawner = LoopSpawner {
             core: Arc::downgrade(&core),
@@ -290,7 +315,7 @@ impl Spawn for LoopSpawner {
                     "the thread that runs this event loop (inside its own task)",
                 );
             }
-            if core.running.load(Ordering::SeqCst) == 0 {
+            if !core.wait_until_running(NOT_RUNNING_GRACE) {
                 // Nobody runs the loop: the waiting thread would wait
                 // forever. Tell it now.
                 return Err(crate::sync_wait::not_running());
@@ -330,7 +355,8 @@ impl Driving {
     fn start(core: &Arc<Core>) -> Driving {
         let address = Arc::as_ptr(core) as usize;
         DRIVING.with(|driving| driving.borrow_mut().push(address));
-        core.running.fetch_add(1, Ordering::SeqCst);
+        *core.lock_running() += 1;
+        core.started.notify_all();
         Driving(core.clone())
     }
 
@@ -342,7 +368,7 @@ impl Driving {
 
 impl Drop for Driving {
     fn drop(&mut self) {
-        self.0.running.fetch_sub(1, Ordering::SeqCst);
+        *self.0.lock_running() -= 1;
         DRIVING.with(|driving| driving.borrow_mut().pop());
     }
 }

@@ -10,6 +10,7 @@ use std::panic;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
+use crate::cancel::CancelFlag;
 use crate::job::{catch, drop_caught, Finished, Job, Outcome, Panic, Report};
 use crate::sync::{lock, Arc, Mutex};
 
@@ -17,8 +18,11 @@ use crate::sync::{lock, Arc, Mutex};
 trait ResultSlot<T>: Send + Sync {
     fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, Panic>>;
     fn is_finished(&self) -> bool;
-    /// Called when the handle is dropped: cancels a job not yet started.
+    /// Called when the handle is dropped: cancels a job not yet started,
+    /// and tells a running one nobody waits.
     fn release(&self);
+    /// Tells the job it is cancelled, without giving up its result.
+    fn cancel(&self);
 }
 
 enum Stage<F, T> {
@@ -38,6 +42,8 @@ struct Slot<F, T> {
 /// result until the handle takes it.
 pub(crate) struct Task<F, T> {
     slot: Mutex<Slot<F, T>>,
+    /// Set when nobody waits any more (or `cancel` asked): the job may look.
+    cancel: CancelFlag,
 }
 
 impl<F, T> Task<F, T>
@@ -54,6 +60,7 @@ where
                 stage: Stage::Pending(f),
                 waker: None,
             }),
+            cancel: CancelFlag::default(),
         });
         let handle = JoinHandle {
             slot: Some(task.clone()),
@@ -82,6 +89,9 @@ where
             }
         };
         let result = catch(f);
+        if crate::cancel::is_cancelled() {
+            report.ran_cancelled();
+        }
         report.outcome(if result.is_ok() {
             Outcome::Completed
         } else {
@@ -101,6 +111,14 @@ where
         // user code (so is the wake, which the runner does).
         drop_caught(unclaimed, report);
         Finished::waking(waker)
+    }
+
+    fn cancel_flag(&self) -> Option<&CancelFlag> {
+        Some(&self.cancel)
+    }
+
+    fn is_abandoned(&self) -> bool {
+        matches!(lock(&self.slot).stage, Stage::Closed)
     }
 }
 
@@ -131,10 +149,18 @@ where
         matches!(lock(&self.slot).stage, Stage::Done(_) | Stage::Closed)
     }
 
+    fn cancel(&self) {
+        self.cancel.set();
+    }
+
     fn release(&self) {
         let mut slot = lock(&self.slot);
         let dropped = match slot.stage {
-            Stage::Running => None,
+            Stage::Running => {
+                // Nobody waits any more: the job may stop early.
+                self.cancel.set();
+                None
+            }
             _ => Some(std::mem::replace(&mut slot.stage, Stage::Closed)),
         };
         let waker = slot.waker.take();
@@ -156,9 +182,13 @@ where
 ///
 /// - before a worker starts the job: the job never runs (the pool counts it
 ///   as cancelled);
-/// - while the job runs: the job finishes and its result is dropped.
+/// - while the job runs: the job is told it is cancelled
+///   ([`is_cancelled`](crate::is_cancelled) turns true inside it), and if it
+///   does not look, it finishes and its result is dropped.
 ///
-/// Use [`JoinHandle::detach`] to let a job run with nobody waiting.
+/// Use [`JoinHandle::detach`] to let a job run with nobody waiting (it is
+/// not told it is cancelled), and [`JoinHandle::cancel`] to ask it to stop
+/// while still awaiting what it returns.
 ///
 /// # Examples
 ///
@@ -208,6 +238,36 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn is_finished(&self) -> bool {
         self.slot.as_ref().is_none_or(|slot| slot.is_finished())
+    }
+
+    /// Tells the job it is cancelled: inside it,
+    /// [`is_cancelled`](crate::is_cancelled) turns true and
+    /// [`wait_cancelled`](crate::wait_cancelled) returns. Unlike dropping the
+    /// handle, the job still runs if it has not started (it sees the flag at
+    /// once), and awaiting the handle still gives whatever it returns, so a
+    /// job can stop early with a partial result.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = threadbridge::ThreadPool::new(1);
+    /// let count = pool.spawn(|| {
+    ///     let mut n = 0_u64;
+    ///     while !threadbridge::wait_cancelled(Duration::from_millis(1)) {
+    ///         n += 1;
+    ///     }
+    ///     n
+    /// });
+    /// count.cancel();
+    /// let partial = futures::executor::block_on(count);
+    /// assert!(partial < 1_000_000);
+    /// ```
+    pub fn cancel(&self) {
+        if let Some(slot) = &self.slot {
+            slot.cancel();
+        }
     }
 }
 

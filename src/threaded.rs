@@ -8,7 +8,8 @@ use std::sync::Arc;
 use crate::callable::Callable;
 use crate::default_pool;
 use crate::error::SpawnError;
-use crate::job::run_on_own_thread;
+use crate::job::{run_on_own_thread, Job};
+use crate::limit::Limiter;
 use crate::slot::{JoinHandle, Task};
 use crate::ThreadPool;
 
@@ -39,6 +40,16 @@ impl Target {
         match self {
             Target::DefaultPool => Target::Pool(default_pool::current()),
             other => other.clone(),
+        }
+    }
+
+    /// Hands `job` to this target.
+    pub(crate) fn submit(&self, job: Arc<dyn Job>) -> Result<(), SpawnError> {
+        match self {
+            Target::DefaultPool => default_pool::current().submit(job),
+            Target::Pool(pool) => pool.submit(job),
+            Target::Separate => run_on_own_thread(SEPARATE_THREAD_NAME, job)
+                .map_err(|error| SpawnError::thread(SEPARATE_THREAD_NAME, error)),
         }
     }
 
@@ -83,6 +94,8 @@ impl Target {
 pub struct Threaded<F> {
     pub(crate) func: Arc<F>,
     pub(crate) target: Target,
+    /// At most this many calls run at once; from [`Threaded::limit`].
+    limit: Option<Arc<Limiter>>,
 }
 
 /// Wraps a blocking function so that each call runs it on the default pool
@@ -107,6 +120,7 @@ pub fn threaded<F>(func: F) -> Threaded<F> {
     Threaded {
         func: Arc::new(func),
         target: Target::DefaultPool,
+        limit: None,
     }
 }
 
@@ -137,6 +151,7 @@ pub fn threaded_separate<F>(func: F) -> Threaded<F> {
     Threaded {
         func: Arc::new(func),
         target: Target::Separate,
+        limit: None,
     }
 }
 
@@ -158,6 +173,57 @@ impl<F> Threaded<F> {
     pub fn with_pool(mut self, pool: &ThreadPool) -> Self {
         self.target = Target::Pool(pool.clone());
         self
+    }
+
+    /// Lets at most `max` calls of this function (of this value and its
+    /// clones) run at once. Further calls wait in order, in a queue of
+    /// their own rather than on a pool thread; each keeps the context it was
+    /// called in, and one whose handle is dropped while it waits never runs.
+    /// Useful when one kind of blocking call (a slow SDK, a rate-limited
+    /// service) must not take over a shared pool. aiomisc has no
+    /// equivalent.
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let (now, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    /// let (n, p) = (now.clone(), peak.clone());
+    /// let slow_sdk = threadbridge::threaded(move |i: u32| {
+    ///     let running = n.fetch_add(1, Ordering::SeqCst) + 1;
+    ///     p.fetch_max(running, Ordering::SeqCst);
+    ///     std::thread::sleep(std::time::Duration::from_millis(2));
+    ///     n.fetch_sub(1, Ordering::SeqCst);
+    ///     i
+    /// })
+    /// .limit(2);
+    /// let calls: Vec<_> = (0..8).map(|i| slow_sdk.call(i)).collect();
+    /// let results = futures::executor::block_on(futures::future::join_all(calls));
+    /// assert_eq!(results, (0..8).collect::<Vec<_>>());
+    /// assert!(peak.load(Ordering::SeqCst) <= 2);
+    /// ```
+    pub fn limit(mut self, max: usize) -> Self {
+        self.limit = Some(Limiter::new(max));
+        self
+    }
+
+    /// How many calls wait for their turn under [`Threaded::limit`] now (0
+    /// without a limit).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let f = threadbridge::threaded(|| ()).limit(1);
+    /// assert_eq!(f.waiting(), 0);
+    /// ```
+    pub fn waiting(&self) -> usize {
+        self.limit.as_ref().map_or(0, |limit| limit.waiting())
     }
 
     /// Calls the function off this thread and returns a handle to await.
@@ -224,7 +290,14 @@ impl<F> Threaded<F> {
         A: Send + 'static,
     {
         let func = self.func.clone();
-        self.target.spawn(move || func.invoke(args))
+        let Some(limit) = &self.limit else {
+            return self.target.spawn(move || func.invoke(args));
+        };
+        let (job, handle) = Task::new(crate::context::bind(move || func.invoke(args)));
+        // The default pool is the caller's, resolved now: a waiting call is
+        // handed on later from another thread.
+        limit.admit(job, self.target.resolved())?;
+        Ok(handle)
     }
 
     /// Runs the function inline on the calling thread, as a plain function.
@@ -260,6 +333,7 @@ impl<F> Clone for Threaded<F> {
         Threaded {
             func: self.func.clone(),
             target: self.target.clone(),
+            limit: self.limit.clone(),
         }
     }
 }
@@ -269,6 +343,7 @@ impl<F> fmt::Debug for Threaded<F> {
         f.debug_struct("Threaded")
             .field("func", &std::any::type_name::<F>())
             .field("runs_on", &self.target)
+            .field("limit", &self.limit)
             .finish()
     }
 }

@@ -74,7 +74,14 @@ fn assert_pool_healthy(pool: &ThreadPool) {
 fn a_detached_result_whose_drop_panics_leaves_the_worker_alive() {
     with_deadline("bomb result", DEADLINE, || {
         let pool = ThreadPool::new(1);
-        pool.spawn(|| Bomb).detach();
+        // Held until detached, so the worker, not this thread, drops it.
+        let (go, go_rx) = mpsc::channel::<()>();
+        pool.spawn(move || {
+            go_rx.recv().unwrap();
+            Bomb
+        })
+        .detach();
+        go.send(()).unwrap();
         assert!(eventually(DEADLINE, || pool.stats().stray_panics == 1));
         let stats = pool.stats();
         assert_eq!((stats.completed, stats.panicked), (1, 0));
@@ -106,7 +113,13 @@ fn a_result_dropped_by_the_worker_after_its_handle_went_away_is_caught() {
 fn a_panic_payload_whose_drop_panics_is_caught() {
     with_deadline("bomb payload", DEADLINE, || {
         let pool = ThreadPool::new(1);
-        pool.spawn(|| panic::panic_any(BombPayload)).detach();
+        let (go, go_rx) = mpsc::channel::<()>();
+        pool.spawn(move || {
+            go_rx.recv().unwrap();
+            panic::panic_any(BombPayload)
+        })
+        .detach();
+        go.send(()).unwrap();
         assert!(eventually(DEADLINE, || pool.stats().stray_panics == 1));
         assert_eq!(pool.stats().panicked, 1);
         assert_pool_healthy(&pool);

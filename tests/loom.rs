@@ -647,3 +647,60 @@ fn shutdown_races_block_in_place() {
         assert_eq!(pool.stats().completed, 2);
     });
 }
+
+/// A handle dropped while its job waits in `wait_cancelled`: the drop sets
+/// the job's flag and unparks the waiter, whichever of registering the
+/// waiter and setting the flag comes first. A lost unpark leaves the job
+/// parked forever (a loom deadlock); the job sees `true`.
+#[test]
+fn handle_drop_wakes_a_cancellable_wait() {
+    model("handle_drop_wakes_a_cancellable_wait", None, || {
+        let pool = pool(false);
+        let seen = Arc::new(AtomicUsize::new(0));
+        let seen2 = seen.clone();
+        let (started_tx, started_rx) = loom::sync::mpsc::channel();
+        let handle = pool.spawn(move || {
+            started_tx.send(()).unwrap();
+            let cancelled = threadbridge::wait_cancelled(std::time::Duration::from_secs(3600));
+            seen2.store(if cancelled { 1 } else { 2 }, SeqCst);
+        });
+        started_rx.recv().unwrap();
+        drop(handle);
+        pool.shutdown();
+        assert_eq!(seen.load(SeqCst), 1);
+    });
+}
+
+/// A limit of one call: the second call waits in the limit's queue and is
+/// handed on when the first one's permit returns (on the worker, racing the
+/// caller); a third, dropped while it waits, never runs. Every permit comes
+/// back: a lost hand-off leaves the second handle pending forever.
+#[test]
+fn limit_hands_the_permit_on_and_skips_dropped_calls() {
+    model(
+        "limit_hands_the_permit_on_and_skips_dropped_calls",
+        Some(3),
+        || {
+            let pool = pool(false);
+            let ran = Arc::new(AtomicUsize::new(0));
+            let ran2 = ran.clone();
+            let limited = threadbridge::threaded(move |i: usize| {
+                ran2.fetch_add(1, SeqCst);
+                i
+            })
+            .with_pool(&pool)
+            .limit(1);
+            let first = limited.call(1);
+            let second = limited.call(2);
+            let third = limited.call(3);
+            drop(third);
+            assert_eq!(block_on(first), 1);
+            assert_eq!(block_on(second), 2);
+            pool.shutdown();
+            let runs = ran.load(SeqCst);
+            // The third ran only if it was handed on before its drop.
+            assert!((2..=3).contains(&runs), "{runs}");
+            assert_eq!(limited.waiting(), 0);
+        },
+    );
+}

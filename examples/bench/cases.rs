@@ -490,9 +490,14 @@ pub fn sync_wait(settings: &Settings) -> Vec<Report> {
             0 => {
                 let event_loop = threadbridge::new_event_loop();
                 let spawner = event_loop.spawner();
-                event_loop.run_until_complete(pool.spawn(move || {
-                    timed_waits(|value| threadbridge::sync_wait(&spawner, async move { value }))
-                }))
+                // Spawned inside the loop: a wait on a loop nobody runs yet
+                // fails at once.
+                event_loop.run_until_complete(async {
+                    pool.spawn(move || {
+                        timed_waits(|value| threadbridge::sync_wait(&spawner, async move { value }))
+                    })
+                    .await
+                })
             }
             // Ours on tokio: the same pool thread waits through a `Spawn`
             // adapter of a tokio handle, while this thread runs the runtime.

@@ -7,6 +7,7 @@ use std::task::{Context, Poll, Waker};
 #[cfg(not(loom))]
 use std::time::{Duration, Instant};
 
+use crate::cancel::CancelFlag;
 use crate::job::{drop_caught, wake, Panic, Report};
 use crate::sync::{lock, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
 
@@ -67,6 +68,9 @@ struct State<T> {
 
 pub(crate) struct Chan<T> {
     state: Mutex<State<T>>,
+    /// Set when the consumer closes the stream: the producer's iterator may
+    /// look (`is_cancelled`).
+    pub(crate) cancel: CancelFlag,
     /// Wakes a thread-hosted producer parked on a full buffer.
     room: Condvar,
     /// The most items the buffer holds; `usize::MAX` when unbounded.
@@ -99,6 +103,7 @@ impl<T> Chan<T> {
                 consumer: None,
                 closer: None,
             }),
+            cancel: CancelFlag::default(),
             room: Condvar::new(),
             len: AtomicUsize::new(0),
             parked: AtomicBool::new(false),
@@ -231,6 +236,7 @@ impl<T> Chan<T> {
     /// at its next item. A parked producer must be resumed so that it drops
     /// the iterator on its own thread.
     pub(crate) fn close(&self) -> Action {
+        self.cancel.set();
         let mut state = self.state();
         state.closed = true;
         let buffered = std::mem::take(&mut state.buffer);
@@ -259,6 +265,7 @@ impl<T> Chan<T> {
     /// The producer could not be started: close the stream with nothing to
     /// stop.
     pub(crate) fn abandon(&self) {
+        self.cancel.set();
         let mut state = self.state();
         state.closed = true;
         state.phase = Phase::Finished;

@@ -2,6 +2,7 @@
 //! buffer, on a pool worker or on a thread of its own.
 
 use super::chan::{Chan, Pushed};
+use crate::cancel::CancelFlag;
 use crate::context::Carried;
 use crate::job::{catch, drop_caught, Finished, Job, Outcome, Panic, Report};
 use crate::sync::{lock, Arc, Mutex};
@@ -150,7 +151,12 @@ where
                 self.chan.finish(Ok(()), report);
                 return Finished::unawaited();
             }
-            (Some(stop), Ok(())) => stop.map(drop),
+            (Some(stop), Ok(())) => {
+                if let Ok(Stop::Closed) = stop {
+                    report.ran_cancelled();
+                }
+                stop.map(drop)
+            }
             // A carrier panicked around a run (or instead of it): that ends
             // the stream, unless the iterator's own panic already did.
             (Some(Err(panic)), Err(carrier)) => {
@@ -177,5 +183,9 @@ where
         // The consumer is woken here; the runner has nothing left to wake.
         self.chan.finish(end, report);
         Finished::unawaited()
+    }
+
+    fn cancel_flag(&self) -> Option<&CancelFlag> {
+        Some(&self.chan.cancel)
     }
 }

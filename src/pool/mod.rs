@@ -177,6 +177,7 @@ impl ThreadPool {
             panicked: counters.panicked.load(Ordering::Relaxed),
             cancelled: counters.cancelled.load(Ordering::Relaxed),
             stray_panics: counters.stray_panics.load(Ordering::Relaxed),
+            cancelled_running: counters.cancelled_running.load(Ordering::Relaxed),
             busy: counters.busy(),
         }
     }
@@ -233,6 +234,33 @@ impl ThreadPool {
     /// ```
     pub fn shutdown(&self) {
         self.owner.shared.shutdown_and_join();
+    }
+
+    /// Like [`ThreadPool::shutdown`], but first cancels every job of the
+    /// pool, queued or running: inside them
+    /// [`is_cancelled`](crate::is_cancelled) turns true, so jobs that check
+    /// it stop early. Queued jobs still run (their handles still resolve),
+    /// seeing the flag at once. It waits for every worker to exit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = threadbridge::ThreadPool::new(2);
+    /// let (started_tx, started) = std::sync::mpsc::channel();
+    /// let watcher = pool.spawn(move || {
+    ///     started_tx.send(()).unwrap();
+    ///     // Without cancellation this would wait an hour.
+    ///     threadbridge::wait_cancelled(Duration::from_secs(3600))
+    /// });
+    /// started.recv().unwrap();
+    /// pool.shutdown_now();
+    /// assert!(futures::executor::block_on(watcher));
+    /// ```
+    pub fn shutdown_now(&self) {
+        self.owner.shared.cancel_all();
+        self.shutdown();
     }
 
     /// The async form of [`ThreadPool::shutdown`]: stops accepting work and

@@ -80,6 +80,8 @@ pub(crate) struct Shared {
     queued: AtomicUsize,
     /// A lock-free mirror of `State::shutdown`, for `is_shutdown`.
     closed: AtomicBool,
+    /// Set by `shutdown_now`: every job of the pool is cancelled.
+    cancelling: AtomicBool,
     next_thread: AtomicUsize,
     pub(crate) counters: Counters,
 }
@@ -118,6 +120,7 @@ impl Shared {
             all_exited: Condvar::new(),
             queued: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
+            cancelling: AtomicBool::new(false),
             next_thread: AtomicUsize::new(0),
             counters: Counters::default(),
         })
@@ -315,6 +318,22 @@ impl Shared {
         self.work_available.notify_all();
     }
 
+    /// Cancels every job of the pool, queued or running (`shutdown_now`).
+    pub(crate) fn cancel_all(&self) {
+        self.cancelling.store(true, Ordering::Release);
+    }
+
+    /// Whether the calling thread is a worker of a pool whose jobs are all
+    /// cancelled.
+    pub(crate) fn current_is_cancelling() -> bool {
+        CURRENT.with(|current| {
+            current
+                .borrow()
+                .as_ref()
+                .is_some_and(|shared| shared.cancelling.load(Ordering::Acquire))
+        })
+    }
+
     /// Whether the calling thread is one of this pool's workers.
     pub(crate) fn is_current(self: &Arc<Self>) -> bool {
         CURRENT.with(|current| {
@@ -470,5 +489,12 @@ impl Report for RunReport<'_> {
             .stray_panics
             .fetch_add(1, Ordering::Relaxed);
         discard(panic);
+    }
+
+    fn ran_cancelled(&self) {
+        self.shared
+            .counters
+            .cancelled_running
+            .fetch_add(1, Ordering::Relaxed);
     }
 }

@@ -13,6 +13,7 @@ pub(crate) struct Counters {
     pub(crate) panicked: AtomicU64,
     pub(crate) cancelled: AtomicU64,
     pub(crate) stray_panics: AtomicU64,
+    pub(crate) cancelled_running: AtomicU64,
     busy_nanos: AtomicU64,
 }
 
@@ -85,6 +86,11 @@ pub struct PoolStats {
     pub panicked: u64,
     /// Jobs whose handle was dropped before they started: they never ran.
     pub cancelled: u64,
+    /// Jobs that ran on after they were cancelled (their handle dropped or
+    /// [`cancel`](crate::JoinHandle::cancel)led, their stream closed, their
+    /// pool shut down with [`shutdown_now`](crate::ThreadPool::shutdown_now)):
+    /// counted in `completed` or `panicked` too, by how they ended.
+    pub cancelled_running: u64,
     /// Panics of user code that a worker ran outside a job's function: the
     /// `Drop` of a result or panic payload nobody took, an awaiting task's
     /// waker, a carrier. Each was caught (the worker lives on) and dropped;

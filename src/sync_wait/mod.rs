@@ -237,15 +237,18 @@ impl SyncWaitError {
     /// let event_loop = threadbridge::new_event_loop();
     /// let spawner = event_loop.spawner();
     /// let (started, started_rx) = async_channel::bounded(1);
-    /// let waiter = std::thread::spawn(move || {
-    ///     threadbridge::try_sync_wait(&spawner, async move {
-    ///         started.send(()).await.unwrap();
-    ///         std::future::pending::<()>().await
-    ///     })
-    /// });
     /// // Run the loop until the future has started, then drop the loop and
     /// // the future with it.
-    /// event_loop.run_until_complete(started_rx.recv()).unwrap();
+    /// let waiter = event_loop.run_until_complete(async move {
+    ///     let waiter = std::thread::spawn(move || {
+    ///         threadbridge::try_sync_wait(&spawner, async move {
+    ///             started.send(()).await.unwrap();
+    ///             std::future::pending::<()>().await
+    ///         })
+    ///     });
+    ///     started_rx.recv().await.unwrap();
+    ///     waiter
+    /// });
     /// drop(event_loop);
     /// let error = waiter.join().unwrap().unwrap_err();
     /// assert!(error.is_dropped());
@@ -267,7 +270,9 @@ impl SyncWaitError {
 
     /// Whether the future was for an [`EventLoop`](crate::EventLoop) that no
     /// thread is running (`run_until_complete` is not on any thread's
-    /// stack), so waiting would have waited forever.
+    /// stack), so waiting would have waited forever. The wait gives a thread
+    /// one second to start running the loop (so a waiter started just
+    /// before `run_until_complete` is fine) before it reports this.
     ///
     /// # Examples
     ///
@@ -301,7 +306,9 @@ impl fmt::Display for SyncWaitError {
                  `EventLoop::run_until_complete`), or use `sync_wait` with a spawner",
             ),
             Kind::NotRunning => f.write_str(
-                "threadbridge: sync_wait was given an event loop that no thread is running, so                  it would wait forever: wait while `run_until_complete` (or `entrypoint`) runs                  that loop on some thread",
+                "threadbridge: sync_wait was given an event loop that no thread is running (none \
+                 started within a second), so it would wait forever: wait while \
+                 `run_until_complete` (or `entrypoint`) runs that loop on some thread",
             ),
         }
     }
