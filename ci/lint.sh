@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Formatting and lints: the code must be rustfmt-clean and clippy-clean.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
 cargo clippy --all-targets --all-features -- -D warnings
 cargo clippy --lib --tests --no-default-features -- -D warnings
