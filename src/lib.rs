@@ -406,3 +406,8 @@ pub use sync_wait::{
     sync_await, sync_wait, try_sync_await, try_sync_wait, BoxedTask, Spawner, SyncWaitError,
 };
 pub use threaded::{spawn, threaded, threaded_separate, Threaded};
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
