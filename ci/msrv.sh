@@ -17,7 +17,10 @@ meta = json.load(sys.stdin)
 def version(text):
     parts = [int(part) for part in text.split(".")]
     return tuple(parts + [0] * (3 - len(parts)))
-ours = next(p for p in meta["packages"] if p["id"] in meta["workspace_members"])
+# The lowest rust-version among the workspace members that declare one.
+members = [p for p in meta["packages"]
+           if p["id"] in meta["workspace_members"] and p["rust_version"]]
+ours = min(members, key=lambda p: version(p["rust_version"]))
 limit = version(ours["rust_version"])
 newer = ["%s %s needs %s" % (p["name"], p["version"], p["rust_version"])
          for p in meta["packages"]
