@@ -8,19 +8,23 @@
 //! cargo run --release --example bench -- roundtrip  # only the named cases
 //! cargo run --release --example bench -- --ours      # threadbridge only (for perf)
 //! cargo run --release --example bench -- --verbose   # every round's median too
+//! cargo run --release --example bench -- --quick --svg docs/ratios.svg  # and a chart
 //! ```
 //!
 //! Prints one table per case (medians, p99 where it says so), then one line
 //! per case for scripts:
 //! `RESULT case=<name> ours=<v> best_peer=<peer>:<v> ratio=<ours/best_peer> floor=<v> unit=<unit>`
 //! (`-` where a case has no floor; the lowest where it has several). A case is one function in
-//! `bench/cases.rs` plus one line in `CASES`.
+//! `bench/cases.rs` plus one line in `CASES`. `--svg FILE` also writes a bar
+//! chart of the ratios to FILE (`bench/chart.rs`).
 
 #[macro_use]
 #[path = "bench/bridges.rs"]
 mod bridges;
 #[path = "bench/cases.rs"]
 mod cases;
+#[path = "bench/chart.rs"]
+mod chart;
 #[path = "bench/floor.rs"]
 mod floor;
 #[path = "bench/harness.rs"]
@@ -54,9 +58,21 @@ const CASES: &[(&str, Case)] = &[
 
 fn main() {
     let settings = Settings::from_args();
-    let only: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|arg| !arg.starts_with("--"))
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let svg = match args.iter().position(|arg| arg == "--svg") {
+        Some(at) => match args.get(at + 1) {
+            Some(file) if !file.starts_with("--") => Some(file.clone()),
+            _ => {
+                eprintln!("bench: --svg needs a file name");
+                std::process::exit(2);
+            }
+        },
+        None => None,
+    };
+    let only: Vec<String> = args
+        .iter()
+        .filter(|arg| !arg.starts_with("--") && Some(*arg) != svg.as_ref())
+        .cloned()
         .collect();
     if let Some(unknown) = only
         .iter()
@@ -76,6 +92,8 @@ fn main() {
         std::thread::available_parallelism().map_or(1, usize::from),
         cpu_model()
     );
+    let load_before = load_average();
+    println!("load average: {load_before}");
     let start = Instant::now();
     let mut reports = Vec::new();
     for (name, case) in CASES {
@@ -95,6 +113,50 @@ fn main() {
     for report in &reports {
         println!("{}", report.result_line());
     }
+    if let Some(file) = svg {
+        let subtitle = format!(
+            "{} UTC, {} mode ({} rounds), {} CPUs ({}), load average before the run {}",
+            utc_now(),
+            if settings.quick { "quick" } else { "full" },
+            settings.rounds,
+            std::thread::available_parallelism().map_or(1, usize::from),
+            cpu_model(),
+            load_before
+        );
+        if let Err(error) = std::fs::write(&file, chart::svg(&reports, &subtitle)) {
+            eprintln!("bench: writing {file}: {error}");
+            std::process::exit(1);
+        }
+        println!("\nwrote {file}");
+    }
+}
+
+/// The 1-minute load average from `/proc/loadavg`, or `?`.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// Now, as `YYYY-MM-DD HH:MM` in UTC (days to a civil date, after Howard
+/// Hinnant's algorithm), so the chart says when it was measured.
+fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    let days = (secs / 86_400) as i64;
+    let (hour, minute) = (secs % 86_400 / 3600, secs % 3600 / 60);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}")
 }
 
 fn cpu_model() -> String {

@@ -1,10 +1,10 @@
-//! The seed's `contextvars` example: five `threaded` calls, each made right
+//! aiomisc's `contextvars` example: five `threaded` calls, each made right
 //! after `user_id` is set to a random id, append that id (4 bytes, big
 //! endian) to an audit log; a threaded iterator reads the log back.
 //!
 //! The log goes to a fresh temporary directory, not to `/tmp/audit.bin`, and
 //! is removed at the end. The five writes run in parallel, so the log keeps
-//! them in the order they landed, as in the seed.
+//! them in the order they landed, as in aiomisc.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -43,22 +43,32 @@ pub fn main() {
     let mut random = Random::seeded();
     threadbridge::entrypoint(async {
         let mut futures = Vec::new();
+        let mut set = Vec::new();
         for _ in 0..5 {
-            USER_ID.set(random.between(1, 65535));
+            let id = random.between(1, 65535);
+            set.push(id);
+            USER_ID.set(id);
             futures.push(write_user.call(log.clone()));
         }
         futures::future::join_all(futures).await;
+        println!("user_id set before each of the five calls: {set:?}");
 
+        println!("user_id each call saw, read back from the log in the order the writes landed:");
+        let mut seen = Vec::new();
         let mut records = read_log.call(log.clone());
         while let Some(data) = records.next().await {
             println!("{data}");
+            seen.push(data);
         }
+        set.sort_unstable();
+        seen.sort_unstable();
+        println!("every call saw the id set for it: {}", set == seen);
     });
 
     std::fs::remove_dir_all(&dir).expect("remove the temporary directory");
 }
 
-/// The seed's `random.randint`: a small xorshift generator, seeded by the
+/// aiomisc's `random.randint`: a small xorshift generator, seeded by the
 /// clock, so the example needs no extra crate.
 struct Random(u64);
 

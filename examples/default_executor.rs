@@ -1,4 +1,4 @@
-//! The seed's "ThreadPoolExecutor as the default" example:
+//! aiomisc's "ThreadPoolExecutor as the default" example:
 //! `loop.set_default_executor(ThreadPoolExecutor(4))`.
 
 use threadbridge::{default_pool, set_default_pool, threaded, ThreadPool};

@@ -1,4 +1,4 @@
-//! The seed's `aiomisc.IteratorWrapper` example: an infinite `/dev/urandom`
+//! aiomisc's `aiomisc.IteratorWrapper` example: an infinite `/dev/urandom`
 //! reader on a dedicated pool of one thread, with a buffer of 2 chunks; the
 //! MD5 of its first 100 chunks of 1024 bytes.
 
@@ -33,10 +33,13 @@ pub fn main() {
                 break;
             }
         }
-        // The end of the seed's `async with wrapper as gen` block.
+        // The end of aiomisc's `async with wrapper as gen` block.
         gen.close().await;
 
         pool.shutdown();
-        println!("{:x}", md5_hash.finalize());
+        println!(
+            "{:x}  (MD5 of the first 100 chunks of 1024 random bytes: new every run)",
+            md5_hash.finalize()
+        );
     });
 }

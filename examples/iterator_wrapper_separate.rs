@@ -1,4 +1,4 @@
-//! The seed's `aiomisc.IteratorWrapperSeparate` example: the same
+//! aiomisc's `aiomisc.IteratorWrapperSeparate` example: the same
 //! `/dev/urandom` reader on a thread of its own, buffer of 2 chunks; the MD5
 //! of its first 100 chunks of 1024 bytes.
 
@@ -33,6 +33,9 @@ pub fn main() {
         }
         gen.close().await;
 
-        println!("{:x}", md5_hash.finalize());
+        println!(
+            "{:x}  (MD5 of the first 100 chunks of 1024 random bytes: new every run)",
+            md5_hash.finalize()
+        );
     });
 }

@@ -1,8 +1,8 @@
-//! The seed's `aiomisc.sync_wait_coroutine` example: a function running on a
+//! aiomisc's `aiomisc.sync_wait_coroutine` example: a function running on a
 //! pool thread hands a coroutine to the event loop and waits for it.
 //!
-//! The seed's coroutine sleeps one second; this twin sleeps 100 ms so the
-//! tour stays quick. The four lines print in the seed's order.
+//! aiomisc's coroutine sleeps one second; this twin sleeps 100 ms so the
+//! tour stays quick. The four lines print in aiomisc's order.
 
 use std::time::Duration;
 
@@ -22,6 +22,7 @@ pub fn main() {
         println!("Thread finished");
     });
 
+    println!("in the order they happen:");
     let event_loop = new_event_loop();
     event_loop.run_until_complete(in_thread.call(event_loop.spawner()));
 }

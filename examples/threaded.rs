@@ -1,7 +1,7 @@
-//! The seed's `@aiomisc.threaded` example: two blocking calls run in
+//! aiomisc's `@aiomisc.threaded` example: two blocking calls run in
 //! parallel, then the same function is called synchronously.
 //!
-//! The seed sleeps one second per call; this twin sleeps 200 ms so the tour
+//! aiomisc sleeps one second per call; this twin sleeps 200 ms so the tour
 //! stays quick. Both calls still overlap: the pair takes about 200 ms, not
 //! 400 ms.
 
@@ -19,14 +19,17 @@ pub fn main() {
         futures::join!(blocking_function.call(()), blocking_function.call(()));
     });
     println!(
-        "two 200 ms calls in parallel took {} ms",
+        "two 200 ms calls took {} ms together (in parallel: about 200 ms; one after the other: 400 ms)",
         round_to_100(started.elapsed())
     );
 
     // You can call it as synchronous function
     let started = Instant::now();
     blocking_function.sync_call(());
-    println!("sync_call took {} ms", round_to_100(started.elapsed()));
+    println!(
+        "sync_call took {} ms (inline, on this thread)",
+        round_to_100(started.elapsed())
+    );
 }
 
 /// Rounds to the nearest 100 ms so the printed figure is steady.

@@ -1,25 +1,33 @@
-//! The seed's second `@aiomisc.threaded_iterable` example: an infinite
+//! aiomisc's second `@aiomisc.threaded_iterable` example: an infinite
 //! `/dev/urandom` reader with a 2-chunk buffer must be closed, with
 //! `close().await` or with a scope that closes it on exit; and a file reader
 //! with no bound runs on a thread of its own.
 //!
-//! The seed writes to a `netcat` listener; this twin starts its own and
+//! aiomisc writes to a `netcat` listener; this twin starts its own and
 //! prints how much of each kind it received.
+//!
+//! The file reader reads this example's source, embedded at build time
+//! (`include_str!`) and written to a temporary file, so the example runs
+//! wherever the binary is.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
 
 use async_io::Async;
 use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
 use threadbridge::{threaded_iterable, threaded_iterable_separate};
 
-const THIS_FILE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/examples/threaded_iterable_close.rs"
-);
+/// This file, as it was built.
+const SOURCE: &str = include_str!("threaded_iterable_close.rs");
 
 pub fn main() {
+    let dir = std::env::temp_dir().join(format!("threadbridge-close-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create a temporary directory");
+    let this_file = dir.join("threaded_iterable_close.rs");
+    std::fs::write(&this_file, SOURCE).expect("write the example's source");
+
     // Set 2 chunk buffer
     let urandom_reader = threaded_iterable(|| {
         let mut fp = File::open("/dev/urandom").expect("open /dev/urandom");
@@ -32,7 +40,7 @@ pub fn main() {
     .max_size(2);
 
     // Infinity buffer on a separate thread
-    let blocking_reader = threaded_iterable_separate(|fname: &'static str| {
+    let blocking_reader = threaded_iterable_separate(|fname: PathBuf| {
         BufReader::new(File::open(fname).expect("open the example's source"))
             .lines()
             .map(|line| line.expect("read the example's source") + "\n")
@@ -44,7 +52,7 @@ pub fn main() {
 
         let client = async {
             let mut writer = Async::<TcpStream>::connect(address).await.unwrap();
-            let mut lines = blocking_reader.call(THIS_FILE);
+            let mut lines = blocking_reader.call(this_file.clone());
             while let Some(line) = lines.next().await {
                 writer.write_all(line.as_bytes()).await.unwrap();
             }
@@ -84,16 +92,18 @@ pub fn main() {
             let (mut stream, peer) = listener.accept().await.unwrap();
             let mut received = Vec::new();
             stream.read_to_end(&mut received).await.unwrap();
-            let source = std::fs::read(THIS_FILE).unwrap();
+            let source = SOURCE.as_bytes();
             println!("Connection from {peer}");
             println!(
                 "received this file ({} bytes, intact: {}) then {} bytes of white noise",
                 source.len(),
-                received.starts_with(&source),
+                received.starts_with(source),
                 received.len() - source.len()
             );
         };
 
         futures::join!(client, netcat);
     });
+
+    std::fs::remove_dir_all(&dir).expect("remove the temporary directory");
 }

@@ -1,7 +1,10 @@
-//! The tour: every example of the seed chapter ("Working with threads"), in
-//! the chapter's order, each under the heading of its section.
+//! The tour: every example of aiomisc's "Working with threads" chapter, in
+//! the chapter's order, each under a title that says what it shows (with
+//! the chapter's section name) and a line saying what to look for.
 //!
-//! Run it with `cargo run --example tour`.
+//! Run it with `cargo run --example tour`; each example also runs alone
+//! (`cargo run --example threaded`). Nothing depends on where it was built:
+//! the examples that read their own source embed it.
 
 #[path = "contextvars.rs"]
 mod contextvars;
@@ -22,26 +25,67 @@ mod threaded_iterable_close;
 #[path = "threaded_separate.rs"]
 mod threaded_separate;
 
-fn section(title: &str, example: fn()) {
-    println!("\n== {title} ==");
+/// Prints a section's title, what to look for in its output, then runs it.
+fn section(title: &str, aiomisc: &str, shows: &str, example: fn()) {
+    println!("\n== {title} (aiomisc: {aiomisc}) ==");
+    println!("-- shows: {shows}");
     example();
 }
 
 fn main() {
-    section("contextvars support", contextvars::main);
-    section("@aiomisc.threaded", threaded::main);
-    section("@aiomisc.threaded_separate", threaded_separate::main);
-    section("Threaded iterator decorator", threaded_iterable::main);
     section(
-        "Threaded iterator decorator: closing an infinite one",
+        "Context variables follow each call",
+        "contextvars support",
+        "five calls, each made after setting `user_id`; each call sees the id set for it",
+        contextvars::main,
+    );
+    section(
+        "A blocking function awaited from async code",
+        "@threaded",
+        "two calls run in parallel on the pool; the same function also runs inline",
+        threaded::main,
+    );
+    section(
+        "Long background work on a thread of its own",
+        "@threaded_separate",
+        "a loop on a new thread runs beside a pool call until an event stops it",
+        threaded_separate::main,
+    );
+    section(
+        "A blocking iterator as a stream",
+        "threaded iterator decorator",
+        "a pool thread reads a file and chains an MD5 per line; async code sends it over TCP",
+        threaded_iterable::main,
+    );
+    section(
+        "Closing an infinite stream",
+        "threaded iterator decorator, close()",
+        "an endless /dev/urandom stream stopped with close().await, then by a scope",
         threaded_iterable_close::main,
     );
-    section("aiomisc.IteratorWrapper", iterator_wrapper::main);
     section(
-        "aiomisc.IteratorWrapperSeparate",
+        "A blocking iterator on a dedicated pool",
+        "IteratorWrapper",
+        "100 chunks from /dev/urandom through a buffer of 2, on a pool of one thread",
+        iterator_wrapper::main,
+    );
+    section(
+        "A blocking iterator on a thread of its own",
+        "IteratorWrapperSeparate",
+        "the same reader on a new thread",
         iterator_wrapper_separate::main,
     );
-    section("aiomisc.ThreadPoolExecutor", default_executor::main);
-    section("aiomisc.sync_wait_coroutine", sync_wait::main);
+    section(
+        "Sizing and replacing the default pool",
+        "ThreadPoolExecutor",
+        "a pool of 4 set as the default; entrypoint's pool_size limits its own",
+        default_executor::main,
+    );
+    section(
+        "Blocking code waits for async work",
+        "sync_wait_coroutine",
+        "the call order: the thread starts, waits for the coroutine, then finishes",
+        sync_wait::main,
+    );
     println!("\ntour finished");
 }

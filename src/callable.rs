@@ -9,7 +9,12 @@
 /// the implementations apart; it is always inferred.
 ///
 /// Closures passed to `threaded` need their argument types written out
-/// (`|path: PathBuf| ...`), since nothing else fixes them.
+/// (`|path: PathBuf| ...`), since nothing else fixes them: `threaded(|s|
+/// s.len())` fails with "type annotations needed" (E0282); write
+/// `threaded(|s: String| s.len())`.
+///
+/// Arguments are moved to another thread, so they must be owned (`'static`):
+/// pass a `String`, a `Vec` or an `Arc`, not a reference to a local.
 ///
 /// # Examples
 ///
@@ -28,6 +33,12 @@
 /// assert_eq!(one.sync_call(1), 2);
 /// assert_eq!(two.sync_call((3, 4)), 12);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be run by a `threaded` wrapper with the argument value `{Args}`",
+    label = "called with `{Args}`",
+    note = "arguments go in one value: `()` for a function of no arguments, the value itself for one, a tuple `(a, b)` for two to six",
+    note = "the function must be `Fn(..) -> R + Send + Sync + 'static` with `R: Send + 'static`: it may capture only owned, thread-safe values (`Arc`, not `Rc`; `move` closures, no borrowed locals)"
+)]
 pub trait Callable<Args, Marker>: Send + Sync + 'static {
     /// What the function returns.
     type Output: Send + 'static;

@@ -1,4 +1,4 @@
-//! Context propagation: the seed's `contextvars` support.
+//! Context propagation: aiomisc's `contextvars` support.
 //!
 //! Every `threaded*` call captures the caller's [`Context`] when it is made,
 //! and the blocking function runs inside that snapshot on whatever thread
@@ -280,7 +280,7 @@ impl<F> fmt::Debug for WithContext<F> {
 
 static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
 
-/// A context variable, the seed's `contextvars.ContextVar`: a value per
+/// A context variable, aiomisc's `contextvars.ContextVar`: a value per
 /// logical flow of work, carried into every `threaded*` call made while it
 /// is set.
 ///

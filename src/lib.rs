@@ -1,29 +1,155 @@
 //! Run blocking code from async code, and wait for async code from blocking
 //! code, under any runtime.
 //!
-//! threadbridge is the Rust form of the "Working with threads" chapter of
-//! Python's aiomisc. Its worker threads wake the awaiting task's waker
-//! directly, so the same types work under smol, async-std, tokio and plain
-//! `futures` executors, and the core depends only on `futures-core` and
-//! `futures-task`.
+//! threadbridge runs blocking work (file and database calls, CPU-heavy
+//! functions, blocking iterators) on bounded thread pools and hands the
+//! result back as a future. Its worker threads wake the awaiting task's
+//! waker directly, so the same call works under tokio, smol, async-std,
+//! `futures` executors and its own embedded runtime ([`entrypoint`]). The
+//! core depends only on `futures-core` and `futures-task`.
 //!
-//! # Quick start
+//! [`spawn`] is the runtime-neutral counterpart of `blocking::unblock` and
+//! tokio's `spawn_blocking`:
+//!
+//! ```
+//! // Under tokio ...
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() {
+//!     let len = threadbridge::spawn(|| std::fs::read("Cargo.toml").map(|b| b.len())).await;
+//!     assert!(len.unwrap() > 0);
+//! }
+//! ```
+//!
+//! ```
+//! // ... under smol ...
+//! smol::block_on(async {
+//!     let sum = threadbridge::spawn(|| (1..=100_u64).sum::<u64>()).await;
+//!     assert_eq!(sum, 5050);
+//! });
+//! ```
+//!
+//! ```
+//! // ... or with no runtime at all: the embedded one.
+//! threadbridge::entrypoint(async {
+//!     let name = threadbridge::spawn(|| std::thread::current().name().map(String::from)).await;
+//!     assert!(name.unwrap().starts_with("threadbridge-"));
+//! });
+//! ```
+//!
+//! # What you do most
+//!
+//! ## Run one blocking closure: [`spawn`]
+//!
+//! [`spawn`] queues a closure on the default pool and returns a
+//! [`JoinHandle`]: awaiting it gives the result, or resumes the closure's
+//! panic. Dropping the handle before the job starts cancels the job. For a
+//! pool of your own, [`ThreadPool::spawn`].
+//!
+//! ## Wrap a function: [`threaded`]
+//!
+//! [`threaded`] wraps a blocking function once; each [`Threaded::call`]
+//! runs it on a pool and returns a [`JoinHandle`]. Arguments go in one
+//! value: `()` for none, the value itself for one, a tuple for several
+//! ([`Callable`]). Write closure argument types out (`|s: String|`): with
+//! `threaded(|s| s.len())` nothing fixes the type of `s` and the compiler
+//! asks for annotations (E0282).
+//!
+//! ```
+//! use threadbridge::threaded;
+//!
+//! fn checksum(data: Vec<u8>, start: u32) -> u32 {
+//!     data.iter().fold(start, |sum, &byte| sum.rotate_left(5) ^ u32::from(byte))
+//! }
+//!
+//! let checksum = threaded(checksum);
+//! let length = threaded(|s: String| s.len());
+//!
+//! smol::block_on(async {
+//!     let (sum, len) = futures::join!(checksum.call((vec![1, 2, 3], 7)), length.call("four".into()));
+//!     assert_eq!(sum, checksum.sync_call((vec![1, 2, 3], 7)));
+//!     assert_eq!(len, 4);
+//! });
+//! ```
+//!
+//! ## Stream a blocking iterator: [`threaded_iterable`]
+//!
+//! A function that returns an iterator becomes a [`Stream`](futures_core::Stream)
+//! of its items, produced on a pool thread into a buffer of `max_size`
+//! items; a full buffer gives the pool thread back until the consumer makes
+//! room, and dropping the stream (or [`IteratorWrapper::close`]) stops the
+//! producer. [`threaded_iterable_separate`] produces on a thread of its own.
+//!
+//! ```
+//! use std::io::{BufRead, Cursor};
+//!
+//! use futures::StreamExt;
+//! use threadbridge::threaded_iterable;
+//!
+//! #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! async fn main() {
+//!     // A blocking reader (here over memory; a `BufReader<File>` works alike).
+//!     let read_lines = threaded_iterable(|text: &'static str| {
+//!         Cursor::new(text).lines().map(|line| line.unwrap())
+//!     })
+//!     .max_size(64);
+//!
+//!     let mut lines = read_lines.call("alpha\nbeta\ngamma\n");
+//!     let mut seen = Vec::new();
+//!     while let Some(line) = lines.next().await {
+//!         seen.push(line);
+//!     }
+//!     assert_eq!(seen, ["alpha", "beta", "gamma"]);
+//! }
+//! ```
+//!
+//! ## Wait for async work from a blocking thread: [`sync_wait`]
+//!
+//! Blocking code hands a future to an executor and blocks until it is done:
+//! any `futures::task::Spawn`, a smol or `async_executor` executor, or a
+//! tokio `Handle` with the `tokio` feature (see [`Spawner`]). Inside
+//! [`entrypoint`], [`sync_await`] needs no executor argument.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use threadbridge::sync_wait;
+//!
+//! let executor = Arc::new(smol::Executor::new());
+//! let ex = executor.clone();
+//! let answer = smol::block_on(executor.run(async move {
+//!     // On a pool thread, wait for async work on the smol executor.
+//!     threadbridge::spawn(move || sync_wait(&ex, async { 6 * 7 })).await
+//! }));
+//! assert_eq!(answer, 42);
+//! ```
+//!
+//! ## Size or replace a pool: [`ThreadPool`]
+//!
+//! The default pool holds `THREADBRIDGE_POOL_SIZE` threads, else
+//! `min(max(cpus, 4), 32)`; threads start on demand and idle ones exit
+//! after a keep-alive. Build a pool of your own with [`ThreadPool::builder`]
+//! and run a wrapper on it with [`Threaded::with_pool`], or make it the
+//! default with [`set_default_pool`]:
 //!
 //! ```
 //! use std::time::Duration;
-//! use threadbridge::threaded;
+//! use threadbridge::{set_default_pool, threaded, ThreadPool};
 //!
-//! let blocking_function = threaded(|| std::thread::sleep(Duration::from_millis(20)));
+//! let db = ThreadPool::builder()
+//!     .max_threads(8)
+//!     .min_threads(1)
+//!     .keep_alive(Duration::from_secs(30))
+//!     .name("db")
+//!     .build();
+//! let query = threaded(|id: u32| format!("row {id}")).with_pool(&db);
+//! assert_eq!(futures::executor::block_on(query.call(7)), "row 7");
 //!
-//! threadbridge::entrypoint(async {
-//!     // Two blocking calls, in parallel, awaited from async code.
-//!     futures::join!(blocking_function.call(()), blocking_function.call(()));
-//! });
-//! // And the same function, called inline.
-//! blocking_function.sync_call(());
+//! let _previous = set_default_pool(ThreadPool::new(4));
 //! ```
 //!
-//! # The seed chapter, section by section
+//! # aiomisc's "Working with threads", section by section
+//!
+//! threadbridge is the Rust form of that chapter of Python's aiomisc; each
+//! of its examples has a twin in `examples/` (`cargo run --example tour`).
 //!
 //! ## Working with threads
 //!
@@ -56,7 +182,7 @@
 //! });
 //! ```
 //!
-//! As the seed's note says, a context is a lightweight copy, not a shared,
+//! As aiomisc's note says, a context is a lightweight copy, not a shared,
 //! mutable `Context` object: a blocking function that sets a variable
 //! changes only its own copy, and the caller never sees it. To share mutable
 //! state, put an `Arc<Mutex<_>>` in a variable: the copy shares the pointer,
@@ -73,7 +199,7 @@
 //!
 //! ## `@threaded`
 //!
-//! [`threaded`] wraps a function; [`Threaded::call`] (or the seed's
+//! [`threaded`] wraps a function; [`Threaded::call`] (or aiomisc's
 //! [`Threaded::async_call`]) runs it on the default pool and returns a
 //! [`JoinHandle`], and [`Threaded::sync_call`] runs it inline.
 //! [`Threaded::with_pool`] picks a pool.
@@ -128,13 +254,13 @@
 //!
 //! ## Threaded iterator decorator
 //!
-//! [`threaded_iterable`] wraps a function that returns an iterator (the
-//! seed's generator function): a call gives an [`IteratorWrapper`], a
+//! [`threaded_iterable`] wraps a function that returns an iterator (what
+//! aiomisc calls a generator function): a call gives an [`IteratorWrapper`], a
 //! [`Stream`](futures_core::Stream) of the items, produced on a pool thread
 //! and consumed from any executor. `max_size` bounds the buffer between them;
 //! a producer with a full buffer gives its pool thread back until the
 //! consumer makes room. [`threaded_iterable_separate`] produces on a thread
-//! of its own ([`IteratorWrapperSeparate`]). [`Threaded::iter`] is the seed's
+//! of its own ([`IteratorWrapperSeparate`]). [`Threaded::iter`] is aiomisc's
 //! `@threaded` applied to a generator function.
 //!
 //! ```
@@ -152,7 +278,7 @@
 //! ```
 //!
 //! Dropping the stream stops the producer too, without waiting: the Rust
-//! form of the seed's `async with` block.
+//! form of aiomisc's `async with` block.
 //!
 //! ## `aiomisc.IteratorWrapper` and `aiomisc.IteratorWrapperSeparate`
 //!
@@ -164,7 +290,7 @@
 //! [`ThreadPool`] is the fast pool: bounded, named, with threads that start
 //! on demand and exit after a keep-alive, statistics ([`PoolStats`]),
 //! cancellation of queued jobs and graceful shutdown. [`set_default_pool`]
-//! is the seed's `loop.set_default_executor(pool)`:
+//! is aiomisc's `loop.set_default_executor(pool)`:
 //!
 //! ```
 //! use threadbridge::{set_default_pool, ThreadPool};
@@ -173,12 +299,12 @@
 //! let _previous = set_default_pool(thread_pool);
 //! ```
 //!
-//! The seed's note: `entrypoint` sets such a pool as the default, and its
+//! aiomisc notes that `entrypoint` sets such a pool as the default, and its
 //! `pool_size` argument limits it. With the default `runtime` feature,
 //! [`entrypoint`] and [`Entrypoint`] run a future on an embedded executor
 //! with a fresh default pool of `pool_size` threads, shut it down when the
 //! future ends and restore the previous default; [`new_event_loop`] gives
-//! the seed's loop value:
+//! aiomisc's loop value:
 //!
 //! ```
 //! let threads = threadbridge::Entrypoint::new()
@@ -247,11 +373,18 @@
 //!
 //! # Features
 //!
-//! - `runtime` (default): the embedded runtime, on `async-executor`.
-//! - `tracing`: carries the caller's `tracing` span into blocking threads.
+//! - `runtime` (default): the embedded runtime ([`entrypoint`],
+//!   [`Entrypoint`], [`new_event_loop`], [`EventLoop`]), on `async-executor`.
 //! - `async-executor` (on with `runtime`): [`sync_wait`] accepts an
 //!   `async_executor::Executor` (also `smol::Executor`).
 //! - `tokio`: [`sync_wait`] accepts a `tokio::runtime::Handle` or `Runtime`.
+//!   Not needed to *await* threadbridge's handles under tokio: they work
+//!   under any executor.
+//! - `tracing`: carries the caller's `tracing` span into blocking threads.
+//!
+//! With `default-features = false` the crate keeps everything but the
+//! embedded runtime; it then depends on `futures-core` and `futures-task`
+//! alone.
 //!
 //! # Caveats
 //!
@@ -289,6 +422,7 @@
 //!   check wraps the installed panic hook once, muting it for the probe
 //!   alone; a hook installed later is not wrapped.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms)]
@@ -324,9 +458,15 @@ pub use iter::{
 };
 pub use pool::{PoolStats, Shutdown, ThreadPool, ThreadPoolBuilder};
 #[cfg(feature = "runtime")]
+#[cfg_attr(docsrs, doc(cfg(feature = "runtime")))]
 pub use runtime::{entrypoint, new_event_loop, Entrypoint, EventLoop, LoopSpawner};
 pub use slot::JoinHandle;
 pub use sync_wait::{
     sync_await, sync_wait, try_sync_await, try_sync_wait, BoxedTask, Spawner, SyncWaitError,
 };
 pub use threaded::{spawn, threaded, threaded_separate, Threaded};
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

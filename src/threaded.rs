@@ -1,5 +1,5 @@
 //! [`Threaded`]: a blocking function wrapped so that calling it runs it on a
-//! pool or on a thread of its own (the seed's `@threaded` and
+//! pool or on a thread of its own (aiomisc's `@threaded` and
 //! `@threaded_separate`).
 
 use std::fmt;
@@ -100,7 +100,7 @@ pub struct Threaded<F> {
 
 /// Wraps a blocking function so that each call runs it on the default pool
 /// (or on the pool given with [`Threaded::with_pool`]) and returns a
-/// [`JoinHandle`] to await. This is the seed's `@threaded`.
+/// [`JoinHandle`] to await. This is aiomisc's `@threaded`.
 ///
 /// # Examples
 ///
@@ -125,7 +125,7 @@ pub fn threaded<F>(func: F) -> Threaded<F> {
 }
 
 /// Wraps a blocking function so that each call runs it on a new thread of
-/// its own, named `threadbridge-separate`. This is the seed's
+/// its own, named `threadbridge-separate`. This is aiomisc's
 /// `@threaded_separate`, recommended for long background work that should
 /// not hold a pool thread.
 ///
@@ -252,7 +252,7 @@ impl<F> Threaded<F> {
             .unwrap_or_else(|error| panic!("{error}"))
     }
 
-    /// The seed's name for [`Threaded::call`].
+    /// aiomisc's name for [`Threaded::call`].
     ///
     /// # Examples
     ///
@@ -348,13 +348,34 @@ impl<F> fmt::Debug for Threaded<F> {
     }
 }
 
-/// Runs `f` on the default pool and returns a handle to await.
+/// Runs `f` on the default pool and returns a handle to await: the
+/// runtime-neutral counterpart of `blocking::unblock` and tokio's
+/// `spawn_blocking`.
+///
+/// The job is queued at once. Awaiting the handle gives `f`'s result, or
+/// resumes its panic; dropping the handle before the job starts cancels
+/// it. The caller's [`Context`](crate::Context) is current while `f` runs.
+/// To run on another pool, use [`ThreadPool::spawn`].
+///
+/// # Panics
+///
+/// If the default pool is shut down or no thread can be started.
 ///
 /// # Examples
 ///
 /// ```
 /// let len = futures::executor::block_on(threadbridge::spawn(|| "hello".len()));
 /// assert_eq!(len, 5);
+/// ```
+///
+/// Under tokio (or any other executor) the handle is awaited the same way:
+///
+/// ```
+/// #[tokio::main(flavor = "current_thread")]
+/// async fn main() {
+///     let text = threadbridge::spawn(|| std::fs::read_to_string("Cargo.toml")).await;
+///     assert!(text.unwrap().contains("threadbridge"));
+/// }
 /// ```
 pub fn spawn<F, T>(f: F) -> JoinHandle<T>
 where

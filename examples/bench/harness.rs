@@ -102,7 +102,7 @@ impl Report {
 
     /// The best row after the first (ours) that is not another of ours
     /// (a row named `threadbridge...`).
-    fn best_peer(&self) -> Option<&Row> {
+    pub fn best_peer(&self) -> Option<&Row> {
         let peers = self
             .rows
             .iter()

@@ -49,6 +49,12 @@ pub type BoxedTask = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 ///
 /// assert_eq!(sync_wait(&ThreadPerTask, async { 1 + 1 }), 2);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an executor that `sync_wait` can hand a future to",
+    label = "not a `Spawner`",
+    note = "`sync_wait` takes a reference to a `futures::task::Spawn` (such as `LoopSpawner` or `futures::executor::ThreadPool`), an `async_executor::Executor` or `smol::Executor` (feature `async-executor`), or a tokio `Handle` or `Runtime` (feature `tokio`)",
+    note = "for another executor, implement `Spawner<()>` for its handle"
+)]
 pub trait Spawner<Marker> {
     /// Starts `task` on the executor, detached: it must run to completion,
     /// or be dropped if the executor shuts down. An error means it was not
@@ -101,6 +107,7 @@ mod async_executor_impls {
 
     /// The executor must be run by some thread (`executor.run(..)`), or the
     /// task never starts.
+    #[cfg_attr(docsrs, doc(cfg(feature = "async-executor")))]
     impl Spawner<fn(&Executor<'static>)> for Executor<'_> {
         fn spawn_task(&self, task: BoxedTask) -> Result<(), SpawnError> {
             self.spawn(task).detach();
@@ -108,6 +115,7 @@ mod async_executor_impls {
         }
     }
 
+    #[cfg_attr(docsrs, doc(cfg(feature = "async-executor")))]
     impl Spawner<fn(&Executor<'static>)> for Arc<Executor<'_>> {
         fn spawn_task(&self, task: BoxedTask) -> Result<(), SpawnError> {
             self.spawn(task).detach();
@@ -122,6 +130,7 @@ mod tokio_impls {
 
     use super::{BoxedTask, SpawnError, Spawner};
 
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     impl Spawner<fn(&Handle)> for Handle {
         fn spawn_task(&self, task: BoxedTask) -> Result<(), SpawnError> {
             // A runtime that is shutting down drops the task at once; the
@@ -135,6 +144,7 @@ mod tokio_impls {
         }
     }
 
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     impl Spawner<fn(&Handle)> for Runtime {
         fn spawn_task(&self, task: BoxedTask) -> Result<(), SpawnError> {
             self.handle().spawn_task(task)
