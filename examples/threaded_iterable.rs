@@ -18,32 +18,33 @@ use threadbridge::threaded_iterable;
 
 const THIS_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/threaded_iterable.rs");
 
-pub fn main() {
-    // My first blockchain
-    let blocking_reader = threaded_iterable(|fname: &'static str| {
-        let mut fp = BufReader::new(File::open(fname).expect("open the example's source"));
-        let mut md5_hash = Md5::new();
-        std::iter::from_fn(move || {
-            let mut bytes_line = Vec::new();
-            match fp.read_until(b'\n', &mut bytes_line) {
-                Ok(0) => None,
-                Ok(_) => {
-                    md5_hash.update(&bytes_line);
-                    let digest = format!("{:x}", md5_hash.clone().finalize());
-                    Some((bytes_line, digest.into_bytes()))
-                }
-                Err(error) => panic!("reading {fname}: {error}"),
+// My first blockchain
+#[threaded_iterable]
+fn blocking_reader(fname: &'static str) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> {
+    let mut fp = BufReader::new(File::open(fname).expect("open the example's source"));
+    let mut md5_hash = Md5::new();
+    std::iter::from_fn(move || {
+        let mut bytes_line = Vec::new();
+        match fp.read_until(b'\n', &mut bytes_line) {
+            Ok(0) => None,
+            Ok(_) => {
+                md5_hash.update(&bytes_line);
+                let digest = format!("{:x}", md5_hash.clone().finalize());
+                Some((bytes_line, digest.into_bytes()))
             }
-        })
-    });
+            Err(error) => panic!("reading {fname}: {error}"),
+        }
+    })
+}
 
+pub fn main() {
     threadbridge::entrypoint(async {
         let listener = Async::<TcpListener>::bind(([127, 0, 0, 1], 0)).unwrap();
         let address = listener.get_ref().local_addr().unwrap();
 
         let client = async {
             let mut writer = Async::<TcpStream>::connect(address).await.unwrap();
-            let mut gen = blocking_reader.call(THIS_FILE);
+            let mut gen = blocking_reader(THIS_FILE);
             while let Some((line, digest)) = gen.next().await {
                 writer.write_all(&digest).await.unwrap();
                 writer.write_all(b"\t").await.unwrap();

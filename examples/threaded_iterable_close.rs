@@ -19,39 +19,40 @@ const THIS_FILE: &str = concat!(
     "/examples/threaded_iterable_close.rs"
 );
 
-pub fn main() {
-    // Set 2 chunk buffer
-    let urandom_reader = threaded_iterable(|| {
-        let mut fp = File::open("/dev/urandom").expect("open /dev/urandom");
-        std::iter::repeat_with(move || {
-            let mut chunk = [0_u8; 8];
-            fp.read_exact(&mut chunk).expect("read /dev/urandom");
-            chunk
-        })
+// Set 2 chunk buffer
+#[threaded_iterable(max_size = 2)]
+fn urandom_reader() -> impl Iterator<Item = [u8; 8]> {
+    let mut fp = File::open("/dev/urandom").expect("open /dev/urandom");
+    std::iter::repeat_with(move || {
+        let mut chunk = [0_u8; 8];
+        fp.read_exact(&mut chunk).expect("read /dev/urandom");
+        chunk
     })
-    .max_size(2);
+}
 
-    // Infinity buffer on a separate thread
-    let blocking_reader = threaded_iterable_separate(|fname: &'static str| {
-        BufReader::new(File::open(fname).expect("open the example's source"))
-            .lines()
-            .map(|line| line.expect("read the example's source") + "\n")
-    });
+// Infinity buffer on a separate thread
+#[threaded_iterable_separate(max_size = 0)]
+fn blocking_reader(fname: &'static str) -> impl Iterator<Item = String> {
+    BufReader::new(File::open(fname).expect("open the example's source"))
+        .lines()
+        .map(|line| line.expect("read the example's source") + "\n")
+}
 
+pub fn main() {
     threadbridge::entrypoint(async {
         let listener = Async::<TcpListener>::bind(([127, 0, 0, 1], 0)).unwrap();
         let address = listener.get_ref().local_addr().unwrap();
 
         let client = async {
             let mut writer = Async::<TcpStream>::connect(address).await.unwrap();
-            let mut lines = blocking_reader.call(THIS_FILE);
+            let mut lines = blocking_reader(THIS_FILE);
             while let Some(line) = lines.next().await {
                 writer.write_all(line.as_bytes()).await.unwrap();
             }
             writer.flush().await.unwrap();
 
             // Feed white noise
-            let mut gen = urandom_reader.call(());
+            let mut gen = urandom_reader();
             let mut counter = 0;
             while let Some(line) = gen.next().await {
                 writer.write_all(&line).await.unwrap();
@@ -67,7 +68,7 @@ pub fn main() {
 
             // Using a scope: the stream is dropped, and so closed, on exit.
             {
-                let mut gen = urandom_reader.call(());
+                let mut gen = urandom_reader();
                 let mut counter = 0;
                 while let Some(line) = gen.next().await {
                     writer.write_all(&line).await.unwrap();

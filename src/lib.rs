@@ -271,3 +271,9 @@ pub use sync_wait::{
     sync_await, sync_wait, try_sync_await, try_sync_wait, BoxedTask, Spawner, SyncWaitError,
 };
 pub use threaded::{spawn, threaded, threaded_separate, Threaded};
+// Attributes live in the macro namespace, functions in the value namespace:
+// `use threadbridge::threaded;` brings both.
+#[cfg(feature = "macros")]
+pub use threadbridge_macros::{
+    threaded, threaded_iterable, threaded_iterable_separate, threaded_separate,
+};
