@@ -198,8 +198,8 @@ fn apply<F: FnOnce(u32) -> u32>(f: F, x: u32) -> u32 {
 }
 
 #[threaded_iterable(max_size = 4)]
-fn repeated<T: Clone>(item: T, times: usize) -> std::iter::Take<std::iter::Repeat<T>> {
-    std::iter::repeat(item).take(times)
+fn repeated<T: Clone>(item: T, times: usize) -> std::iter::RepeatN<T> {
+    std::iter::repeat_n(item, times)
 }
 
 #[test]
@@ -311,7 +311,7 @@ impl<T: Clone + Send + 'static> Holder<T> {
 
     #[threaded_iterable_separate(max_size = 1)]
     fn copies(self, times: usize) -> impl Iterator<Item = T> {
-        std::iter::repeat(self.value).take(times)
+        std::iter::repeat_n(self.value, times)
     }
 }
 

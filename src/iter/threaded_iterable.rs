@@ -247,7 +247,7 @@ impl<F> ThreadedIterableSeparate<F> {
 impl<F> Threaded<F> {
     /// For a function that returns an iterator: calls it where this
     /// `Threaded` runs (its pool, or a thread of its own for
-    /// [`threaded_separate`](crate::threaded_separate)) and streams the
+    /// [`threaded_separate`](fn@crate::threaded_separate)) and streams the
     /// iterator's items, with a buffer of [`THREADED_ITER_MAX_SIZE`] (1024)
     /// items.
     ///

@@ -100,7 +100,7 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
     };
     check_signature(kind, &func, &mut errors);
     let item_type = if kind.iterable() {
-        match item_type(kind, &func.sig.output) {
+        match item_type(kind, &func.sig) {
             Ok(item) => Some(item),
             Err(error) => {
                 errors.push(error);
@@ -123,7 +123,8 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
 }
 
 /// The message's tail for anything borrowed.
-const WHY: &str = "the body runs on another thread, which may outlive the caller's borrow";
+const WHY: &str = "the body runs on another thread after the call returns, so it cannot borrow \
+                   from the caller";
 
 /// Refuses what cannot run on another thread after the call returns.
 fn check_signature(kind: Kind, func: &ItemFn, errors: &mut Vec<Error>) {
@@ -188,7 +189,19 @@ fn check_signature(kind: Kind, func: &ItemFn, errors: &mut Vec<Error>) {
                          value or `self: Arc<Self>` (clone the `Arc` to keep using it)"
                     ),
                 )),
-                ReceiverKind::Typed(_, ty) => check_type(attr, ty, errors),
+                ReceiverKind::Typed(_, ty) => {
+                    let mut found = Vec::new();
+                    check_type(attr, ty, &mut found);
+                    if !found.is_empty() {
+                        errors.push(Error::new_spanned(
+                            receiver,
+                            format!(
+                                "`{attr}` cannot take a borrowed `self`: {WHY}; take `self` by \
+                                 value or `self: Arc<Self>`"
+                            ),
+                        ));
+                    }
+                }
                 _ => {}
             },
             FnArg::Typed(arg) => check_type(attr, &arg.ty, errors),
@@ -296,11 +309,11 @@ fn is_static(lifetime: Option<&Lifetime>) -> bool {
 
 /// The items' type of an iterable function's return type: `T` of `impl
 /// Iterator<Item = T>`, else `<Ret as IntoIterator>::Item`.
-fn item_type(kind: Kind, output: &ReturnType) -> syn::Result<TokenStream> {
+fn item_type(kind: Kind, sig: &syn::Signature) -> syn::Result<TokenStream> {
     let attr = kind.attr();
-    let ReturnType::Type(_, ty) = output else {
-        return Err(Error::new(
-            Span::call_site(),
+    let ReturnType::Type(_, ty) = &sig.output else {
+        return Err(Error::new_spanned(
+            &sig.ident,
             format!(
                 "`{attr}` needs a function that returns an iterator, such as \
                  `-> impl Iterator<Item = T>` or `-> Vec<T>`"
@@ -352,6 +365,40 @@ fn in_impl(func: &ItemFn) -> bool {
         || names_self(func.block.to_token_stream())
 }
 
+/// Adds `Send + 'static` to every type parameter: in its `where` predicate
+/// if it has one, else beside the parameter.
+fn add_send_static(generics: &mut syn::Generics) {
+    let send: TypeParamBound = syn::parse_quote!(::core::marker::Send);
+    let is_static: TypeParamBound = syn::parse_quote!('static);
+    let mut in_where = Vec::new();
+    if let Some(where_clause) = &mut generics.where_clause {
+        for predicate in &mut where_clause.predicates {
+            let WherePredicate::Type(predicate) = predicate else {
+                continue;
+            };
+            let Type::Path(path) = &predicate.bounded_ty else {
+                continue;
+            };
+            let Some(ident) = path.path.get_ident() else {
+                continue;
+            };
+            if path.qself.is_none() && !in_where.contains(ident) {
+                in_where.push(ident.clone());
+                predicate.bounds.push(send.clone());
+                predicate.bounds.push(is_static.clone());
+            }
+        }
+    }
+    for param in generics.type_params_mut() {
+        if in_where.contains(&param.ident) {
+            continue;
+        }
+        param.colon_token.get_or_insert_with(Default::default);
+        param.bounds.push(send.clone());
+        param.bounds.push(is_static.clone());
+    }
+}
+
 fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream>) -> TokenStream {
     let ItemFn {
         attrs,
@@ -399,23 +446,16 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
         }
     }
 
-    // `Send + 'static` for each type parameter, and for `Self` when it is
-    // moved to the other thread.
+    // `Send + 'static` for each type parameter (where its other bounds are,
+    // so that they stay in one place), and for `Self` when it is moved to
+    // the other thread.
     let mut generics = sig.generics.clone();
-    let type_params: Vec<Ident> = generics.type_params().map(|p| p.ident.clone()).collect();
-    {
-        let where_clause = generics.make_where_clause();
-        for ident in &type_params {
-            where_clause
-                .predicates
-                .push(syn::parse_quote!(#ident: ::core::marker::Send + 'static));
-        }
-        if let Some(receiver) = sig.receiver() {
-            let predicate: WherePredicate = syn::parse_quote_spanned! {receiver.span()=>
-                Self: ::core::marker::Send + 'static
-            };
-            where_clause.predicates.push(predicate);
-        }
+    add_send_static(&mut generics);
+    if let Some(receiver) = sig.receiver() {
+        let predicate: WherePredicate = syn::parse_quote_spanned! {receiver.span()=>
+            Self: ::core::marker::Send + 'static
+        };
+        generics.make_where_clause().predicates.push(predicate);
     }
     let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
     let turbofish = type_generics.as_turbofish();
