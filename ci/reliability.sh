@@ -6,10 +6,11 @@
 set -euo pipefail
 
 # `--no-default-features`: the embedded runtime's executor does not build
-# with loom's primitives, and no model needs it. A separate target dir keeps
-# the normal build's artifacts.
+# with loom's primitives, and no model needs it (`-p threadbridge`, or the
+# macros crate's doctests would switch the default features back on). A
+# separate target dir keeps the normal build's artifacts.
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
-  cargo test --release --no-default-features --test loom -- --nocapture
+  cargo test -p threadbridge --release --no-default-features --test loom -- --nocapture
 
 if ! command -v valgrind >/dev/null; then
   apt-get update && apt-get install -y valgrind
