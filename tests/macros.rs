@@ -9,7 +9,7 @@ mod common;
 use std::panic::AssertUnwindSafe;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
 use common::{eventually, on_every_runtime};
@@ -21,6 +21,20 @@ use threadbridge::{
 
 /// How long a condition that should hold soon may take.
 const SOON: Duration = Duration::from_secs(10);
+
+/// Runs `make`'s body under every runtime, one test at a time: while a body
+/// runs under `entrypoint`, the entrypoint's pool is the default pool of the
+/// whole process, and a stream that another test made on it would fail once
+/// that entrypoint ends and shuts its pool down.
+fn on_every_runtime_alone<M, F>(make: M)
+where
+    M: Fn() -> F,
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    static ALONE: Mutex<()> = Mutex::new(());
+    let _alone = ALONE.lock().unwrap_or_else(PoisonError::into_inner);
+    on_every_runtime(make);
+}
 
 fn current_thread_name() -> String {
     std::thread::current().name().unwrap_or("").to_owned()
@@ -38,7 +52,7 @@ fn separate_thread_name() -> String {
 
 #[test]
 fn the_async_form_runs_on_a_pool_thread_and_the_sync_form_inline() {
-    on_every_runtime(|| async {
+    on_every_runtime_alone(|| async {
         let pooled = thread_name().await;
         assert!(
             pooled.starts_with("threadbridge-worker"),
@@ -72,7 +86,7 @@ fn meet_on_own_thread(arrived: Arc<AtomicUsize>, expected: usize) -> bool {
 
 #[test]
 fn parallel_calls_overlap() {
-    on_every_runtime(|| async {
+    on_every_runtime_alone(|| async {
         let arrived = Arc::new(AtomicUsize::new(0));
         let met = futures::join!(
             meet_on_pool(arrived.clone(), 3),
@@ -110,7 +124,7 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
 
 #[test]
 fn a_panic_resumes_where_the_handle_is_awaited() {
-    on_every_runtime(|| async {
+    on_every_runtime_alone(|| async {
         let pooled = AssertUnwindSafe(fail_on_pool("pool boom".to_owned()))
             .catch_unwind()
             .await;
@@ -150,7 +164,7 @@ fn users_on_own_thread(times: usize) -> impl Iterator<Item = Option<u32>> {
 
 #[test]
 fn each_call_carries_the_context_of_its_caller() {
-    on_every_runtime(|| {
+    on_every_runtime_alone(|| {
         Context::default().wrap(async {
             USER_ID.set(6621);
             let pooled = user_on_pool();
@@ -204,7 +218,7 @@ fn repeated<T: Clone>(item: T, times: usize) -> std::iter::RepeatN<T> {
 
 #[test]
 fn generic_functions_keep_their_parameters() {
-    on_every_runtime(|| async {
+    on_every_runtime_alone(|| async {
         assert_eq!(largest(vec![3, 9, 4]).await, Some(9));
         assert_eq!(largest(vec!["b", "a"]).await, Some("b"));
         // A parameter seen only in the result, named with a turbofish.
@@ -249,7 +263,7 @@ mod inner {
 
 #[test]
 fn patterns_many_arguments_static_references_and_visibility() {
-    on_every_runtime(|| async {
+    on_every_runtime_alone(|| async {
         let out = swapped((1, "one".to_owned()), vec![3, 1, 2]).await;
         assert_eq!(out, ("one".to_owned(), 1, vec![1, 2, 3]));
         assert_eq!(sum_of_eight(1, 2, 3, 4, 5, 6, 7, 8).await, 36);
@@ -317,7 +331,7 @@ impl<T: Clone + Send + 'static> Holder<T> {
 
 #[test]
 fn methods_take_self_by_value_or_in_an_arc() {
-    on_every_runtime(|| async {
+    on_every_runtime_alone(|| async {
         let ledger = Ledger::open(3).await;
         assert!(ledger.seen_on.lock().unwrap()[0].starts_with("threadbridge-worker"));
         let ledger = ledger.push(10).await;
@@ -366,7 +380,7 @@ fn names_on_crunch(times: usize) -> impl Iterator<Item = String> {
 
 #[test]
 fn pool_picks_the_pool() {
-    on_every_runtime(|| async {
+    on_every_runtime_alone(|| async {
         assert!(on_crunch().await.starts_with("crunch-"));
         let files = ThreadPool::builder().name("files").max_threads(1).build();
         let (thread, pool) = on_given(files.clone()).await;
@@ -462,7 +476,7 @@ fn unbounded() -> std::ops::Range<u8> {
 
 #[test]
 fn iterable_forms_start_lazily_on_the_first_poll() {
-    on_every_runtime(|| async {
+    on_every_runtime_alone(|| async {
         let record = Record::default();
         let mut stream = probe_on_one(record.clone());
         // A job queued after the call on the same one-thread pool: had the
@@ -485,7 +499,7 @@ fn iterable_forms_start_lazily_on_the_first_poll() {
 
 #[test]
 fn iterable_forms_bound_their_buffer() {
-    on_every_runtime(|| async {
+    on_every_runtime_alone(|| async {
         assert_eq!(default_bound().max_size(), 1024);
         assert_eq!(default_bound_separate().max_size(), 1024);
         assert_eq!(unbounded().max_size(), 0);
@@ -517,7 +531,7 @@ fn iterable_forms_bound_their_buffer() {
 
 #[test]
 fn close_waits_for_the_iterator_to_drop_and_drop_stops_the_producer() {
-    on_every_runtime(|| async {
+    on_every_runtime_alone(|| async {
         for separate in [false, true] {
             let record = Record::default();
             if separate {
