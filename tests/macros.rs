@@ -63,6 +63,10 @@ fn the_async_form_runs_on_a_pool_thread_and_the_sync_form_inline() {
         let here = current_thread_name();
         assert_eq!(thread_name_sync(), here);
         assert_eq!(separate_thread_name_sync(), here);
+
+        // One `use` brings the attribute and the function of the same name.
+        let plus_one = threaded(|x: u32| x + 1);
+        assert_eq!(plus_one.call(1).await, 2);
     });
 }
 
@@ -211,6 +215,11 @@ fn apply<F: FnOnce(u32) -> u32>(f: F, x: u32) -> u32 {
     f(x)
 }
 
+#[threaded]
+fn shown(value: u32) -> impl std::fmt::Display {
+    format!("<{value}>")
+}
+
 #[threaded_iterable(max_size = 4)]
 fn repeated<T: Clone>(item: T, times: usize) -> std::iter::RepeatN<T> {
     std::iter::repeat_n(item, times)
@@ -226,6 +235,7 @@ fn generic_functions_keep_their_parameters() {
         assert_eq!(parse::<u16>("x".to_owned()).await, None);
         assert_eq!(filled::<3>(7).await, [7, 7, 7]);
         assert_eq!(apply(|x| x * 10, 4).await, 40);
+        assert_eq!(shown(5).await.to_string(), "<5>");
         let items: Vec<String> = repeated("hi".to_owned(), 2).collect().await;
         assert_eq!(items, ["hi", "hi"]);
 
@@ -360,6 +370,18 @@ fn methods_take_self_by_value_or_in_an_arc() {
     });
 }
 
+struct Worker {
+    pool: ThreadPool,
+}
+
+impl Worker {
+    /// The pool expression may use the arguments, `self` included.
+    #[threaded(pool = self.pool)]
+    fn where_am_i(self: Arc<Self>) -> String {
+        current_thread_name()
+    }
+}
+
 static CRUNCH: LazyLock<ThreadPool> =
     LazyLock::new(|| ThreadPool::builder().name("crunch").max_threads(2).build());
 
@@ -389,6 +411,10 @@ fn pool_picks_the_pool() {
         let names: Vec<String> = names_on_crunch(3).collect().await;
         assert_eq!(names.len(), 3);
         assert!(names.iter().all(|name| name.starts_with("crunch-")));
+        let worker = Arc::new(Worker {
+            pool: files.clone(),
+        });
+        assert!(worker.where_am_i().await.starts_with("files-"));
         files.shutdown_async().await;
     });
 }
