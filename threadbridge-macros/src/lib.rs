@@ -49,9 +49,10 @@
 //!   `'static`, a lifetime parameter) is refused at compile time;
 //! - a method takes `self` by value or an owned receiver such as
 //!   `self: Arc<Self>`; `&self` and `&mut self` are refused;
-//! - generic type parameters get `Send + 'static` bounds on the async form
-//!   (the arguments and the result cross threads), and so does `Self` for a
-//!   method;
+//! - the function's generic type parameters get `Send + 'static` bounds on
+//!   the async form (the arguments and the result cross threads), and so
+//!   does `Self` for a method; the type parameters of an enclosing `impl`
+//!   block need those bounds written on the `impl`;
 //! - `impl Trait` arguments are refused (write a generic parameter), and so
 //!   are `async fn`, `const fn`, `unsafe fn` and `extern` functions.
 //!
