@@ -14,10 +14,11 @@ target_dir=$(cargo metadata --format-version 1 --no-deps |
   sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 
 # `--no-default-features`: the embedded runtime's executor does not build
-# with loom's primitives, and no model needs it. A separate target dir keeps
-# the normal build's artifacts.
+# with loom's primitives, and no model needs it (`-p threadbridge`, or the
+# macros crate's doctests would switch the default features back on). A
+# separate target dir keeps the normal build's artifacts.
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR="$target_dir/loom" \
-  cargo test --release --no-default-features --test loom -- --nocapture
+  cargo test -p threadbridge --release --no-default-features --test loom -- --nocapture
 
 if ! command -v valgrind >/dev/null; then
   if [ -n "${CI:-}" ]; then
@@ -28,7 +29,7 @@ if ! command -v valgrind >/dev/null; then
   fi
 fi
 # The executable's path, as cargo reports it.
-stress=$(cargo build --release --example stress --message-format=json |
+stress=$(cargo build -p threadbridge --release --example stress --message-format=json |
   sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
 if [ -z "$stress" ]; then
   echo "reliability: cargo did not report the stress example's executable" >&2

@@ -9,14 +9,17 @@ use std::time::{Duration, Instant};
 
 use threadbridge::{new_event_loop, threaded};
 
-pub fn main() {
-    let blocking_function = threaded(|| std::thread::sleep(Duration::from_millis(200)));
+#[threaded]
+fn blocking_function() {
+    std::thread::sleep(Duration::from_millis(200));
+}
 
+pub fn main() {
     let event_loop = new_event_loop();
     let started = Instant::now();
     event_loop.run_until_complete(async {
         // Running in parallel
-        futures::join!(blocking_function.call(()), blocking_function.call(()));
+        futures::join!(blocking_function(), blocking_function());
     });
     println!(
         "two 200 ms calls took {} ms together (in parallel: about 200 ms; one after the other: 400 ms)",
@@ -25,9 +28,9 @@ pub fn main() {
 
     // You can call it as synchronous function
     let started = Instant::now();
-    blocking_function.sync_call(());
+    blocking_function_sync();
     println!(
-        "sync_call took {} ms (inline, on this thread)",
+        "blocking_function_sync() took {} ms (inline, on this thread)",
         round_to_100(started.elapsed())
     );
 }

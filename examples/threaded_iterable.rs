@@ -28,29 +28,30 @@ const SOURCE: &str = include_str!("threaded_iterable.rs");
 /// How many received lines to show before the last one.
 const SHOWN: usize = 3;
 
+// My first blockchain
+#[threaded_iterable]
+fn blocking_reader(fname: PathBuf) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> {
+    let mut fp = BufReader::new(File::open(&fname).expect("open the example's source"));
+    let mut md5_hash = Md5::new();
+    std::iter::from_fn(move || {
+        let mut bytes_line = Vec::new();
+        match fp.read_until(b'\n', &mut bytes_line) {
+            Ok(0) => None,
+            Ok(_) => {
+                md5_hash.update(&bytes_line);
+                let digest = format!("{:x}", md5_hash.clone().finalize());
+                Some((bytes_line, digest.into_bytes()))
+            }
+            Err(error) => panic!("reading {}: {error}", fname.display()),
+        }
+    })
+}
+
 pub fn main() {
     let dir = std::env::temp_dir().join(format!("threadbridge-chain-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create a temporary directory");
     let this_file = dir.join("threaded_iterable.rs");
     std::fs::write(&this_file, SOURCE).expect("write the example's source");
-
-    // My first blockchain
-    let blocking_reader = threaded_iterable(|fname: PathBuf| {
-        let mut fp = BufReader::new(File::open(&fname).expect("open the example's source"));
-        let mut md5_hash = Md5::new();
-        std::iter::from_fn(move || {
-            let mut bytes_line = Vec::new();
-            match fp.read_until(b'\n', &mut bytes_line) {
-                Ok(0) => None,
-                Ok(_) => {
-                    md5_hash.update(&bytes_line);
-                    let digest = format!("{:x}", md5_hash.clone().finalize());
-                    Some((bytes_line, digest.into_bytes()))
-                }
-                Err(error) => panic!("reading {}: {error}", fname.display()),
-            }
-        })
-    });
 
     threadbridge::entrypoint(async {
         let listener = Async::<TcpListener>::bind(([127, 0, 0, 1], 0)).unwrap();
@@ -58,7 +59,7 @@ pub fn main() {
 
         let client = async {
             let mut writer = Async::<TcpStream>::connect(address).await.unwrap();
-            let mut gen = blocking_reader.call(this_file.clone());
+            let mut gen = blocking_reader(this_file.clone());
             while let Some((line, digest)) = gen.next().await {
                 writer.write_all(&digest).await.unwrap();
                 writer.write_all(b"\t").await.unwrap();

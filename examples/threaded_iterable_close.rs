@@ -22,29 +22,30 @@ use threadbridge::{threaded_iterable, threaded_iterable_separate};
 /// This file, as it was built.
 const SOURCE: &str = include_str!("threaded_iterable_close.rs");
 
+// Set 2 chunk buffer
+#[threaded_iterable(max_size = 2)]
+fn urandom_reader() -> impl Iterator<Item = [u8; 8]> {
+    let mut fp = File::open("/dev/urandom").expect("open /dev/urandom");
+    std::iter::repeat_with(move || {
+        let mut chunk = [0_u8; 8];
+        fp.read_exact(&mut chunk).expect("read /dev/urandom");
+        chunk
+    })
+}
+
+// Infinity buffer on a separate thread
+#[threaded_iterable_separate(max_size = 0)]
+fn blocking_reader(fname: PathBuf) -> impl Iterator<Item = String> {
+    BufReader::new(File::open(fname).expect("open the example's source"))
+        .lines()
+        .map(|line| line.expect("read the example's source") + "\n")
+}
+
 pub fn main() {
     let dir = std::env::temp_dir().join(format!("threadbridge-close-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create a temporary directory");
     let this_file = dir.join("threaded_iterable_close.rs");
     std::fs::write(&this_file, SOURCE).expect("write the example's source");
-
-    // Set 2 chunk buffer
-    let urandom_reader = threaded_iterable(|| {
-        let mut fp = File::open("/dev/urandom").expect("open /dev/urandom");
-        std::iter::repeat_with(move || {
-            let mut chunk = [0_u8; 8];
-            fp.read_exact(&mut chunk).expect("read /dev/urandom");
-            chunk
-        })
-    })
-    .max_size(2);
-
-    // Infinity buffer on a separate thread
-    let blocking_reader = threaded_iterable_separate(|fname: PathBuf| {
-        BufReader::new(File::open(fname).expect("open the example's source"))
-            .lines()
-            .map(|line| line.expect("read the example's source") + "\n")
-    });
 
     threadbridge::entrypoint(async {
         let listener = Async::<TcpListener>::bind(([127, 0, 0, 1], 0)).unwrap();
@@ -52,14 +53,14 @@ pub fn main() {
 
         let client = async {
             let mut writer = Async::<TcpStream>::connect(address).await.unwrap();
-            let mut lines = blocking_reader.call(this_file.clone());
+            let mut lines = blocking_reader(this_file.clone());
             while let Some(line) = lines.next().await {
                 writer.write_all(line.as_bytes()).await.unwrap();
             }
             writer.flush().await.unwrap();
 
             // Feed white noise
-            let mut gen = urandom_reader.call(());
+            let mut gen = urandom_reader();
             let mut counter = 0;
             while let Some(line) = gen.next().await {
                 writer.write_all(&line).await.unwrap();
@@ -75,7 +76,7 @@ pub fn main() {
 
             // Using a scope: the stream is dropped, and so closed, on exit.
             {
-                let mut gen = urandom_reader.call(());
+                let mut gen = urandom_reader();
                 let mut counter = 0;
                 while let Some(line) = gen.next().await {
                     writer.write_all(&line).await.unwrap();

@@ -14,17 +14,21 @@ use threadbridge::{threaded, threaded_separate};
 
 const STEP: Duration = Duration::from_millis(100);
 
+#[threaded]
+fn blocking_function() {
+    std::thread::sleep(STEP);
+}
+
+#[threaded_separate]
+fn long_blocking_function(event: Arc<AtomicBool>) {
+    while !event.load(Ordering::SeqCst) {
+        println!("Running");
+        std::thread::sleep(STEP);
+    }
+    println!("Exitting");
+}
+
 pub fn main() {
-    let blocking_function = threaded(|| std::thread::sleep(STEP));
-
-    let long_blocking_function = threaded_separate(|event: Arc<AtomicBool>| {
-        while !event.load(Ordering::SeqCst) {
-            println!("Running");
-            std::thread::sleep(STEP);
-        }
-        println!("Exitting");
-    });
-
     let started = Instant::now();
     threadbridge::entrypoint(async {
         let stop_event = Arc::new(AtomicBool::new(false));
@@ -38,9 +42,9 @@ pub fn main() {
 
         // Running in parallel
         futures::join!(
-            blocking_function.call(()),
+            blocking_function(),
             // New thread will be spawned
-            long_blocking_function.call(stop_event),
+            long_blocking_function(stop_event),
         );
     });
     // The loop checks the event every 100 ms and it is set at 350 ms, so the

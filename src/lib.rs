@@ -45,9 +45,9 @@
 //! panic. Dropping the handle before the job starts cancels the job. For a
 //! pool of your own, [`ThreadPool::spawn`].
 //!
-//! ## Wrap a function: [`threaded`]
+//! ## Wrap a function: [`threaded`](fn@threaded)
 //!
-//! [`threaded`] wraps a blocking function once; each [`Threaded::call`]
+//! [`threaded`](fn@threaded) wraps a blocking function once; each [`Threaded::call`]
 //! runs it on a pool and returns a [`JoinHandle`]. Arguments go in one
 //! value: `()` for none, the value itself for one, a tuple for several
 //! ([`Callable`]). Write closure argument types out (`|s: String|`): with
@@ -71,13 +71,13 @@
 //! });
 //! ```
 //!
-//! ## Stream a blocking iterator: [`threaded_iterable`]
+//! ## Stream a blocking iterator: [`threaded_iterable`](fn@threaded_iterable)
 //!
 //! A function that returns an iterator becomes a [`Stream`](futures_core::Stream)
 //! of its items, produced on a pool thread into a buffer of `max_size`
 //! items; a full buffer gives the pool thread back until the consumer makes
 //! room, and dropping the stream (or [`IteratorWrapper::close`]) stops the
-//! producer. [`threaded_iterable_separate`] produces on a thread of its own.
+//! producer. [`threaded_iterable_separate`](fn@threaded_iterable_separate) produces on a thread of its own.
 //!
 //! ```
 //! use std::io::{BufRead, Cursor};
@@ -146,6 +146,83 @@
 //! let _previous = set_default_pool(ThreadPool::new(4));
 //! ```
 //!
+//! # Attributes
+//!
+//! With the `macros` feature (on by default), aiomisc's decorators have
+//! attribute forms, which `use threadbridge::threaded;` (and so on) brings
+//! beside the functions of the same names. On a blocking
+//! `fn name(args) -> T`, an attribute makes `name(args)` the async form and
+//! keeps the function as written under `name_sync(args)`, for free
+//! functions and methods alike:
+//!
+//! | aiomisc | Rust | `name(args)` returns |
+//! |---|---|---|
+//! | `@threaded` | [`#[threaded]`](macro@threaded), `#[threaded(pool = expr)]` | [`JoinHandle<T>`](JoinHandle), run on a pool |
+//! | `@threaded_separate` | [`#[threaded_separate]`](macro@threaded_separate) | [`JoinHandle<T>`](JoinHandle), run on a thread of its own |
+//! | `@threaded_iterable(max_size=N)` | [`#[threaded_iterable(max_size = N)]`](macro@threaded_iterable) | [`IteratorWrapper<T>`](IteratorWrapper) |
+//! | `@threaded_iterable_separate(max_size=N)` | [`#[threaded_iterable_separate(max_size = N)]`](macro@threaded_iterable_separate) | [`IteratorWrapperSeparate<T>`](IteratorWrapperSeparate) |
+//!
+//! The iterable attributes buffer 1024 items when `max_size` is not given
+//! (0 means no bound). Arguments are owned (or `&'static`), a method takes
+//! `self` by value or `self: Arc<Self>`, and generic type parameters get
+//! `Send + 'static` bounds; anything borrowed is refused at compile time,
+//! since the body runs on another thread after the call returns.
+//!
+//! ```
+//! # #[cfg(feature = "macros")] {
+//! use std::sync::atomic::{AtomicBool, Ordering};
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//!
+//! use futures::StreamExt;
+//! use threadbridge::{threaded, threaded_iterable, threaded_iterable_separate, threaded_separate};
+//!
+//! #[threaded]
+//! fn blocking_function() {
+//!     std::thread::sleep(Duration::from_millis(10));
+//! }
+//!
+//! #[threaded_separate]
+//! fn long_blocking_function(event: Arc<AtomicBool>) -> &'static str {
+//!     while !event.load(Ordering::SeqCst) {
+//!         std::thread::sleep(Duration::from_millis(1));
+//!     }
+//!     "Exitting"
+//! }
+//!
+//! // Set 2 chunk buffer
+//! #[threaded_iterable(max_size = 2)]
+//! fn urandom_reader() -> impl Iterator<Item = u8> {
+//!     std::iter::repeat(4)
+//! }
+//!
+//! // Infinity buffer on a separate thread
+//! #[threaded_iterable_separate(max_size = 0)]
+//! fn blocking_reader(text: String) -> Vec<String> {
+//!     text.lines().map(String::from).collect()
+//! }
+//!
+//! threadbridge::entrypoint(async {
+//!     let stop_event = Arc::new(AtomicBool::new(false));
+//!     let long = long_blocking_function(stop_event.clone());
+//!     // Running in parallel
+//!     futures::join!(blocking_function(), blocking_function());
+//!     stop_event.store(true, Ordering::SeqCst);
+//!     assert_eq!(long.await, "Exitting");
+//!
+//!     let mut gen = urandom_reader();
+//!     assert_eq!((&mut gen).take(3).collect::<Vec<_>>().await, [4, 4, 4]);
+//!     gen.close().await;
+//!
+//!     let lines: Vec<String> = blocking_reader("a\nb".to_owned()).collect().await;
+//!     assert_eq!(lines, ["a", "b"]);
+//! });
+//!
+//! // You can call it as synchronous function
+//! blocking_function_sync();
+//! # }
+//! ```
+//!
 //! # aiomisc's "Working with threads", section by section
 //!
 //! threadbridge is the Rust form of that chapter of Python's aiomisc; each
@@ -199,7 +276,7 @@
 //!
 //! ## `@threaded`
 //!
-//! [`threaded`] wraps a function; [`Threaded::call`] (or aiomisc's
+//! [`threaded`](fn@threaded) wraps a function; [`Threaded::call`] (or aiomisc's
 //! [`Threaded::async_call`]) runs it on the default pool and returns a
 //! [`JoinHandle`], and [`Threaded::sync_call`] runs it inline.
 //! [`Threaded::with_pool`] picks a pool.
@@ -225,7 +302,7 @@
 //!
 //! ## `@threaded_separate`
 //!
-//! [`threaded_separate`] runs each call on a new thread named
+//! [`threaded_separate`](fn@threaded_separate) runs each call on a new thread named
 //! `threadbridge-separate`, for long background work that should not hold a
 //! pool thread:
 //!
@@ -254,12 +331,12 @@
 //!
 //! ## Threaded iterator decorator
 //!
-//! [`threaded_iterable`] wraps a function that returns an iterator (what
+//! [`threaded_iterable`](fn@threaded_iterable) wraps a function that returns an iterator (what
 //! aiomisc calls a generator function): a call gives an [`IteratorWrapper`], a
 //! [`Stream`](futures_core::Stream) of the items, produced on a pool thread
 //! and consumed from any executor. `max_size` bounds the buffer between them;
 //! a producer with a full buffer gives its pool thread back until the
-//! consumer makes room. [`threaded_iterable_separate`] produces on a thread
+//! consumer makes room. [`threaded_iterable_separate`](fn@threaded_iterable_separate) produces on a thread
 //! of its own ([`IteratorWrapperSeparate`]). [`Threaded::iter`] is aiomisc's
 //! `@threaded` applied to a generator function.
 //!
@@ -375,6 +452,9 @@
 //!
 //! - `runtime` (default): the embedded runtime ([`entrypoint`],
 //!   [`Entrypoint`], [`new_event_loop`], [`EventLoop`]), on `async-executor`.
+//! - `macros` (default): the attributes `#[threaded]`,
+//!   `#[threaded_separate]`, `#[threaded_iterable]` and
+//!   `#[threaded_iterable_separate]`, from the `threadbridge-macros` crate.
 //! - `async-executor` (on with `runtime`): [`sync_wait`] accepts an
 //!   `async_executor::Executor` (also `smol::Executor`).
 //! - `tokio`: [`sync_wait`] accepts a `tokio::runtime::Handle` or `Runtime`.
@@ -470,3 +550,10 @@ pub use threaded::{spawn, threaded, threaded_separate, Threaded};
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+// Attributes live in the macro namespace, functions in the value namespace:
+// `use threadbridge::threaded;` brings both.
+#[cfg(feature = "macros")]
+pub use threadbridge_macros::{
+    threaded, threaded_iterable, threaded_iterable_separate, threaded_separate,
+};

@@ -73,7 +73,7 @@ impl Target {
 }
 
 /// A blocking function that runs off the caller's thread when called; from
-/// [`threaded`] or [`threaded_separate`].
+/// [`threaded`](fn@threaded) or [`threaded_separate`](fn@threaded_separate).
 ///
 /// Arguments go in one value: `()` for none, the value itself for one, a
 /// tuple for several; the function keeps its natural signature (see

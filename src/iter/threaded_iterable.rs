@@ -1,4 +1,4 @@
-//! [`threaded_iterable`], [`threaded_iterable_separate`] and
+//! [`threaded_iterable`](fn@threaded_iterable), [`threaded_iterable_separate`](fn@threaded_iterable_separate) and
 //! [`Threaded::iter`]: functions that return an iterator, wrapped so that a
 //! call streams the iterator's items from another thread.
 
@@ -10,12 +10,12 @@ use crate::callable::Callable;
 use crate::threaded::{Target, Threaded};
 use crate::ThreadPool;
 
-/// The buffer [`threaded_iterable`], [`threaded_iterable_separate`] and
+/// The buffer [`threaded_iterable`](fn@threaded_iterable), [`threaded_iterable_separate`](fn@threaded_iterable_separate) and
 /// [`Threaded::iter`] give unless told otherwise.
 pub const THREADED_ITER_MAX_SIZE: usize = 1024;
 
 /// A function returning an iterator, wrapped so that each call produces the
-/// items on a pool; from [`threaded_iterable`].
+/// items on a pool; from [`threaded_iterable`](fn@threaded_iterable).
 ///
 /// Arguments go in one value, as for [`Threaded`]: `()` for none, the value
 /// for one, a tuple for several (see [`Callable`]). The function may return
@@ -148,7 +148,7 @@ impl<F> ThreadedIterable<F> {
 }
 
 /// A function returning an iterator, wrapped so that each call produces the
-/// items on a thread of its own; from [`threaded_iterable_separate`].
+/// items on a thread of its own; from [`threaded_iterable_separate`](fn@threaded_iterable_separate).
 ///
 /// # Examples
 ///
@@ -249,12 +249,12 @@ impl<F> ThreadedIterableSeparate<F> {
 impl<F> Threaded<F> {
     /// For a function that returns an iterator: calls it where this
     /// `Threaded` runs (its pool, or a thread of its own for
-    /// [`threaded_separate`](crate::threaded_separate)) and streams the
+    /// [`threaded_separate`](fn@crate::threaded_separate)) and streams the
     /// iterator's items, with a buffer of [`THREADED_ITER_MAX_SIZE`] (1024)
     /// items.
     ///
     /// This is what the seed's `@threaded` does for a generator function;
-    /// [`threaded_iterable`] gives the same with a buffer of your choice.
+    /// [`threaded_iterable`](fn@threaded_iterable) gives the same with a buffer of your choice.
     ///
     /// # Examples
     ///

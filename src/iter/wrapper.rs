@@ -13,7 +13,7 @@ use crate::ThreadPool;
 
 /// A blocking iterator whose items are produced on a [`ThreadPool`] and
 /// consumed as a [`Stream`], under any executor. This is the seed's
-/// `aiomisc.IteratorWrapper`; [`threaded_iterable`](crate::threaded_iterable)
+/// `aiomisc.IteratorWrapper`; [`threaded_iterable`](fn@crate::threaded_iterable)
 /// and [`Threaded::iter`](crate::Threaded::iter) return it too.
 ///
 /// - The iterator is built and pulled on the pool, starting at the first
@@ -164,7 +164,7 @@ impl<T> fmt::Debug for IteratorWrapper<T> {
 /// A blocking iterator whose items are produced on a new thread of its own
 /// and consumed as a [`Stream`]. This is the seed's
 /// `aiomisc.IteratorWrapperSeparate`;
-/// [`threaded_iterable_separate`](crate::threaded_iterable_separate) returns
+/// [`threaded_iterable_separate`](fn@crate::threaded_iterable_separate) returns
 /// it too.
 ///
 /// It behaves as [`IteratorWrapper`] does, except that the producer runs on

@@ -24,7 +24,7 @@ use crate::Context;
 /// `aiomisc.sync_wait_coroutine(loop, coro)`.
 ///
 /// Call it from a thread that may block: a pool thread (inside a
-/// [`threaded`](crate::threaded) function), a separate thread, a tokio
+/// [`threaded`](fn@crate::threaded) function), a separate thread, a tokio
 /// `spawn_blocking` thread or `main`. The future runs on the executor, so it
 /// can use that runtime's timers and I/O, and it runs inside the calling
 /// thread's [`Context`]. If it panics, the panic resumes here with its

@@ -1,0 +1,563 @@
+//! The expansion shared by the four attributes: check the function, then
+//! emit the async form (named as the function) and the blocking form (named
+//! `<name>_sync`).
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{
+    Error, Expr, FnArg, GenericArgument, GenericParam, Ident, ItemFn, Lifetime, Meta, Pat,
+    PathArguments, ReceiverKind, ReturnType, Safety, Type, TypeParamBound, WherePredicate,
+};
+
+/// The buffer the iterable attributes give when `max_size` is not set.
+const DEFAULT_MAX_SIZE: usize = 1024;
+
+/// Which attribute is expanding.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Threaded,
+    Separate,
+    Iterable,
+    IterableSeparate,
+}
+
+impl Kind {
+    fn attr(self) -> &'static str {
+        match self {
+            Kind::Threaded => "#[threaded]",
+            Kind::Separate => "#[threaded_separate]",
+            Kind::Iterable => "#[threaded_iterable]",
+            Kind::IterableSeparate => "#[threaded_iterable_separate]",
+        }
+    }
+
+    fn takes_pool(self) -> bool {
+        matches!(self, Kind::Threaded | Kind::Iterable)
+    }
+
+    fn iterable(self) -> bool {
+        matches!(self, Kind::Iterable | Kind::IterableSeparate)
+    }
+}
+
+/// The attribute's arguments.
+struct Args {
+    pool: Option<Expr>,
+    max_size: Option<Expr>,
+}
+
+fn parse_args(kind: Kind, args: TokenStream) -> syn::Result<Args> {
+    let mut parsed = Args {
+        pool: None,
+        max_size: None,
+    };
+    let expected = match kind {
+        Kind::Threaded => "`pool = <expr>`",
+        Kind::Iterable => "`max_size = <expr>` or `pool = <expr>`",
+        Kind::IterableSeparate => "`max_size = <expr>`",
+        Kind::Separate => "none: each call runs on a new thread",
+    };
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("pool") && kind.takes_pool() {
+            if parsed.pool.is_some() {
+                return Err(meta.error("`pool` is given twice"));
+            }
+            parsed.pool = Some(meta.value()?.parse()?);
+            Ok(())
+        } else if meta.path.is_ident("max_size") && kind.iterable() {
+            if parsed.max_size.is_some() {
+                return Err(meta.error("`max_size` is given twice"));
+            }
+            parsed.max_size = Some(meta.value()?.parse()?);
+            Ok(())
+        } else {
+            Err(meta.error(format!(
+                "unknown argument for `{}`; it takes {expected}",
+                kind.attr()
+            )))
+        }
+    });
+    parser.parse2(args)?;
+    Ok(parsed)
+}
+
+/// Expands one attribute; errors become `compile_error!`s at their tokens.
+pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+    let func: ItemFn = match syn::parse2(item) {
+        Ok(func) => func,
+        Err(error) => return error.to_compile_error(),
+    };
+    let mut errors = Vec::new();
+    let args = match parse_args(kind, args) {
+        Ok(args) => Some(args),
+        Err(error) => {
+            errors.push(error);
+            None
+        }
+    };
+    check_signature(kind, &func, &mut errors);
+    let item_type = if kind.iterable() {
+        match item_type(kind, &func.sig) {
+            Ok(item) => Some(item),
+            Err(error) => {
+                errors.push(error);
+                None
+            }
+        }
+    } else {
+        None
+    };
+    match (args, item_type) {
+        (Some(args), item_type) if errors.is_empty() => generate(kind, &args, func, item_type),
+        _ => {
+            // Keep the function as written, so that its own errors and its
+            // callers' do not pile up on top of these.
+            let mut output: TokenStream = errors.iter().map(Error::to_compile_error).collect();
+            output.extend(func.into_token_stream());
+            output
+        }
+    }
+}
+
+/// The message's tail for anything borrowed.
+const WHY: &str = "the body runs on another thread after the call returns, so it cannot borrow \
+                   from the caller";
+
+/// Refuses what cannot run on another thread after the call returns.
+fn check_signature(kind: Kind, func: &ItemFn, errors: &mut Vec<Error>) {
+    let attr = kind.attr();
+    let sig = &func.sig;
+    if let Some(token) = &sig.asyncness {
+        errors.push(Error::new_spanned(
+            token,
+            format!(
+                "`{attr}` cannot take an `async fn`: an async fn is already a future and \
+                 needs no thread; write a plain `fn` with the blocking body"
+            ),
+        ));
+    }
+    if let Some(token) = &sig.constness {
+        errors.push(Error::new_spanned(
+            token,
+            format!(
+                "`{attr}` cannot take a `const fn`: spawning a thread is not const; drop `const`"
+            ),
+        ));
+    }
+    if let Safety::Unsafe(token) = &sig.safety {
+        errors.push(Error::new_spanned(
+            token,
+            format!(
+                "`{attr}` cannot take an `unsafe fn`: its caller could not see the unsafety \
+                 once the body runs elsewhere; make a safe `fn` around the unsafe block"
+            ),
+        ));
+    }
+    if let Some(abi) = &sig.abi {
+        errors.push(Error::new_spanned(
+            abi,
+            format!("`{attr}` cannot take an `extern` fn; write a plain Rust `fn`"),
+        ));
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.push(Error::new_spanned(
+            variadic,
+            format!("`{attr}` cannot take a variadic fn"),
+        ));
+    }
+    for param in &sig.generics.params {
+        if let GenericParam::Lifetime(lifetime) = param {
+            errors.push(Error::new_spanned(
+                lifetime,
+                format!(
+                    "`{attr}` cannot take a lifetime parameter: {WHY}; take owned values \
+                     (`String`, `Vec<T>`, `Arc<T>`) instead"
+                ),
+            ));
+        }
+    }
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(receiver) => match &receiver.kind {
+                ReceiverKind::Reference(..) => errors.push(Error::new_spanned(
+                    receiver,
+                    format!(
+                        "`{attr}` cannot take `&self` or `&mut self`: {WHY}; take `self` by \
+                         value or `self: Arc<Self>` (clone the `Arc` to keep using it)"
+                    ),
+                )),
+                ReceiverKind::Typed(_, ty) => {
+                    let mut found = Vec::new();
+                    check_type(attr, ty, &mut found);
+                    if !found.is_empty() {
+                        errors.push(Error::new_spanned(
+                            receiver,
+                            format!(
+                                "`{attr}` cannot take a borrowed `self`: {WHY}; take `self` by \
+                                 value or `self: Arc<Self>`"
+                            ),
+                        ));
+                    }
+                }
+                _ => {}
+            },
+            FnArg::Typed(arg) => check_type(attr, &arg.ty, errors),
+        }
+    }
+}
+
+/// Refuses borrowed types (a reference or a lifetime other than `'static`)
+/// and `impl Trait` in an argument's type. Function pointer types and `Fn`
+/// sugar (`fn(&str)`, `dyn Fn(&str)`) borrow only for their own call, so
+/// they pass.
+fn check_type(attr: &str, ty: &Type, errors: &mut Vec<Error>) {
+    match ty {
+        Type::Reference(reference) => {
+            if is_static(reference.lifetime.as_ref()) {
+                check_type(attr, &reference.elem, errors);
+            } else {
+                errors.push(Error::new_spanned(
+                    ty,
+                    format!(
+                        "`{attr}` cannot take a borrowed argument: {WHY}; pass an owned value \
+                         (`String` for `&str`, `Vec<T>` for `&[T]`, `Arc<T>` to share) or a \
+                         `&'static` reference"
+                    ),
+                ));
+            }
+        }
+        Type::ImplTrait(_) => errors.push(Error::new_spanned(
+            ty,
+            format!(
+                "`{attr}` cannot take an `impl Trait` argument: the blocking form is called \
+                 with its generic parameters named; use a generic parameter instead, as in \
+                 `fn name<T: Trait + Send + 'static>(arg: T)`"
+            ),
+        )),
+        Type::Path(path) => {
+            if let Some(qself) = &path.qself {
+                check_type(attr, &qself.ty, errors);
+            }
+            check_path(attr, &path.path, errors);
+        }
+        Type::TraitObject(object) => check_bounds(attr, &object.bounds, errors),
+        Type::Tuple(tuple) => {
+            for elem in &tuple.elems {
+                check_type(attr, elem, errors);
+            }
+        }
+        Type::Array(array) => check_type(attr, &array.elem, errors),
+        Type::Slice(slice) => check_type(attr, &slice.elem, errors),
+        Type::Paren(paren) => check_type(attr, &paren.elem, errors),
+        Type::Group(group) => check_type(attr, &group.elem, errors),
+        Type::Ptr(ptr) => check_type(attr, &ptr.elem, errors),
+        _ => {}
+    }
+}
+
+fn check_path(attr: &str, path: &syn::Path, errors: &mut Vec<Error>) {
+    for segment in &path.segments {
+        // `Fn(&str) -> T` borrows only for the call.
+        if let PathArguments::AngleBracketed(args) = &segment.arguments {
+            for arg in &args.args {
+                match arg {
+                    GenericArgument::Lifetime(lifetime) => check_lifetime(attr, lifetime, errors),
+                    GenericArgument::Type(ty) => check_type(attr, ty, errors),
+                    GenericArgument::AssocType(assoc) => check_type(attr, &assoc.ty, errors),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+fn check_bounds(
+    attr: &str,
+    bounds: &Punctuated<TypeParamBound, syn::Token![+]>,
+    errors: &mut Vec<Error>,
+) {
+    for bound in bounds {
+        match bound {
+            // `for<'a> Trait<'a>` names its own lifetimes.
+            TypeParamBound::Trait(trait_bound) if trait_bound.lifetimes.is_none() => {
+                check_path(attr, &trait_bound.path, errors);
+            }
+            TypeParamBound::Lifetime(lifetime) => check_lifetime(attr, lifetime, errors),
+            _ => {}
+        }
+    }
+}
+
+fn check_lifetime(attr: &str, lifetime: &Lifetime, errors: &mut Vec<Error>) {
+    if !is_static(Some(lifetime)) {
+        errors.push(Error::new_spanned(
+            lifetime,
+            format!(
+                "`{attr}` cannot take a borrowed argument: {WHY}; pass an owned value or \
+                 use `'static`"
+            ),
+        ));
+    }
+}
+
+fn is_static(lifetime: Option<&Lifetime>) -> bool {
+    lifetime.is_some_and(|lifetime| lifetime.ident == "static")
+}
+
+/// The items' type of an iterable function's return type: `T` of `impl
+/// Iterator<Item = T>`, else `<Ret as IntoIterator>::Item`.
+fn item_type(kind: Kind, sig: &syn::Signature) -> syn::Result<TokenStream> {
+    let attr = kind.attr();
+    let ReturnType::Type(_, ty) = &sig.output else {
+        return Err(Error::new_spanned(
+            &sig.ident,
+            format!(
+                "`{attr}` needs a function that returns an iterator, such as \
+                 `-> impl Iterator<Item = T>` or `-> Vec<T>`"
+            ),
+        ));
+    };
+    if let Type::ImplTrait(opaque) = &**ty {
+        for bound in &opaque.bounds {
+            let TypeParamBound::Trait(bound) = bound else {
+                continue;
+            };
+            let Some(last) = bound.path.segments.last() else {
+                continue;
+            };
+            let PathArguments::AngleBracketed(args) = &last.arguments else {
+                continue;
+            };
+            for arg in &args.args {
+                if let GenericArgument::AssocType(assoc) = arg {
+                    if assoc.ident == "Item" {
+                        return Ok(assoc.ty.to_token_stream());
+                    }
+                }
+            }
+        }
+        return Err(Error::new_spanned(
+            ty,
+            format!(
+                "`{attr}` needs the item type written in the return type, as in \
+                 `-> impl Iterator<Item = T>`"
+            ),
+        ));
+    }
+    Ok(quote!(<#ty as ::core::iter::IntoIterator>::Item))
+}
+
+/// Whether the function lives in an `impl` block: it takes `self`, or names
+/// `Self` anywhere. The async form then calls `Self::<name>_sync`.
+fn in_impl(func: &ItemFn) -> bool {
+    fn names_self(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|tree| match tree {
+            TokenTree::Ident(ident) => ident == "Self",
+            TokenTree::Group(group) => names_self(group.stream()),
+            _ => false,
+        })
+    }
+    func.sig.receiver().is_some()
+        || names_self(func.sig.to_token_stream())
+        || names_self(func.block.to_token_stream())
+}
+
+/// Adds `Send + 'static` to every type parameter: in its `where` predicate
+/// if it has one, else beside the parameter.
+fn add_send_static(generics: &mut syn::Generics) {
+    let send: TypeParamBound = syn::parse_quote!(::core::marker::Send);
+    let is_static: TypeParamBound = syn::parse_quote!('static);
+    let mut in_where = Vec::new();
+    if let Some(where_clause) = &mut generics.where_clause {
+        for predicate in &mut where_clause.predicates {
+            let WherePredicate::Type(predicate) = predicate else {
+                continue;
+            };
+            let Type::Path(path) = &predicate.bounded_ty else {
+                continue;
+            };
+            let Some(ident) = path.path.get_ident() else {
+                continue;
+            };
+            if path.qself.is_none() && !in_where.contains(ident) {
+                in_where.push(ident.clone());
+                predicate.bounds.push(send.clone());
+                predicate.bounds.push(is_static.clone());
+            }
+        }
+    }
+    for param in generics.type_params_mut() {
+        if in_where.contains(&param.ident) {
+            continue;
+        }
+        param.colon_token.get_or_insert_with(Default::default);
+        param.bounds.push(send.clone());
+        param.bounds.push(is_static.clone());
+    }
+}
+
+fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream>) -> TokenStream {
+    let ItemFn {
+        attrs,
+        vis,
+        modifiers: _,
+        sig,
+        block,
+    } = func.clone();
+    let name = &sig.ident;
+    let sync_name = format_ident!("{}_sync", name);
+    let in_impl = in_impl(&func);
+
+    // Docs go on the async form, which keeps the name; everything else
+    // (`cfg`, `allow`, `doc(hidden)`, ...) goes on both.
+    let (docs, others): (Vec<_>, Vec<_>) = attrs
+        .iter()
+        .partition(|attr| matches!(&attr.meta, Meta::NameValue(meta) if meta.path.is_ident("doc")));
+
+    // The async form's parameters: plain names are kept (a `pool = expr` may
+    // use them); any other pattern becomes a hygienic `argN`.
+    let mut params = Vec::new();
+    let mut call_args = Vec::new();
+    for (index, input) in sig.inputs.iter().enumerate() {
+        match input {
+            FnArg::Receiver(receiver) => {
+                let self_token = &receiver.self_token;
+                let param = match &receiver.kind {
+                    ReceiverKind::Typed(colon, ty) => quote!(#self_token #colon #ty),
+                    _ => quote!(#self_token),
+                };
+                params.push(param);
+                call_args.push(quote!(#self_token));
+            }
+            FnArg::Typed(arg) => {
+                let ident = match &*arg.pat {
+                    Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
+                        pat.ident.clone()
+                    }
+                    _ => Ident::new(&format!("arg{index}"), Span::mixed_site()),
+                };
+                let ty = &arg.ty;
+                params.push(quote!(#ident: #ty));
+                call_args.push(quote!(#ident));
+            }
+        }
+    }
+
+    // `Send + 'static` for each type parameter (where its other bounds are,
+    // so that they stay in one place), and for `Self` when it is moved to
+    // the other thread.
+    let mut generics = sig.generics.clone();
+    add_send_static(&mut generics);
+    if let Some(receiver) = sig.receiver() {
+        let predicate: WherePredicate = syn::parse_quote_spanned! {receiver.span()=>
+            Self: ::core::marker::Send + 'static
+        };
+        generics.make_where_clause().predicates.push(predicate);
+    }
+    let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
+    let turbofish = type_generics.as_turbofish();
+
+    let sync_path = if in_impl {
+        quote!(Self::#sync_name)
+    } else {
+        quote!(#sync_name)
+    };
+    let call = quote_spanned!(name.span()=> #sync_path #turbofish(#(#call_args),*));
+
+    let pool = Ident::new("pool", Span::mixed_site());
+    let job = Ident::new("job", Span::mixed_site());
+    let max_size = Ident::new("max_size", Span::mixed_site());
+    let pool_binding = args.pool.as_ref().map(|expr| {
+        quote! {
+            let #pool: ::threadbridge::ThreadPool = ::threadbridge::ThreadPool::clone(&(#expr));
+        }
+    });
+    let max_size_binding = {
+        let expr = match &args.max_size {
+            Some(expr) => expr.to_token_stream(),
+            None => quote!(#DEFAULT_MAX_SIZE),
+        };
+        quote!(let #max_size: usize = #expr;)
+    };
+    let sync_output = &sig.output;
+    let ret = match &sig.output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => ty.to_token_stream(),
+    };
+
+    let (async_output, async_body) = match kind {
+        Kind::Threaded => {
+            let body = match &args.pool {
+                Some(_) => quote! {
+                    #pool_binding
+                    ::threadbridge::ThreadPool::spawn(&#pool, move || #call)
+                },
+                None => quote!(::threadbridge::spawn(move || #call)),
+            };
+            (quote!(::threadbridge::JoinHandle<#ret>), body)
+        }
+        Kind::Separate => (
+            quote!(::threadbridge::JoinHandle<#ret>),
+            // `threaded_separate` wants an `Fn`; the call is `FnOnce`, so it
+            // waits in a slot that the one call empties.
+            quote! {
+                let #job = ::std::sync::Mutex::new(::core::option::Option::Some(move || #call));
+                ::threadbridge::threaded_separate(move || {
+                    let #job = #job
+                        .lock()
+                        .unwrap_or_else(::std::sync::PoisonError::into_inner)
+                        .take()
+                        .expect("a `#[threaded_separate]` call runs once");
+                    #job()
+                })
+                .call(())
+            },
+        ),
+        Kind::Iterable => {
+            let pool_ref = match &args.pool {
+                Some(_) => quote!(&#pool),
+                None => quote!(&::threadbridge::default_pool()),
+            };
+            (
+                quote!(::threadbridge::IteratorWrapper<#item_type>),
+                quote! {
+                    #pool_binding
+                    #max_size_binding
+                    ::threadbridge::IteratorWrapper::new(move || #call, #pool_ref, #max_size)
+                },
+            )
+        }
+        Kind::IterableSeparate => (
+            quote!(::threadbridge::IteratorWrapperSeparate<#item_type>),
+            quote! {
+                #max_size_binding
+                ::threadbridge::IteratorWrapperSeparate::new(move || #call, #max_size)
+            },
+        ),
+    };
+
+    let sync_doc = format!(
+        " The blocking form of `{name}`, which `{}` keeps beside it: runs the body inline \
+         on the calling thread and returns its result.",
+        kind.attr()
+    );
+    let fn_token = &sig.fn_token;
+    let sync_generics = &sig.generics;
+    let sync_where = &sig.generics.where_clause;
+    let sync_inputs = &sig.inputs;
+    quote! {
+        #(#docs)*
+        #(#others)*
+        #vis #fn_token #name #impl_generics (#(#params),*) -> #async_output #where_clause {
+            #async_body
+        }
+
+        #[doc = #sync_doc]
+        #(#others)*
+        #vis #fn_token #sync_name #sync_generics (#sync_inputs) #sync_output #sync_where
+        #block
+    }
+}
