@@ -1,0 +1,75 @@
+//! The entrypoint runs a future on the calling thread with a fresh default
+//! pool of `pool_size` threads, then shuts that pool down and restores the
+//! previous default.
+
+#![cfg(feature = "runtime")]
+
+use std::time::{Duration, Instant};
+
+use threadbridge::{default_pool, new_event_loop, threaded, Entrypoint};
+
+/// The default pool is process-wide: tests that swap it take turns.
+static DEFAULT_POOL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn take_turn() -> std::sync::MutexGuard<'static, ()> {
+    DEFAULT_POOL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[test]
+fn the_entrypoint_installs_a_pool_and_restores_the_previous_one() {
+    let _turn = take_turn();
+    let before = default_pool();
+    let (inside, name) = Entrypoint::new().pool_size(2).run(async {
+        let name = threaded(|| std::thread::current().name().unwrap().to_owned())
+            .call(())
+            .await;
+        (default_pool(), name)
+    });
+    assert!(name.starts_with("threadbridge-worker-"), "{name}");
+    assert_eq!(inside.max_threads(), 2);
+    assert!(
+        inside.is_shutdown(),
+        "the entrypoint's pool is shut down at the end"
+    );
+    assert_eq!(inside.stats().threads, 0);
+    assert_eq!(default_pool().name(), before.name());
+    assert!(!default_pool().is_shutdown());
+}
+
+#[test]
+fn a_panicking_entrypoint_still_restores_the_default_pool() {
+    let _turn = take_turn();
+    let before = default_pool().max_threads();
+    let result = std::panic::catch_unwind(|| {
+        Entrypoint::new()
+            .pool_size(1)
+            .run(async { panic!("inside") })
+    });
+    assert!(result.is_err());
+    assert_eq!(default_pool().max_threads(), before);
+    assert!(!default_pool().is_shutdown());
+}
+
+#[test]
+fn the_event_loop_runs_spawned_tasks_and_blocking_calls_together() {
+    let event_loop = new_event_loop();
+    // An explicit pool: other tests here swap the default pool meanwhile.
+    let pool = threadbridge::ThreadPool::new(2);
+    let nap = threaded(|| std::thread::sleep(Duration::from_millis(300))).with_pool(&pool);
+    let start = Instant::now();
+    let task = event_loop.spawn({
+        let nap = nap.clone();
+        async move { nap.call(()).await }
+    });
+    event_loop.run_until_complete(async {
+        nap.call(()).await;
+        task.await;
+    });
+    assert!(
+        start.elapsed() < Duration::from_millis(550),
+        "{:?}",
+        start.elapsed()
+    );
+}

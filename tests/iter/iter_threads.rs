@@ -1,0 +1,81 @@
+//! A separate-thread wrapper's thread is named, and exits when the stream
+//! is dropped or exhausted.
+
+use crate::iter_support;
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use iter_support::{on_every_runtime, wait_until};
+use threadbridge::IteratorWrapperSeparate;
+
+/// Sets its flag when the thread that owns it exits.
+struct ExitFlag(Arc<AtomicBool>);
+
+impl Drop for ExitFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+thread_local! {
+    static ON_EXIT: RefCell<Option<ExitFlag>> = const { RefCell::new(None) };
+}
+
+/// An iterator builder that records its thread's name and arms a flag set
+/// when that thread exits.
+fn watched(
+    items: Option<u32>,
+) -> (
+    impl FnOnce() -> Box<dyn Iterator<Item = String> + Send> + Send + 'static,
+    Arc<AtomicBool>,
+) {
+    let exited = Arc::new(AtomicBool::new(false));
+    let flag = exited.clone();
+    let build = move || {
+        ON_EXIT.with(|slot| *slot.borrow_mut() = Some(ExitFlag(flag)));
+        let name = std::thread::current().name().unwrap_or("").to_owned();
+        let names = std::iter::repeat(name);
+        match items {
+            Some(n) => Box::new(names.take(n as usize)) as Box<dyn Iterator<Item = String> + Send>,
+            None => Box::new(names),
+        }
+    };
+    (build, exited)
+}
+
+#[test]
+fn the_thread_is_named_and_exits_when_the_stream_is_dropped() {
+    on_every_runtime(|| async {
+        for max_size in [0, 1, 4] {
+            let (build, exited) = watched(None);
+            let mut stream = IteratorWrapperSeparate::new(build, max_size);
+            assert_eq!(
+                stream.next().await.as_deref(),
+                Some("threadbridge-separate")
+            );
+            assert!(!exited.load(Ordering::SeqCst));
+            drop(stream);
+            assert!(
+                wait_until(Duration::from_secs(5), || exited.load(Ordering::SeqCst)),
+                "max_size {max_size}: the thread is still alive"
+            );
+        }
+    });
+}
+
+#[test]
+fn the_thread_exits_when_the_iterator_is_exhausted() {
+    on_every_runtime(|| async {
+        let (build, exited) = watched(Some(3));
+        let mut stream = IteratorWrapperSeparate::new(build, 1);
+        let names: Vec<String> = (&mut stream).collect().await;
+        assert_eq!(names, ["threadbridge-separate"; 3]);
+        // The stream is still alive, the thread is not.
+        assert!(wait_until(Duration::from_secs(5), || exited.load(Ordering::SeqCst)));
+        drop(stream);
+    });
+}

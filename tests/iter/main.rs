@@ -1,0 +1,20 @@
+//! The iterator bridges: order, back-pressure, panics, stopping early, where
+//! the producer runs, and a storm of streams.
+//!
+//! One test binary per concept: each file here was its own binary once, and
+//! keeps its behaviour-named tests.
+
+#[path = "../common/mod.rs"]
+mod common;
+#[path = "../iter_support/mod.rs"]
+mod iter_support;
+#[path = "../stress_support/mod.rs"]
+mod stress_support;
+
+mod iter_backpressure;
+mod iter_default_pool;
+mod iter_order;
+mod iter_panic;
+mod iter_stop;
+mod iter_threads;
+mod stream_storm;

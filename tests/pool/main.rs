@@ -1,0 +1,27 @@
+//! A thread pool under use and abuse: results, panics, cancellation,
+//! statistics, shutdown, keep-alive, parallelism, thread-start failures and
+//! hostile user code, each under every runtime it claims.
+//!
+//! One test binary per concept: each file here was its own binary once, and
+//! keeps its behaviour-named tests.
+
+#[path = "../common/mod.rs"]
+mod common;
+#[path = "../stress_support/mod.rs"]
+mod stress_support;
+
+mod cancel;
+mod cancel_storm;
+mod exactly_once;
+mod executor_gone;
+mod hostile;
+mod keep_alive;
+mod moved_handle;
+mod panic;
+mod parallel;
+mod results;
+mod shutdown;
+mod shutdown_under_load;
+mod stats;
+mod stats_after_await;
+mod thread_start_failure;
