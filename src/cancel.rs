@@ -2,9 +2,10 @@
 //! may read ([`is_cancelled`]) or wait on ([`wait_cancelled`]).
 //!
 //! The flag lives inside the job's own allocation (no allocation of its
-//! own). Whoever runs a job makes it the thread's current job for the
-//! duration (`Running`), so the free functions find it; a job that never
-//! looks pays for that one thread-local swap and nothing else. A thread
+//! own; see `job::CancelFlag`). Whoever runs a job makes it the thread's
+//! current job for the duration (`job::Running`), so the free functions
+//! find it; a job that never looks pays for that one thread-local swap and
+//! nothing else. A thread
 //! waiting in [`wait_cancelled`] registers itself, and setting the flag
 //! unparks it; a pool-wide cancellation ([`ThreadPool::shutdown_now`])
 //! cannot reach each waiter, so waits also look again every
@@ -12,72 +13,14 @@
 //!
 //! [`ThreadPool::shutdown_now`]: crate::ThreadPool::shutdown_now
 
-use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
-use crate::job::Job;
-use crate::sync::{lock, thread, Arc, AtomicBool, Mutex, Ordering};
+use crate::job::{current_cancelled, current_job};
+use crate::sync::thread;
 
 /// How often a waiter looks at its pool's cancellation, which does not
 /// unpark it.
 const POOL_CHECK: Duration = Duration::from_millis(10);
-
-/// One job's cancellation: set once, never cleared.
-#[derive(Default)]
-pub(crate) struct CancelFlag {
-    cancelled: AtomicBool,
-    /// The thread waiting in `wait_cancelled` for this job, if any.
-    sleeper: Mutex<Option<thread::Thread>>,
-}
-
-impl CancelFlag {
-    pub(crate) fn is_set(&self) -> bool {
-        self.cancelled.load(Ordering::Acquire)
-    }
-
-    /// Sets the flag and wakes a job waiting for it.
-    pub(crate) fn set(&self) {
-        if self.cancelled.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        if let Some(sleeper) = lock(&self.sleeper).as_ref() {
-            sleeper.unpark();
-        }
-    }
-
-    fn register(&self, sleeper: Option<thread::Thread>) {
-        *lock(&self.sleeper) = sleeper;
-    }
-}
-
-#[cfg(not(loom))]
-thread_local! {
-    /// The job this thread runs now, innermost last.
-    static CURRENT: RefCell<Option<Arc<dyn Job>>> = const { RefCell::new(None) };
-}
-#[cfg(loom)]
-loom::thread_local! {
-    static CURRENT: RefCell<Option<Arc<dyn Job>>> = RefCell::new(None);
-}
-
-/// Makes `job` the thread's current job until dropped.
-pub(crate) struct Running(Option<Arc<dyn Job>>);
-
-impl Running {
-    pub(crate) fn enter(job: &Arc<dyn Job>) -> Running {
-        Running(CURRENT.with(|current| current.borrow_mut().replace(job.clone())))
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let previous = self.0.take();
-        // The job's reference goes after the borrow ends: dropping it may
-        // run user code.
-        let ours = CURRENT.with(|current| std::mem::replace(&mut *current.borrow_mut(), previous));
-        drop(ours);
-    }
-}
 
 /// Whether the job running on this thread has been cancelled: its
 /// [`JoinHandle`](crate::JoinHandle) was dropped or
@@ -114,13 +57,7 @@ impl Drop for Running {
 /// assert!(!threadbridge::is_cancelled());
 /// ```
 pub fn is_cancelled() -> bool {
-    let job = CURRENT.with(|current| {
-        current
-            .borrow()
-            .as_ref()
-            .is_some_and(|job| job.cancel_flag().is_some_and(CancelFlag::is_set))
-    });
-    job || crate::pool::Shared::current_is_cancelling()
+    current_cancelled()
 }
 
 /// Blocks until the current job is cancelled (see [`is_cancelled`]) or
@@ -160,7 +97,7 @@ pub fn is_cancelled() -> bool {
 /// ```
 pub fn wait_cancelled(timeout: Duration) -> bool {
     let deadline = Instant::now().checked_add(timeout);
-    let job = CURRENT.with(|current| current.borrow().clone());
+    let job = current_job();
     let flag = job.as_ref().and_then(|job| job.cancel_flag());
     if let Some(flag) = flag {
         flag.register(Some(thread::current()));

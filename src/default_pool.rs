@@ -1,33 +1,12 @@
 //! The default pool: created on first use, replaceable at run time (the
-//! seed's `loop.set_default_executor(thread_pool)`).
+//! aiomisc's `loop.set_default_executor(thread_pool)`).
 
 use std::sync::{Mutex, PoisonError};
 
 use crate::ThreadPool;
 
-/// The environment variable that sizes the default pool.
-pub const POOL_SIZE_VAR: &str = "THREADBRIDGE_POOL_SIZE";
-
 /// The process-wide default pool, for code outside any event loop.
 static PROCESS: Mutex<Option<ThreadPool>> = Mutex::new(None);
-
-/// The size a pool gets when none is given: `THREADBRIDGE_POOL_SIZE` when
-/// set, else `min(max(cpus, 4), 32)` as in the seed's library.
-pub(crate) fn default_size() -> usize {
-    match std::env::var(POOL_SIZE_VAR) {
-        Ok(value) => match value.trim().parse::<usize>() {
-            Ok(size) if size > 0 => size,
-            _ => panic!(
-                "threadbridge: {POOL_SIZE_VAR} must be a positive integer (a thread count), \
-                 but it is `{value}`; unset it to use the default size"
-            ),
-        },
-        Err(_) => {
-            let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-            cpus.clamp(4, 32)
-        }
-    }
-}
 
 /// The default pool here and now: the event loop's own when this thread
 /// works for one (see `ambient`), else the process-wide one, created on

@@ -13,8 +13,9 @@ use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 use std::task::Waker;
 
-use crate::cancel::{CancelFlag, Running};
-use crate::sync::{thread, Arc};
+use std::cell::RefCell;
+
+use crate::sync::{lock, thread, Arc, AtomicBool, Mutex, Ordering};
 
 /// A caught panic payload.
 pub(crate) type Panic = Box<dyn Any + Send + 'static>;
@@ -161,4 +162,100 @@ pub(crate) fn run_on_own_thread(name: &str, job: Arc<dyn Job>) -> std::io::Resul
         .name(name.to_owned())
         .spawn(move || run_caught(job, &Uncounted))
         .map(drop)
+}
+
+// ---- cancellation: the flag a job carries, and the job a thread runs ----
+
+/// One job's cancellation: set once, never cleared.
+#[derive(Default)]
+pub(crate) struct CancelFlag {
+    cancelled: AtomicBool,
+    /// The thread waiting in `wait_cancelled` for this job, if any.
+    sleeper: Mutex<Option<thread::Thread>>,
+}
+
+impl CancelFlag {
+    pub(crate) fn is_set(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
+    }
+
+    /// Sets the flag and wakes a job waiting for it.
+    pub(crate) fn set(&self) {
+        if self.cancelled.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if let Some(sleeper) = lock(&self.sleeper).as_ref() {
+            sleeper.unpark();
+        }
+    }
+
+    pub(crate) fn register(&self, sleeper: Option<thread::Thread>) {
+        *lock(&self.sleeper) = sleeper;
+    }
+}
+
+#[cfg(not(loom))]
+thread_local! {
+    /// The job this thread runs now, innermost last.
+    static CURRENT: RefCell<Option<Arc<dyn Job>>> = const { RefCell::new(None) };
+}
+#[cfg(loom)]
+loom::thread_local! {
+    static CURRENT: RefCell<Option<Arc<dyn Job>>> = RefCell::new(None);
+}
+
+/// Makes `job` the thread's current job until dropped.
+pub(crate) struct Running(Option<Arc<dyn Job>>);
+
+impl Running {
+    pub(crate) fn enter(job: &Arc<dyn Job>) -> Running {
+        Running(CURRENT.with(|current| current.borrow_mut().replace(job.clone())))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        // The job's reference goes after the borrow ends: dropping it may
+        // run user code.
+        let ours = CURRENT.with(|current| std::mem::replace(&mut *current.borrow_mut(), previous));
+        drop(ours);
+    }
+}
+
+#[cfg(not(loom))]
+thread_local! {
+    /// Set on a worker for its whole life: its pool's "cancel every job".
+    static POOL_CANCELLED: RefCell<Option<Arc<AtomicBool>>> = const { RefCell::new(None) };
+}
+#[cfg(loom)]
+loom::thread_local! {
+    static POOL_CANCELLED: RefCell<Option<Arc<AtomicBool>>> = RefCell::new(None);
+}
+
+/// Makes `flag` the cancellation of every job this thread runs from now
+/// on (a pool's worker), or none.
+pub(crate) fn set_pool_cancelled(flag: Option<Arc<AtomicBool>>) {
+    POOL_CANCELLED.with(|current| *current.borrow_mut() = flag);
+}
+
+/// The job this thread runs now, if any.
+pub(crate) fn current_job() -> Option<Arc<dyn Job>> {
+    CURRENT.with(|current| current.borrow().clone())
+}
+
+/// Whether the job this thread runs now is cancelled, by its own flag or
+/// its pool's.
+pub(crate) fn current_cancelled() -> bool {
+    let own = CURRENT.with(|current| {
+        current
+            .borrow()
+            .as_ref()
+            .is_some_and(|job| job.cancel_flag().is_some_and(CancelFlag::is_set))
+    });
+    own || POOL_CANCELLED.with(|pool| {
+        pool.borrow()
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::Acquire))
+    })
 }

@@ -524,22 +524,23 @@ mod runtime;
 mod slot;
 mod sync;
 mod sync_wait;
+mod target;
 mod threaded;
 
 pub use callable::Callable;
 pub use cancel::{is_cancelled, wait_cancelled};
 pub use carrier::{register_carrier, Captured, Carrier};
 pub use context::{Context, ContextVar, WithContext};
-pub use default_pool::{default_pool, set_default_pool, POOL_SIZE_VAR};
+pub use default_pool::{default_pool, set_default_pool};
 pub use error::SpawnError;
 pub use iter::{
     threaded_iterable, threaded_iterable_separate, Close, IteratorWrapper, IteratorWrapperSeparate,
     ThreadedIterable, ThreadedIterableSeparate, THREADED_ITER_MAX_SIZE,
 };
-pub use pool::{PoolStats, Shutdown, ThreadPool, ThreadPoolBuilder};
+pub use pool::{PoolStats, Shutdown, ThreadPool, ThreadPoolBuilder, POOL_SIZE_VAR};
 #[cfg(feature = "runtime")]
 #[cfg_attr(docsrs, doc(cfg(feature = "runtime")))]
-pub use runtime::{entrypoint, new_event_loop, Entrypoint, EventLoop, LoopSpawner};
+pub use runtime::{entrypoint, new_event_loop, Entrypoint, EventLoop, LoopSpawner, LoopTask};
 pub use slot::JoinHandle;
 pub use sync_wait::{
     sync_await, sync_wait, try_sync_await, try_sync_wait, BoxedTask, Spawner, SyncWaitError,

@@ -11,11 +11,10 @@
 use std::collections::VecDeque;
 use std::fmt;
 
-use crate::cancel::CancelFlag;
 use crate::error::SpawnError;
-use crate::job::{run_caught, Finished, Job, Report, Uncounted};
+use crate::job::{run_caught, CancelFlag, Finished, Job, Report, Uncounted};
 use crate::sync::{lock, Arc, Mutex};
-use crate::threaded::Target;
+use crate::target::Target;
 
 pub(crate) struct Limiter {
     max: usize,

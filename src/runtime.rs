@@ -1,4 +1,4 @@
-//! The embedded default runtime: the seed's `entrypoint` and
+//! The embedded default runtime: aiomisc's `entrypoint` and
 //! `new_event_loop`, on `async-executor`.
 
 use std::cell::RefCell;
@@ -30,7 +30,7 @@ pub fn entrypoint<F: Future>(future: F) -> F::Output {
     Entrypoint::new().run(future)
 }
 
-/// The seed's `aiomisc.entrypoint(pool_size=N)`: runs a future to completion
+/// `aiomisc.entrypoint(pool_size=N)`: runs a future to completion
 /// on the calling thread, on an embedded executor, with a pool of its own as
 /// the default pool.
 ///
@@ -109,7 +109,7 @@ impl Entrypoint {
     }
 }
 
-/// A new event loop: the seed's `aiomisc.new_event_loop()`.
+/// A new event loop: `aiomisc.new_event_loop()`.
 ///
 /// # Examples
 ///
@@ -251,8 +251,8 @@ impl EventLoop {
     pub fn spawn<T: Send + 'static>(
         &self,
         future: impl Future<Output = T> + Send + 'static,
-    ) -> async_executor::Task<T> {
-        self.core.executor.spawn(Context::current().wrap(future))
+    ) -> LoopTask<T> {
+        LoopTask(self.core.executor.spawn(Context::current().wrap(future)))
     }
 
     /// A handle that spawns onto this loop from any thread, as a
@@ -272,6 +272,57 @@ impl EventLoop {
         LoopSpawner {
             core: Arc::downgrade(&self.core),
         }
+    }
+}
+
+/// A task spawned on an [`EventLoop`]; from [`EventLoop::spawn`].
+///
+/// A future of the task's output. Dropping it cancels the task;
+/// [`LoopTask::detach`] lets it run to its end with nobody waiting.
+///
+/// # Examples
+///
+/// ```
+/// let event_loop = threadbridge::new_event_loop();
+/// let task: threadbridge::LoopTask<u8> = event_loop.spawn(async { 1 });
+/// assert_eq!(event_loop.run_until_complete(task), 1);
+/// ```
+#[must_use = "dropping a LoopTask cancels its task; use `.detach()` to let it run"]
+pub struct LoopTask<T>(async_executor::Task<T>);
+
+impl<T> LoopTask<T> {
+    /// Lets the task run to its end with nobody waiting for its output.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = threadbridge::new_event_loop();
+    /// let (tx, rx) = async_channel::bounded(1);
+    /// // Nobody awaits the task; it runs while the loop does.
+    /// event_loop.spawn(async move { tx.send("ran").await.unwrap() }).detach();
+    /// assert_eq!(event_loop.run_until_complete(rx.recv()).unwrap(), "ran");
+    /// ```
+    pub fn detach(self) {
+        self.0.detach();
+    }
+}
+
+impl<T> Future for LoopTask<T> {
+    type Output = T;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<T> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<T> fmt::Debug for LoopTask<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoopTask")
+            .field("finished", &self.0.is_finished())
+            .finish()
     }
 }
 

@@ -10,8 +10,7 @@ use std::panic;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use crate::cancel::CancelFlag;
-use crate::job::{catch, drop_caught, Finished, Job, Outcome, Panic, Report};
+use crate::job::{catch, drop_caught, CancelFlag, Finished, Job, Outcome, Panic, Report};
 use crate::sync::{lock, Arc, Mutex};
 
 /// The result side as a [`JoinHandle`] sees it.
@@ -89,7 +88,7 @@ where
             }
         };
         let result = catch(f);
-        if crate::cancel::is_cancelled() {
+        if crate::job::current_cancelled() {
             report.ran_cancelled();
         }
         report.outcome(if result.is_ok() {

@@ -14,7 +14,7 @@ use super::producer::Producer;
 use crate::error::SpawnError;
 use crate::job::{run_caught, run_on_own_thread, Job, Uncounted};
 use crate::sync::Arc;
-use crate::threaded::{Target, SEPARATE_THREAD_NAME};
+use crate::target::{Target, SEPARATE_THREAD_NAME};
 
 pub(crate) struct Bridge<T> {
     chan: Arc<Chan<T>>,

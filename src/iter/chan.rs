@@ -7,8 +7,7 @@ use std::task::{Context, Poll, Waker};
 #[cfg(not(loom))]
 use std::time::{Duration, Instant};
 
-use crate::cancel::CancelFlag;
-use crate::job::{drop_caught, wake, Panic, Report};
+use crate::job::{drop_caught, wake, CancelFlag, Panic, Report};
 use crate::sync::{lock, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
 
 /// How long a consumer that finds the buffer empty watches for the next

@@ -1,5 +1,5 @@
 //! The iterator bridges: a blocking iterator produced on another thread and
-//! consumed as a `Stream` (the seed's `@threaded_iterable`,
+//! consumed as a `Stream` (aiomisc's `@threaded_iterable`,
 //! `@threaded_iterable_separate`, `IteratorWrapper` and
 //! `IteratorWrapperSeparate`).
 //!

@@ -2,9 +2,8 @@
 //! buffer, on a pool worker or on a thread of its own.
 
 use super::chan::{Chan, Pushed};
-use crate::cancel::CancelFlag;
 use crate::context::Carried;
-use crate::job::{catch, drop_caught, Finished, Job, Outcome, Panic, Report};
+use crate::job::{catch, drop_caught, CancelFlag, Finished, Job, Outcome, Panic, Report};
 use crate::sync::{lock, Arc, Mutex};
 
 /// The iterator, before, during and after its life.

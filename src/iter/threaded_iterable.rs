@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use super::wrapper::{IteratorWrapper, IteratorWrapperSeparate};
 use crate::callable::Callable;
-use crate::threaded::{Target, Threaded};
+use crate::target::Target;
+use crate::threaded::Threaded;
 use crate::ThreadPool;
 
 /// The buffer [`threaded_iterable`](fn@threaded_iterable), [`threaded_iterable_separate`](fn@threaded_iterable_separate) and
@@ -39,7 +40,7 @@ pub struct ThreadedIterable<F> {
 
 /// Wraps a function that returns an iterator, so that each call gives an
 /// [`IteratorWrapper`] stream of its items, produced on the default pool (or
-/// the pool given with [`ThreadedIterable::with_pool`]). This is the seed's
+/// the pool given with [`ThreadedIterable::with_pool`]). This is aiomisc's
 /// `@threaded_iterable`.
 ///
 /// The buffer holds [`THREADED_ITER_MAX_SIZE`] (1024) items by default, so
@@ -67,7 +68,7 @@ pub fn threaded_iterable<F>(func: F) -> ThreadedIterable<F> {
 
 impl<F> ThreadedIterable<F> {
     /// Bounds the buffer between producer and consumer to `max_size` items
-    /// (0 means no bound): the seed's `@threaded_iterable(max_size=N)`.
+    /// (0 means no bound): aiomisc's `@threaded_iterable(max_size=N)`.
     ///
     /// # Examples
     ///
@@ -131,7 +132,7 @@ impl<F> ThreadedIterable<F> {
     }
 
     /// Calls the function inline and returns its iterator, as a plain
-    /// function (the seed's synchronous call of the generator function).
+    /// function (aiomisc's synchronous call of the generator function).
     ///
     /// # Examples
     ///
@@ -166,7 +167,7 @@ pub struct ThreadedIterableSeparate<F> {
 
 /// Wraps a function that returns an iterator, so that each call gives an
 /// [`IteratorWrapperSeparate`] stream of its items, produced on a new thread.
-/// This is the seed's `@threaded_iterable_separate`, for long or infinite
+/// This is aiomisc's `@threaded_iterable_separate`, for long or infinite
 /// iterators that should not hold a pool thread.
 ///
 /// The buffer holds [`THREADED_ITER_MAX_SIZE`] (1024) items by default;
@@ -253,7 +254,7 @@ impl<F> Threaded<F> {
     /// iterator's items, with a buffer of [`THREADED_ITER_MAX_SIZE`] (1024)
     /// items.
     ///
-    /// This is what the seed's `@threaded` does for a generator function;
+    /// This is what aiomisc's `@threaded` does for a generator function;
     /// [`threaded_iterable`](fn@threaded_iterable) gives the same with a buffer of your choice.
     ///
     /// # Examples

@@ -8,11 +8,11 @@ use std::task::{Context, Poll};
 use futures_core::stream::{FusedStream, Stream};
 
 use super::bridge::{Bridge, Close};
-use crate::threaded::Target;
+use crate::target::Target;
 use crate::ThreadPool;
 
 /// A blocking iterator whose items are produced on a [`ThreadPool`] and
-/// consumed as a [`Stream`], under any executor. This is the seed's
+/// consumed as a [`Stream`], under any executor. This is aiomisc's
 /// `aiomisc.IteratorWrapper`; [`threaded_iterable`](fn@crate::threaded_iterable)
 /// and [`Threaded::iter`](crate::Threaded::iter) return it too.
 ///
@@ -59,7 +59,7 @@ pub struct IteratorWrapper<T> {
 
 impl<T: Send + 'static> IteratorWrapper<T> {
     /// Wraps the iterator that `build` returns, to run on `pool` with a
-    /// buffer of `max_size` items (0 means no bound), as the seed's
+    /// buffer of `max_size` items (0 means no bound), as aiomisc's
     /// `IteratorWrapper(gen_func, executor=pool, max_size=N)`.
     ///
     /// `build` runs on the pool at the first poll, so it may block too
@@ -104,7 +104,7 @@ impl<T> IteratorWrapper<T> {
     /// Stops the producer at once and returns a future that resolves when
     /// the iterator has been dropped (at once if it never started). Items
     /// still buffered are dropped; the stream then yields `None`. Calling it
-    /// again is harmless. This is the seed's `await gen.close()`.
+    /// again is harmless. This is aiomisc's `await gen.close()`.
     ///
     /// Dropping the stream stops the producer the same way, without
     /// waiting.
@@ -162,7 +162,7 @@ impl<T> fmt::Debug for IteratorWrapper<T> {
 }
 
 /// A blocking iterator whose items are produced on a new thread of its own
-/// and consumed as a [`Stream`]. This is the seed's
+/// and consumed as a [`Stream`]. This is aiomisc's
 /// `aiomisc.IteratorWrapperSeparate`;
 /// [`threaded_iterable_separate`](fn@crate::threaded_iterable_separate) returns
 /// it too.
@@ -190,7 +190,7 @@ pub struct IteratorWrapperSeparate<T> {
 impl<T: Send + 'static> IteratorWrapperSeparate<T> {
     /// Wraps the iterator that `build` returns, to run on a thread of its
     /// own with a buffer of `max_size` items (0 means no bound), as the
-    /// seed's `IteratorWrapperSeparate(gen_func, max_size=N)`.
+    /// aiomisc's `IteratorWrapperSeparate(gen_func, max_size=N)`.
     ///
     /// # Examples
     ///

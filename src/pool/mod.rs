@@ -19,10 +19,38 @@ use crate::slot::{JoinHandle, Task};
 use crate::sync::{Arc, Ordering};
 use shared::{Config, StartHook};
 
+/// The environment variable that sizes pools built without
+/// [`ThreadPoolBuilder::max_threads`], the default pool among them.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(threadbridge::POOL_SIZE_VAR, "THREADBRIDGE_POOL_SIZE");
+/// ```
+pub const POOL_SIZE_VAR: &str = "THREADBRIDGE_POOL_SIZE";
+
+/// The size a pool gets when none is given: `THREADBRIDGE_POOL_SIZE` when
+/// set, else `min(max(cpus, 4), 32)` as in aiomisc.
+fn default_size() -> usize {
+    match std::env::var(POOL_SIZE_VAR) {
+        Ok(value) => match value.trim().parse::<usize>() {
+            Ok(size) if size > 0 => size,
+            _ => panic!(
+                "threadbridge: {POOL_SIZE_VAR} must be a positive integer (a thread count), \
+                 but it is `{value}`; unset it to use the default size"
+            ),
+        },
+        Err(_) => {
+            let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+            cpus.clamp(4, 32)
+        }
+    }
+}
+
 /// A pool of at most `N` worker threads that runs blocking closures and lets
 /// async code await their results, under any executor.
 ///
-/// This is the seed's `ThreadPoolExecutor`. Threads start on demand, never
+/// This is aiomisc's `ThreadPoolExecutor`. Threads start on demand, never
 /// exceed the bound, and those above the minimum exit after a keep-alive, so
 /// the thread count falls back after a burst.
 ///
@@ -371,7 +399,7 @@ impl Default for ThreadPoolBuilder {
 }
 
 impl ThreadPoolBuilder {
-    /// The most threads the pool runs at once (the seed's `max_workers`).
+    /// The most threads the pool runs at once (aiomisc's `max_workers`).
     ///
     /// # Examples
     ///
@@ -500,9 +528,7 @@ impl ThreadPoolBuilder {
     /// assert!(pool.max_threads() >= 1);
     /// ```
     pub fn build(self) -> ThreadPool {
-        let max_threads = self
-            .max_threads
-            .unwrap_or_else(crate::default_pool::default_size);
+        let max_threads = self.max_threads.unwrap_or_else(default_size);
         assert!(
             max_threads > 0,
             "threadbridge: a thread pool needs max_threads of at least 1 (pool `{}`)",

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::stats::Counters;
 use crate::error::SpawnError;
-use crate::job::{discard, run_caught, wake, Job, Outcome, Panic, Report};
+use crate::job::{discard, run_caught, set_pool_cancelled, wake, Job, Outcome, Panic, Report};
 use crate::sync::{
     lock, thread, Arc, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering,
 };
@@ -80,8 +80,9 @@ pub(crate) struct Shared {
     queued: AtomicUsize,
     /// A lock-free mirror of `State::shutdown`, for `is_shutdown`.
     closed: AtomicBool,
-    /// Set by `shutdown_now`: every job of the pool is cancelled.
-    cancelling: AtomicBool,
+    /// Set by `shutdown_now`: every job of the pool is cancelled. Each
+    /// worker hands it to `job` for the jobs it runs.
+    cancelling: Arc<AtomicBool>,
     next_thread: AtomicUsize,
     pub(crate) counters: Counters,
 }
@@ -120,7 +121,7 @@ impl Shared {
             all_exited: Condvar::new(),
             queued: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
-            cancelling: AtomicBool::new(false),
+            cancelling: Arc::new(AtomicBool::new(false)),
             next_thread: AtomicUsize::new(0),
             counters: Counters::default(),
         })
@@ -202,6 +203,7 @@ impl Shared {
     /// The worker loop. See `README.md` for the parking protocol.
     fn work(self: Arc<Self>) {
         CURRENT.with(|current| *current.borrow_mut() = Some(self.clone()));
+        set_pool_cancelled(Some(self.cancelling.clone()));
         // However the loop ends, even by an unwind nobody foresaw, the
         // thread is counted out, so shutdown always completes. On a normal
         // exit it is counted out under the same lock hold that decided to
@@ -321,17 +323,6 @@ impl Shared {
     /// Cancels every job of the pool, queued or running (`shutdown_now`).
     pub(crate) fn cancel_all(&self) {
         self.cancelling.store(true, Ordering::Release);
-    }
-
-    /// Whether the calling thread is a worker of a pool whose jobs are all
-    /// cancelled.
-    pub(crate) fn current_is_cancelling() -> bool {
-        CURRENT.with(|current| {
-            current
-                .borrow()
-                .as_ref()
-                .is_some_and(|shared| shared.cancelling.load(Ordering::Acquire))
-        })
     }
 
     /// Whether the calling thread is one of this pool's workers.
@@ -463,6 +454,7 @@ impl Drop for Exit<'_> {
             wake(waker, &report);
         }
         CURRENT.with(|current| current.borrow_mut().take());
+        set_pool_cancelled(None);
     }
 }
 

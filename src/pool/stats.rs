@@ -52,7 +52,7 @@ impl Counters {
 /// running` holds exactly. A job is counted before its handle is woken, so
 /// once awaiting a handle returns, the next snapshot includes that job.
 ///
-/// The seed's pool reports `threads`, `done`, `error`, `success`,
+/// aiomisc's pool reports `threads`, `done`, `error`, `success`,
 /// `submitted` and `sum_time`: here they are `threads`, `completed +
 /// panicked`, `panicked`, `completed`, `submitted` and `busy`.
 ///

@@ -1,4 +1,4 @@
-//! Blocking code waits for async work: the seed's `sync_wait_coroutine` and
+//! Blocking code waits for async work: aiomisc's `sync_wait_coroutine` and
 //! `sync_await`.
 //!
 //! `README.md` beside this file explains how the waiting thread learns that
@@ -20,7 +20,7 @@ use crate::sync::{lock, Arc, Mutex, MutexGuard};
 use crate::Context;
 
 /// Runs `future` on the executor behind `spawner` and blocks this thread
-/// until it completes; returns its output. This is the seed's
+/// until it completes; returns its output. This is aiomisc's
 /// `aiomisc.sync_wait_coroutine(loop, coro)`.
 ///
 /// Call it from a thread that may block: a pool thread (inside a
@@ -132,7 +132,7 @@ where
 }
 
 /// Waits on `future` on the event loop that made the current call, without
-/// naming it: the seed's `sync_await`.
+/// naming it: aiomisc's `sync_await`.
 ///
 /// Inside [`entrypoint`](crate::entrypoint) (or
 /// [`EventLoop::run_until_complete`](crate::EventLoop::run_until_complete)),

@@ -1,4 +1,4 @@
-//! The seed's `contextvars` support: each call captures the caller's
+//! aiomisc's `contextvars` support: each call captures the caller's
 //! context when it is made, the blocking function sees it on its thread, and
 //! changes made there do not flow back.
 
@@ -30,7 +30,7 @@ fn each_call_sees_the_value_set_just_before_it() {
 
 #[test]
 fn eight_calls_see_their_own_squares() {
-    // The seed library's own test: ctx.set(i * i) before each call.
+    // aiomisc's own test: ctx.set(i * i) before each call.
     common::on_every_runtime(|| {
         Context::default().wrap(async {
             let get = threaded(|| SQUARE.get().unwrap());
