@@ -5,87 +5,18 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// Every runtime the bridges claim to work under (the embedded one with
-/// the `runtime` feature).
-pub const RUNTIMES: &[&str] = &[
-    "smol",
-    "async-std",
-    "tokio current-thread",
-    "tokio multi-thread",
-    "futures block_on",
-    #[cfg(feature = "runtime")]
-    "threadbridge entrypoint",
-];
-
-/// How long any one test body may take before it counts as hung.
-pub const HANG: Duration = Duration::from_secs(60);
-
-pub fn run_on<Fut: Future<Output = ()> + Send + 'static>(runtime: &str, future: Fut) {
-    match runtime {
-        "smol" => smol::block_on(future),
-        "async-std" => async_std::task::block_on(future),
-        "tokio current-thread" => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(future),
-        "tokio multi-thread" => {
-            // Spawned, so the test body runs on (and may move between) the
-            // runtime's worker threads.
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            if let Err(error) = runtime.block_on(runtime.spawn(future)) {
-                std::panic::resume_unwind(error.into_panic());
-            }
-        }
-        "futures block_on" => futures::executor::block_on(future),
-        #[cfg(feature = "runtime")]
-        "threadbridge entrypoint" => threadbridge::entrypoint(future),
-        other => panic!("unknown runtime {other}"),
-    }
-}
-
-/// Runs `test()` under every runtime in turn, each on a fresh thread with a
-/// timeout; the runtime's name prefixes any failure.
+/// Runs `test()` under every runtime in turn (the one list, in
+/// `common`), each on a fresh thread with a deadline.
 pub fn on_every_runtime<F, Fut>(test: F)
 where
-    F: Fn() -> Fut + Send + Sync + 'static,
+    F: Fn() -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let test = Arc::new(test);
-    for &runtime in RUNTIMES {
-        let test = test.clone();
-        with_timeout(runtime, move || run_on(runtime, test()));
-    }
-}
-
-/// Runs `f` on a thread and fails if it takes longer than `HANG`.
-pub fn with_timeout(what: &str, f: impl FnOnce() + Send + 'static) {
-    let (done, finished) = mpsc::channel();
-    let runner = thread::spawn(move || {
-        f();
-        let _ = done.send(());
-    });
-    match finished.recv_timeout(HANG) {
-        Ok(()) => runner.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            let panic = runner.join().unwrap_err();
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            panic!("under {what}: {message}");
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("under {what}: hung for {HANG:?}"),
-    }
+    crate::common::on_every_runtime(test);
 }
 
 /// Polls `condition` every millisecond until it holds or `within` passes.
