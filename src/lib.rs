@@ -244,6 +244,7 @@ mod carrier;
 mod context;
 mod default_pool;
 mod error;
+mod io;
 mod iter;
 mod park;
 mod pool;
@@ -259,6 +260,7 @@ pub use carrier::{register_carrier, Captured, Carrier};
 pub use context::{Context, ContextVar, WithContext};
 pub use default_pool::{default_pool, set_default_pool, POOL_SIZE_VAR};
 pub use error::SpawnError;
+pub use io::{Unblock, UNBLOCK_CAPACITY};
 pub use iter::{
     threaded_iterable, threaded_iterable_separate, Close, IteratorWrapper, IteratorWrapperSeparate,
     ThreadedIterable, ThreadedIterableSeparate, THREADED_ITER_MAX_SIZE,
