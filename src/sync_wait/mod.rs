@@ -1,11 +1,12 @@
 //! Blocking code waits for async work: the seed's `sync_wait_coroutine` and
-//! `sync_await`.
+//! `sync_await`, and iterates over async streams (`sync_iter`).
 //!
 //! `README.md` beside this file explains how the waiting thread learns that
 //! the future finished, panicked or was dropped, and how misuse is caught.
 
 pub(crate) mod ambient;
 mod spawner;
+mod stream;
 
 use std::error::Error;
 use std::fmt;
@@ -14,6 +15,9 @@ use std::panic::{self, AssertUnwindSafe};
 use std::task::{self, Poll, Waker};
 
 pub use spawner::{BoxedTask, Spawner};
+pub use stream::{
+    sync_await_iter, sync_iter, try_sync_await_iter, try_sync_iter, SyncIter, SYNC_ITER_LOOKAHEAD,
+};
 
 use crate::park::block_on;
 use crate::pool::Shared;

@@ -1,0 +1,374 @@
+//! Async streams for blocking code: [`sync_iter`] runs a `Stream` on an
+//! executor and hands its items to a blocking thread as an [`Iterator`].
+//!
+//! One task on the executor polls the stream and pushes items into a
+//! bounded buffer (`Chan`); the iterator pops them, parking its thread when
+//! the buffer is empty. The task parks (returns `Pending` with its waker
+//! kept) when the buffer is full, and is woken when the iterator has taken
+//! half of it. Dropping the iterator sets `closed` and wakes the task, which
+//! then returns and drops the stream on the executor.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::poll_fn;
+use std::panic::{self, AssertUnwindSafe};
+use std::task::{Poll, Waker};
+
+use futures_core::Stream;
+
+use super::{ambient, Kind, Spawner, Spawning, SyncWaitError};
+use crate::park::block_on;
+use crate::pool::Shared;
+use crate::slot::Panic;
+use crate::sync::{lock, Arc, Mutex};
+use crate::Context;
+
+/// The look-ahead [`sync_iter`] and [`sync_await_iter`] give: at most this
+/// many items wait in the buffer for the blocking thread.
+pub const SYNC_ITER_LOOKAHEAD: usize = 64;
+
+/// How the stream's task ended, as the iterator learns it.
+enum End {
+    Open,
+    Exhausted,
+    Panicked(Panic),
+    /// The executor dropped the task unfinished (it shut down).
+    Dropped,
+}
+
+struct Inner<T> {
+    items: VecDeque<T>,
+    end: End,
+    /// The iterator was dropped: the task stops and drops the stream.
+    closed: bool,
+    /// The task's waker whenever it returned `Pending`.
+    task: Option<Waker>,
+    /// The blocking thread's waker while it waits for an item.
+    reader: Option<Waker>,
+}
+
+struct Chan<T> {
+    inner: Mutex<Inner<T>>,
+    lookahead: usize,
+}
+
+/// An [`Iterator`] over a `Stream`'s items, for blocking code; from
+/// [`sync_iter`], [`try_sync_iter`], [`sync_await_iter`] or
+/// [`try_sync_await_iter`].
+///
+/// `next` blocks the thread until the stream yields (call it where
+/// blocking is fine: a pool thread, a separate thread, `main`). At most the
+/// look-ahead's worth of items wait in the buffer. Dropping the iterator
+/// cancels the stream's task: the stream is dropped on its executor.
+///
+/// # Panics
+///
+/// `next` resumes a panic of the stream with its payload (then returns
+/// `None`), and panics if the executor dropped the stream's task before the
+/// stream ended (it shut down).
+///
+/// # Examples
+///
+/// ```
+/// let executor = futures::executor::ThreadPool::new().unwrap();
+/// let squares = futures::stream::iter(1..=4_u32).then(|n| async move { n * n });
+/// # use futures::StreamExt;
+/// let sum: u32 = threadbridge::sync_iter(&executor, squares).sum();
+/// assert_eq!(sum, 30);
+/// ```
+#[doc(alias = "block_on_stream")]
+#[doc(alias = "BlockingStream")]
+pub struct SyncIter<T> {
+    chan: Arc<Chan<T>>,
+}
+
+/// Runs `stream` on the executor behind `spawner` (the forms
+/// [`sync_wait`](crate::sync_wait) accepts: see [`Spawner`]) and returns a
+/// blocking [`SyncIter`] over its items, with a look-ahead of
+/// [`SYNC_ITER_LOOKAHEAD`] items.
+///
+/// The stream runs inside the calling thread's [`Context`].
+///
+/// # Panics
+///
+/// If the executor refuses the task ([`try_sync_iter`] returns an error
+/// instead), or if this thread is the one that must run the stream (inside
+/// a task of the [`EventLoop`](crate::EventLoop) that `spawner` spawns on,
+/// or on the thread of a current-thread tokio runtime that `spawner` is a
+/// handle of): iterating there would wait forever.
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+///
+/// let event_loop = threadbridge::new_event_loop();
+/// let spawner = event_loop.spawner();
+/// let sum = event_loop.run_until_complete(async move {
+///     let adder = threadbridge::threaded(move || {
+///         let numbers = futures::stream::iter(1..=10_u64);
+///         threadbridge::sync_iter(&spawner, numbers).sum::<u64>()
+///     });
+///     adder.call(()).await
+/// });
+/// assert_eq!(sum, 55);
+/// ```
+#[track_caller]
+pub fn sync_iter<S, M, St>(spawner: &S, stream: St) -> SyncIter<St::Item>
+where
+    S: Spawner<M> + ?Sized,
+    St: Stream + Send + 'static,
+    St::Item: Send + 'static,
+{
+    try_sync_iter(spawner, stream, SYNC_ITER_LOOKAHEAD).unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// Like [`sync_iter`] with a look-ahead of `lookahead` items (0 counts as
+/// 1), returning an error instead of panicking when the executor refuses
+/// the task. Misuse still panics.
+///
+/// # Examples
+///
+/// ```
+/// let executor = futures::executor::ThreadPool::new().unwrap();
+/// let items: Vec<u8> = threadbridge::try_sync_iter(&executor, futures::stream::iter([1, 2]), 1)
+///     .unwrap()
+///     .collect();
+/// assert_eq!(items, [1, 2]);
+/// ```
+pub fn try_sync_iter<S, M, St>(
+    spawner: &S,
+    stream: St,
+    lookahead: usize,
+) -> Result<SyncIter<St::Item>, SyncWaitError>
+where
+    S: Spawner<M> + ?Sized,
+    St: Stream + Send + 'static,
+    St::Item: Send + 'static,
+{
+    let chan = Arc::new(Chan {
+        inner: Mutex::new(Inner {
+            items: VecDeque::new(),
+            end: End::Open,
+            closed: false,
+            task: None,
+            reader: None,
+        }),
+        lookahead: lookahead.max(1),
+    });
+    let task = Box::pin(feed(Context::current(), stream, Guard(chan.clone())));
+    spawner
+        .blocking_section(|| {
+            let _spawning = Spawning::start();
+            spawner.spawn_task(task)
+        })
+        .map_err(|error| SyncWaitError {
+            kind: Kind::Refused(error),
+        })?;
+    Ok(SyncIter { chan })
+}
+
+/// [`sync_iter`] on the event loop that made the current call, without
+/// naming it (as [`sync_await`](crate::sync_await) is to `sync_wait`).
+///
+/// # Panics
+///
+/// As [`sync_iter`], and when the thread carries no loop (it was not reached
+/// from an event loop).
+///
+/// # Examples
+///
+/// ```
+/// use threadbridge::{sync_await_iter, threaded};
+///
+/// let total = threaded(|| sync_await_iter(futures::stream::iter(1..=3)).sum::<i32>());
+/// assert_eq!(threadbridge::entrypoint(async { total.call(()).await }), 6);
+/// ```
+#[track_caller]
+pub fn sync_await_iter<St>(stream: St) -> SyncIter<St::Item>
+where
+    St: Stream + Send + 'static,
+    St::Item: Send + 'static,
+{
+    try_sync_await_iter(stream, SYNC_ITER_LOOKAHEAD).unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// Like [`sync_await_iter`] with a look-ahead of `lookahead` items,
+/// returning an error when there is no loop or it refuses the task.
+///
+/// # Examples
+///
+/// ```
+/// let error = threadbridge::try_sync_await_iter(futures::stream::iter([1]), 8).unwrap_err();
+/// assert!(error.is_no_loop());
+/// ```
+pub fn try_sync_await_iter<St>(
+    stream: St,
+    lookahead: usize,
+) -> Result<SyncIter<St::Item>, SyncWaitError>
+where
+    St: Stream + Send + 'static,
+    St::Item: Send + 'static,
+{
+    let spawner = ambient::current().ok_or(SyncWaitError { kind: Kind::NoLoop })?;
+    try_sync_iter(&*spawner, stream, lookahead)
+}
+
+/// The stream's task: polls the stream into the buffer until the buffer is
+/// full, the stream ends or the iterator is dropped.
+async fn feed<St>(context: Context, stream: St, guard: Guard<St::Item>)
+where
+    St: Stream,
+{
+    let chan = &guard.0;
+    let mut stream = Box::pin(stream);
+    let end = poll_fn(|cx| loop {
+        {
+            let mut st = lock(&chan.inner);
+            if st.closed {
+                return Poll::Ready(None);
+            }
+            if st.items.len() >= chan.lookahead {
+                st.task = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+        }
+        let polled = panic::catch_unwind(AssertUnwindSafe(|| {
+            context.run(|| stream.as_mut().poll_next(cx))
+        }));
+        let mut st = lock(&chan.inner);
+        let reader = match polled {
+            Ok(Poll::Pending) => {
+                st.task = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            Ok(Poll::Ready(Some(item))) => {
+                if st.closed {
+                    drop(st);
+                    drop(item);
+                    return Poll::Ready(None);
+                }
+                st.items.push_back(item);
+                st.reader.take()
+            }
+            Ok(Poll::Ready(None)) => return Poll::Ready(Some(End::Exhausted)),
+            Err(payload) => return Poll::Ready(Some(End::Panicked(payload))),
+        };
+        drop(st);
+        if let Some(reader) = reader {
+            reader.wake();
+        }
+    })
+    .await;
+    // Drop the stream first, inside the context, so that the iterator
+    // hears of the end after the stream's Drop ran.
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| context.run(|| drop(stream))));
+    if let Some(end) = end {
+        guard.finish(end);
+    }
+}
+
+/// The task's hold on the buffer: tells the iterator how the task ended,
+/// `Dropped` if the executor dropped it unfinished.
+struct Guard<T>(Arc<Chan<T>>);
+
+impl<T> Guard<T> {
+    fn finish(&self, end: End) {
+        let reader = {
+            let mut st = lock(&self.0.inner);
+            if let End::Open = st.end {
+                st.end = end;
+            }
+            st.task = None;
+            st.reader.take()
+        };
+        if let Some(reader) = reader {
+            reader.wake();
+        }
+    }
+}
+
+impl<T> Drop for Guard<T> {
+    fn drop(&mut self) {
+        self.finish(End::Dropped);
+    }
+}
+
+impl<T> SyncIter<T> {
+    fn poll_item(&self, cx: &mut std::task::Context<'_>) -> Poll<Option<T>> {
+        let mut st = lock(&self.chan.inner);
+        if let Some(item) = st.items.pop_front() {
+            let task = if st.items.len() <= self.chan.lookahead / 2 {
+                st.task.take()
+            } else {
+                None
+            };
+            drop(st);
+            if let Some(task) = task {
+                task.wake();
+            }
+            return Poll::Ready(Some(item));
+        }
+        match std::mem::replace(&mut st.end, End::Exhausted) {
+            End::Open => {
+                st.end = End::Open;
+                match &mut st.reader {
+                    Some(waker) if waker.will_wake(cx.waker()) => {}
+                    waker => *waker = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+            End::Exhausted => Poll::Ready(None),
+            End::Panicked(payload) => {
+                drop(st);
+                panic::resume_unwind(payload)
+            }
+            End::Dropped => {
+                drop(st);
+                panic!(
+                    "threadbridge: sync_iter's stream was dropped before it ended: its executor \
+                     shut down while the iterator was in use; keep the executor running until \
+                     the iterator is done"
+                )
+            }
+        }
+    }
+}
+
+impl<T> Iterator for SyncIter<T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        let noop = futures_task::noop_waker_ref();
+        if let Poll::Ready(item) = self.poll_item(&mut std::task::Context::from_waker(noop)) {
+            return item;
+        }
+        Shared::block_in_place(|| block_on(poll_fn(|cx| self.poll_item(cx))))
+    }
+}
+
+impl<T> Drop for SyncIter<T> {
+    fn drop(&mut self) {
+        let (items, task) = {
+            let mut st = lock(&self.chan.inner);
+            st.closed = true;
+            st.reader = None;
+            (std::mem::take(&mut st.items), st.task.take())
+        };
+        drop(items);
+        if let Some(task) = task {
+            task.wake();
+        }
+    }
+}
+
+impl<T> fmt::Debug for SyncIter<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = lock(&self.chan.inner);
+        f.debug_struct("SyncIter")
+            .field("buffered", &st.items.len())
+            .field("lookahead", &self.chan.lookahead)
+            .field("ended", &!matches!(st.end, End::Open))
+            .finish()
+    }
+}
