@@ -25,6 +25,8 @@ mod cases;
 mod floor;
 #[path = "bench/harness.rs"]
 mod harness;
+#[path = "bench/io.rs"]
+mod io;
 #[path = "bench/probe.rs"]
 mod probe;
 
@@ -50,6 +52,8 @@ const CASES: &[(&str, Case)] = &[
     ("context", cases::context),
     ("idle", cases::idle),
     ("idle_cpu", cases::idle_cpu),
+    ("file_copy", io::file_copy),
+    ("sync_iter", io::sync_iter),
 ];
 
 fn main() {

@@ -3,11 +3,20 @@
 mod common;
 
 use std::io::{self, Cursor, Read, Seek, SeekFrom, Write};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use common::on_every_runtime;
 use futures::io::{AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use threadbridge::{ContextVar, ThreadPool, Unblock};
+
+/// The pool every wrapper here runs on unless a test gives its own: the
+/// default pool is swapped by the entrypoint bodies of tests running in
+/// parallel (the doctests and examples cover the default pool).
+static POOL: LazyLock<ThreadPool> = LazyLock::new(|| ThreadPool::builder().name("io-test").build());
+
+fn unblock<T: Send + 'static>(capacity: usize, inner: T) -> Unblock<T> {
+    Unblock::with_capacity(capacity, inner).with_pool(&POOL)
+}
 
 /// Deterministic pseudo-random bytes (xorshift).
 fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
@@ -30,7 +39,7 @@ fn round_trips_are_byte_exact_at_every_capacity() {
         for (seed, capacity) in CAPACITIES.into_iter().enumerate() {
             let len = if capacity == 1 { 3_000 } else { 200_000 };
             let data = random_bytes(len, seed as u64 + 1);
-            let mut writer = Unblock::with_capacity(capacity, Vec::new());
+            let mut writer = unblock(capacity, Vec::new());
             // Uneven pieces, so chunk edges fall everywhere.
             for piece in data.chunks(1 + capacity / 3 + seed * 11) {
                 writer.write_all(piece).await.unwrap();
@@ -39,7 +48,7 @@ fn round_trips_are_byte_exact_at_every_capacity() {
             let written = writer.into_inner().await;
             assert!(written == data, "write at capacity {capacity}");
 
-            let mut reader = Unblock::with_capacity(capacity, Cursor::new(data.clone()));
+            let mut reader = unblock(capacity, Cursor::new(data.clone()));
             let mut read = Vec::new();
             let mut buf = vec![0; 1 + seed * 5];
             loop {
@@ -69,8 +78,11 @@ fn a_file_copied_through_two_wrappers_is_identical() {
         );
         let data = random_bytes(300_000, 9);
         std::fs::write(&from, &data).unwrap();
-        let mut reader = Unblock::new(std::fs::File::open(&from).unwrap());
-        let mut writer = Unblock::with_capacity(5000, std::fs::File::create(&to).unwrap());
+        let mut reader = unblock(
+            threadbridge::UNBLOCK_CAPACITY,
+            std::fs::File::open(&from).unwrap(),
+        );
+        let mut writer = unblock(5000, std::fs::File::create(&to).unwrap());
         let copied = futures::io::copy_buf(&mut reader, &mut writer)
             .await
             .unwrap();
@@ -88,7 +100,7 @@ fn interleaved_seeks_reads_and_writes_match_a_cursor() {
         for capacity in [1, 16, 4096] {
             let start = random_bytes(5_000, 3);
             let mut model = Cursor::new(start.clone());
-            let mut ours = Unblock::with_capacity(capacity, Cursor::new(start));
+            let mut ours = unblock(capacity, Cursor::new(start));
             let mut rng = random_bytes(600, capacity as u64).into_iter();
             while let (Some(op), Some(arg)) = (rng.next(), rng.next()) {
                 let arg = arg as usize * 20;
@@ -138,7 +150,7 @@ fn interleaved_seeks_reads_and_writes_match_a_cursor() {
 fn a_seek_discards_read_ahead() {
     on_every_runtime(|| async {
         let data: Vec<u8> = (0..=255).collect();
-        let mut reader = Unblock::with_capacity(64, Cursor::new(data));
+        let mut reader = unblock(64, Cursor::new(data));
         let mut buf = [0; 10];
         reader.read_exact(&mut buf).await.unwrap();
         // The blocking side has read ahead by now; the position is the caller's.
@@ -184,7 +196,7 @@ fn a_read_error_comes_back_after_the_data_before_it() {
                 good: 10,
                 kind: io::ErrorKind::PermissionDenied,
             };
-            let mut reader = Unblock::with_capacity(capacity, inner);
+            let mut reader = unblock(capacity, inner);
             let mut data = Vec::new();
             let error = reader.read_to_end(&mut data).await.unwrap_err();
             assert_eq!(data, b"xxxxxxxxxx");
@@ -225,7 +237,7 @@ fn a_write_error_comes_back_with_its_kind_and_message() {
     on_every_runtime(|| async {
         let log = Arc::new(Mutex::new(Vec::new()));
         let inner = FailingWriter { good: 100, log };
-        let mut writer = Unblock::with_capacity(16, inner);
+        let mut writer = unblock(16, inner);
         let mut error = None;
         for _ in 0..100 {
             if let Err(e) = writer.write_all(&[1; 10]).await {
@@ -250,7 +262,7 @@ fn flush_and_close_return_after_the_inner_flush() {
             good: usize::MAX,
             log: log.clone(),
         };
-        let mut writer = Unblock::with_capacity(8, inner);
+        let mut writer = unblock(8, inner);
         writer.write_all(b"0123456789").await.unwrap();
         writer.flush().await.unwrap();
         {
@@ -309,7 +321,7 @@ fn dropping_a_reader_mid_transfer_drops_the_inner_object() {
             inner: io::repeat(1),
             dropped,
         };
-        let mut reader = Unblock::with_capacity(1024, inner).with_pool(&pool);
+        let mut reader = unblock(1024, inner).with_pool(&pool);
         let mut buf = [0; 100];
         reader.read_exact(&mut buf).await.unwrap();
         drop(reader);
@@ -328,7 +340,7 @@ fn dropping_a_writer_writes_what_it_accepted_then_drops_the_inner_object() {
             inner: sink.clone(),
             dropped,
         };
-        let mut writer = Unblock::with_capacity(1 << 16, inner);
+        let mut writer = unblock(1 << 16, inner);
         let data = random_bytes(50_000, 5);
         writer.write_all(&data).await.unwrap();
         drop(writer);
@@ -355,10 +367,12 @@ impl Write for SharedVec {
 fn into_inner_gives_the_object_back() {
     on_every_runtime(|| async {
         // Never used.
-        let cursor = Unblock::new(Cursor::new(vec![1, 2, 3])).into_inner().await;
+        let cursor = unblock(threadbridge::UNBLOCK_CAPACITY, Cursor::new(vec![1, 2, 3]))
+            .into_inner()
+            .await;
         assert_eq!(cursor.into_inner(), [1, 2, 3]);
         // After reading part: the read-ahead is discarded.
-        let mut reader = Unblock::with_capacity(2, Cursor::new(vec![7; 10])).separate();
+        let mut reader = unblock(2, Cursor::new(vec![7; 10])).separate();
         let mut buf = [0; 3];
         reader.read_exact(&mut buf).await.unwrap();
         let cursor = reader.into_inner().await;
@@ -376,7 +390,7 @@ fn a_panic_in_the_inner_object_is_an_error_and_spares_the_worker() {
     }
     on_every_runtime(|| async {
         let pool = ThreadPool::new(1);
-        let mut reader = Unblock::new(Panicking).with_pool(&pool);
+        let mut reader = unblock(threadbridge::UNBLOCK_CAPACITY, Panicking).with_pool(&pool);
         let error = reader.read(&mut [0; 4]).await.unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::Other);
         assert_eq!(
@@ -395,15 +409,15 @@ fn idle_wrappers_give_their_worker_back() {
         // Two readers that filled their buffers and wait for the caller.
         let mut idle = Vec::new();
         for _ in 0..2 {
-            let mut reader = Unblock::with_capacity(64, io::repeat(3)).with_pool(&pool);
+            let mut reader = unblock(64, io::repeat(3)).with_pool(&pool);
             let mut byte = [0; 1];
             reader.read_exact(&mut byte).await.unwrap();
             idle.push(reader);
         }
         // A third wrapper works on the same one-thread pool to the end.
         let data = random_bytes(100_000, 4);
-        let mut reader = Unblock::with_capacity(256, Cursor::new(data.clone())).with_pool(&pool);
-        let mut writer = Unblock::with_capacity(256, Vec::new()).with_pool(&pool);
+        let mut reader = unblock(256, Cursor::new(data.clone())).with_pool(&pool);
+        let mut writer = unblock(256, Vec::new()).with_pool(&pool);
         futures::io::copy_buf(&mut reader, &mut writer)
             .await
             .unwrap();
@@ -424,7 +438,7 @@ fn idle_wrappers_give_their_worker_back() {
 fn lines_of_a_buffered_reader() {
     on_every_runtime(|| async {
         let text = "one\ntwo\nthree\n".repeat(100);
-        let reader = Unblock::with_capacity(5, Cursor::new(text.clone().into_bytes()));
+        let reader = unblock(5, Cursor::new(text.clone().into_bytes()));
         let mut lines = reader.lines();
         let mut count = 0;
         while let Some(line) = futures::StreamExt::next(&mut lines).await {
@@ -448,7 +462,9 @@ fn the_blocking_side_runs_in_the_creators_context() {
         }
     }
     on_every_runtime(|| async {
-        let mut reader = USER.scope("alice", || Unblock::new(WhoReads));
+        let mut reader = USER.scope("alice", || {
+            unblock(threadbridge::UNBLOCK_CAPACITY, WhoReads)
+        });
         let mut buf = [0; 5];
         reader.read_exact(&mut buf).await.unwrap();
         assert_eq!(&buf, b"alice");
@@ -460,8 +476,8 @@ fn the_blocking_side_runs_in_the_creators_context() {
 fn tokio_copy_works_without_a_compat_layer() {
     on_every_runtime(|| async {
         let data = random_bytes(100_000, 8);
-        let mut reader = Unblock::with_capacity(1000, Cursor::new(data.clone()));
-        let mut writer = Unblock::new(Vec::new());
+        let mut reader = unblock(1000, Cursor::new(data.clone()));
+        let mut writer = unblock(threadbridge::UNBLOCK_CAPACITY, Vec::new());
         let n = tokio::io::copy(&mut reader, &mut writer).await.unwrap();
         tokio::io::AsyncWriteExt::shutdown(&mut writer)
             .await

@@ -6,7 +6,7 @@ mod common;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll};
 
 use common::{block_on, with_deadline, DEADLINE, RUNTIMES};
@@ -63,6 +63,14 @@ impl Spawner<()> for Exec {
     }
 }
 
+/// Not the default pool: the entrypoint bodies of tests running in
+/// parallel swap it.
+static POOL: LazyLock<threadbridge::ThreadPool> = LazyLock::new(|| {
+    threadbridge::ThreadPool::builder()
+        .name("iter-test")
+        .build()
+});
+
 /// Runs `body(exec)` on a pool thread, awaited from a task of each runtime.
 fn on_every_runtime_blocking(body: impl Fn(Exec) + Send + Sync + Clone + 'static) {
     for runtime in RUNTIMES {
@@ -70,7 +78,7 @@ fn on_every_runtime_blocking(body: impl Fn(Exec) + Send + Sync + Clone + 'static
         with_deadline(&format!("under {runtime}"), DEADLINE, move || {
             block_on(runtime, async move {
                 let exec = Exec::current(runtime);
-                threadbridge::spawn(move || body(exec)).await
+                POOL.spawn(move || body(exec)).await
             })
         });
     }

@@ -290,6 +290,7 @@ impl<T: Send + 'static> Unblock<T> {
         register(&mut st, cx);
         let start = kick(&mut st);
         drop(st);
+        self.shared.nudge();
         if start {
             self.start_or_run_inline();
         }
@@ -352,6 +353,7 @@ impl<T: Send + 'static> Unblock<T> {
     /// Starts the blocking side if `kick` said so, and turns a refusal into
     /// the error of this call.
     fn start_if(&mut self, start: bool) -> io::Result<()> {
+        self.shared.nudge();
         if start {
             self.start()
         } else {
@@ -405,7 +407,8 @@ impl<T: Send + 'static> Unblock<T> {
 }
 
 /// Marks the blocking side running if it is not (and not done); true means
-/// the caller must start it, after unlocking.
+/// the caller must start it, after unlocking. A running blocking side that
+/// is watching for work sees the caller's `Shared::nudge` instead.
 fn kick<T>(st: &mut State<T>) -> bool {
     if st.running || st.done {
         false
@@ -433,6 +436,7 @@ impl<T: Send + 'static> Drop for Unblock<T> {
             st.waker = None;
             kick(&mut st)
         };
+        self.shared.nudge();
         if start {
             self.start_or_run_inline();
         }

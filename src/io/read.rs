@@ -23,10 +23,7 @@ impl<T: Read + Send + 'static> Unblock<T> {
         std::task::ready!(self.poll_switch(cx, Mode::Reading))?;
         let mut st = self.shared.state();
         st.ops.read = Some(read_fn::<T>);
-        if st.spare.is_none() && self.current.capacity() > 0 {
-            self.current.clear();
-            st.spare = Some(std::mem::take(&mut self.current));
-        }
+        st.keep(std::mem::take(&mut self.current));
         self.pos = 0;
         if let Some(chunk) = st.chunks.pop_front() {
             st.queued -= chunk.len();

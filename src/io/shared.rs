@@ -9,7 +9,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::task::Waker;
 
 use crate::context::Context;
-use crate::sync::{lock, Condvar, Mutex, MutexGuard};
+use crate::sync::{lock, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
 
 pub(crate) type ReadFn<T> = fn(&mut T, &mut [u8]) -> io::Result<usize>;
 pub(crate) type WriteFn<T> = fn(&mut T, &[u8]) -> io::Result<()>;
@@ -49,8 +49,8 @@ pub(crate) struct State<T> {
     pub(crate) chunks: VecDeque<Vec<u8>>,
     /// Bytes in `chunks`.
     pub(crate) queued: usize,
-    /// An emptied chunk, kept for the next one.
-    pub(crate) spare: Option<Vec<u8>>,
+    /// Emptied chunks, kept for the next ones (at most `SPARES`).
+    pub(crate) spare: Vec<Vec<u8>>,
     pub(crate) mode: Mode,
     /// The async side wants the reader to stop (to switch modes or seek).
     pub(crate) halt: bool,
@@ -79,6 +79,20 @@ pub(crate) struct State<T> {
     pub(crate) ops: Ops<T>,
 }
 
+/// How many emptied chunks a wrapper keeps for reuse: enough for a full
+/// buffer plus the chunk each side holds.
+const SPARES: usize = 4;
+
+impl<T> State<T> {
+    /// Keeps an emptied chunk for reuse. Its length stays: a reader's
+    /// `resize` then zeroes nothing it already zeroed.
+    pub(crate) fn keep(&mut self, chunk: Vec<u8>) {
+        if self.spare.len() < SPARES && chunk.capacity() > 0 {
+            self.spare.push(chunk);
+        }
+    }
+}
+
 /// One allocation shared by the wrapper and every run of its blocking side.
 pub(crate) struct Shared<T> {
     pub(crate) state: Mutex<State<T>>,
@@ -91,7 +105,18 @@ pub(crate) struct Shared<T> {
     /// object and its drop.
     pub(crate) context: Context,
     pub(crate) capacity: usize,
+    /// Bumped by the async side whenever it adds work (data to write, room
+    /// to read into), so a blocking side that ran out of work can watch
+    /// for more for a moment before it gives its thread back.
+    pub(crate) pulse: AtomicUsize,
 }
+
+/// How long a pool-hosted blocking side that ran out of work watches
+/// `pulse` before it parks. A copy hands over its next chunk within a few
+/// microseconds; without the watch, each chunk costs a pool submission and
+/// a thread wake-up (see README.md).
+#[cfg(not(loom))]
+const WATCH: std::time::Duration = std::time::Duration::from_micros(20);
 
 /// What the blocking side does next.
 enum Action<T> {
@@ -114,7 +139,7 @@ impl<T: Send + 'static> Shared<T> {
             state: Mutex::new(State {
                 chunks: VecDeque::new(),
                 queued: 0,
-                spare: None,
+                spare: Vec::new(),
                 mode: Mode::Idle,
                 halt: false,
                 running: false,
@@ -139,7 +164,35 @@ impl<T: Send + 'static> Shared<T> {
             work: Condvar::new(),
             context: Context::current(),
             capacity,
+            pulse: AtomicUsize::new(0),
         }
+    }
+
+    /// The async side added work.
+    pub(crate) fn nudge(&self) {
+        self.pulse.fetch_add(1, Ordering::Release);
+    }
+
+    /// Watches `pulse` for up to `WATCH`, yielding the thread in between;
+    /// returns whether it moved.
+    #[cfg(not(loom))]
+    fn watch(&self, seen: usize) -> bool {
+        let start = std::time::Instant::now();
+        loop {
+            if self.pulse.load(Ordering::Acquire) != seen {
+                return true;
+            }
+            if start.elapsed() > WATCH {
+                return false;
+            }
+            std::thread::yield_now();
+        }
+    }
+
+    /// Loom cannot model time: the models park at once.
+    #[cfg(loom)]
+    fn watch(&self, _seen: usize) -> bool {
+        false
     }
 
     pub(crate) fn state(&self) -> MutexGuard<'_, State<T>> {
@@ -197,7 +250,7 @@ impl<T: Send + 'static> Shared<T> {
                 .read
                 .expect("threadbridge: read started without a reader");
             let len = (self.capacity - st.queued).min(self.chunk());
-            let mut buf = st.spare.take().unwrap_or_default();
+            let mut buf = st.spare.pop().unwrap_or_default();
             buf.resize(len, 0);
             return Action::Read(read, buf);
         }
@@ -239,8 +292,20 @@ impl<T: Send + 'static> Shared<T> {
             return Some(Action::Release);
         };
         let mut st = self.state();
+        let mut watched = false;
         loop {
             match self.next_action(&mut st) {
+                Action::Park if on_pool && !watched => {
+                    // Out of work: watch for more a moment before parking.
+                    let seen = self.pulse.load(Ordering::Acquire);
+                    drop(st);
+                    watched = true;
+                    if self.watch(seen) {
+                        watched = false;
+                    }
+                    st = self.state();
+                    continue;
+                }
                 Action::Park => {
                     // Decided under the same lock as "nothing to do", so a
                     // kick after this sees `running == false` and restarts us.
@@ -270,7 +335,7 @@ impl<T: Send + 'static> Shared<T> {
                     match result {
                         Ok(0) => {
                             st.eof = true;
-                            st.spare = Some(buf);
+                            st.keep(buf);
                         }
                         Ok(n) => {
                             buf.truncate(n);
@@ -279,11 +344,11 @@ impl<T: Send + 'static> Shared<T> {
                         }
                         Err(error) => {
                             st.error = Some(error);
-                            st.spare = Some(buf);
+                            st.keep(buf);
                         }
                     }
                 }
-                Action::Write(write, mut chunk) => {
+                Action::Write(write, chunk) => {
                     drop(st);
                     let result = call("write", || write(object, &chunk));
                     st = self.state();
@@ -295,8 +360,7 @@ impl<T: Send + 'static> Shared<T> {
                         st.chunks.clear();
                         st.queued = 0;
                     }
-                    chunk.clear();
-                    st.spare = Some(chunk);
+                    st.keep(chunk);
                 }
                 Action::Seek(seek, pos) => {
                     drop(st);
@@ -313,6 +377,7 @@ impl<T: Send + 'static> Shared<T> {
                     st.flush_requested = false;
                 }
             }
+            watched = false;
             let waker = st.waker.take();
             if waker.is_some() {
                 drop(st);

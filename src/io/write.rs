@@ -46,7 +46,7 @@ impl<T: Write + Send + 'static> Unblock<T> {
         match st.chunks.back_mut() {
             Some(back) if back.len() + n <= chunk => back.extend_from_slice(&buf[..n]),
             _ => {
-                let mut fresh = st.spare.take().unwrap_or_default();
+                let mut fresh = st.spare.pop().unwrap_or_default();
                 fresh.clear();
                 fresh.extend_from_slice(&buf[..n]);
                 st.chunks.push_back(fresh);
