@@ -205,13 +205,62 @@
 //! assert_eq!(threadbridge::entrypoint(async { in_thread.call(()).await }), "done");
 //! ```
 //!
+//! # Beyond the chapter: blocking I/O and streams for blocking code
+//!
+//! aiomisc's chapter bridges functions and iterators; two more bridges
+//! follow the same rules (a bounded buffer, a pool thread given back while
+//! idle, the caller's [`Context`] carried, panics caught).
+//!
+//! [`Unblock`] turns a blocking `Read`, `Write` or `Seek` (a
+//! `std::fs::File`, `Stdin`, a pipe) into `futures-io`'s `AsyncRead`,
+//! `AsyncBufRead`, `AsyncWrite` and `AsyncSeek` (and tokio's, with the
+//! `tokio` feature). Its blocking calls run on the default pool, a given
+//! pool or a thread of its own, through a buffer of [`UNBLOCK_CAPACITY`]
+//! bytes. It is named and built like `blocking::Unblock`:
+//!
+//! ```
+//! use futures::{AsyncReadExt, AsyncWriteExt};
+//! use threadbridge::Unblock;
+//!
+//! let dir = std::env::temp_dir().join(format!("tb-lib-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let path = dir.join("greeting");
+//! threadbridge::entrypoint(async {
+//!     let mut file = Unblock::new(std::fs::File::create(&path)?);
+//!     file.write_all(b"written on a pool thread").await?;
+//!     file.close().await?; // the data reached the file
+//!     let mut text = String::new();
+//!     Unblock::new(std::fs::File::open(&path)?).read_to_string(&mut text).await?;
+//!     assert_eq!(text, "written on a pool thread");
+//!     std::io::Result::Ok(())
+//! })
+//! .unwrap();
+//! std::fs::remove_dir_all(&dir).unwrap();
+//! ```
+//!
+//! The other way round, [`sync_iter`] lets blocking code consume an async
+//! `Stream`: the stream runs on an executor (any [`Spawner`]), and the
+//! blocking thread gets an [`Iterator`] ([`SyncIter`]) with a bounded
+//! look-ahead. Dropping the iterator cancels the stream; a panic in the
+//! stream resumes in the iterator. Inside [`entrypoint`], a `threaded`
+//! function needs no executor handle: [`sync_await_iter`].
+//!
+//! ```
+//! use threadbridge::{sync_await_iter, threaded};
+//!
+//! let sum = threaded(|| sync_await_iter(futures::stream::iter(1..=100)).sum::<u32>());
+//! assert_eq!(threadbridge::entrypoint(async { sum.call(()).await }), 5050);
+//! ```
+//!
 //! # Features
 //!
 //! - `runtime` (default): the embedded runtime, on `async-executor`.
 //! - `tracing`: carries the caller's `tracing` span into blocking threads.
 //! - `async-executor` (on with `runtime`): [`sync_wait`] accepts an
 //!   `async_executor::Executor` (also `smol::Executor`).
-//! - `tokio`: [`sync_wait`] accepts a `tokio::runtime::Handle` or `Runtime`.
+//! - `tokio`: [`sync_wait`] and [`sync_iter`] accept a
+//!   `tokio::runtime::Handle` or `Runtime`, and [`Unblock`] implements
+//!   tokio's `AsyncRead`, `AsyncBufRead`, `AsyncWrite` and `AsyncSeek`.
 //!
 //! # Caveats
 //!
@@ -234,6 +283,12 @@
 //!   before it yields to its executor, so a producer that keeps up costs no
 //!   wake-up per item; the executor thread is busy for that long per empty
 //!   poll.
+//! - An [`Unblock`] dropped with data still buffered writes it out before
+//!   dropping the inner object, but nobody hears of an error: await
+//!   `close()` first. A write after reading ahead does not seek back: on a
+//!   file, seek first.
+//! - A [`SyncIter`] blocks its thread in `next`: as with [`sync_wait`],
+//!   iterate on a pool thread, not in async code.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

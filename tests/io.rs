@@ -37,7 +37,7 @@ const CAPACITIES: [usize; 4] = [1, 7, 4096, threadbridge::UNBLOCK_CAPACITY];
 fn round_trips_are_byte_exact_at_every_capacity() {
     on_every_runtime(|| async {
         for (seed, capacity) in CAPACITIES.into_iter().enumerate() {
-            let len = if capacity == 1 { 3_000 } else { 200_000 };
+            let len = if capacity == 1 { 1_000 } else { 200_000 };
             let data = random_bytes(len, seed as u64 + 1);
             let mut writer = unblock(capacity, Vec::new());
             // Uneven pieces, so chunk edges fall everywhere.
@@ -103,7 +103,8 @@ fn interleaved_seeks_reads_and_writes_match_a_cursor() {
             let mut ours = unblock(capacity, Cursor::new(start));
             let mut rng = random_bytes(600, capacity as u64).into_iter();
             while let (Some(op), Some(arg)) = (rng.next(), rng.next()) {
-                let arg = arg as usize * 20;
+                // Byte by byte is slow: short operations at capacity 1.
+                let arg = arg as usize * if capacity == 1 { 2 } else { 20 };
                 match op % 5 {
                     0 | 1 => {
                         let mut expected = vec![0; arg];
