@@ -5,6 +5,7 @@
 //! the future finished, panicked or was dropped, and how misuse is caught.
 
 pub(crate) mod ambient;
+mod feed;
 mod spawner;
 mod stream;
 

@@ -1,56 +1,29 @@
 //! Async streams for blocking code: [`sync_iter`] runs a `Stream` on an
 //! executor and hands its items to a blocking thread as an [`Iterator`].
 //!
-//! One task on the executor polls the stream and pushes items into a
-//! bounded buffer (`Chan`); the iterator pops them, parking its thread when
-//! the buffer is empty. The task parks (returns `Pending` with its waker
-//! kept) when the buffer is full, and is woken when the iterator has taken
-//! half of it. Dropping the iterator sets `closed` and wakes the task, which
-//! then returns and drops the stream on the executor.
+//! One task on the executor polls the stream into a bounded buffer
+//! (`feed.rs`); the iterator takes items in batches, parking its thread
+//! when the buffer is empty. Dropping the iterator sets `closed` and wakes
+//! the task, which then returns and drops the stream on the executor.
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::poll_fn;
-use std::panic::{self, AssertUnwindSafe};
-use std::task::{Poll, Waker};
+use std::panic;
+use std::task::Poll;
 
 use futures_core::Stream;
 
+use super::feed::{feed, Chan, End, Guard};
 use super::{ambient, Kind, Spawner, Spawning, SyncWaitError};
 use crate::park::block_on;
 use crate::pool::Shared;
-use crate::slot::Panic;
-use crate::sync::{lock, Arc, Mutex};
+use crate::sync::{lock, Arc, Ordering};
 use crate::Context;
 
 /// The look-ahead [`sync_iter`] and [`sync_await_iter`] give: at most this
 /// many items wait in the buffer for the blocking thread.
 pub const SYNC_ITER_LOOKAHEAD: usize = 64;
-
-/// How the stream's task ended, as the iterator learns it.
-enum End {
-    Open,
-    Exhausted,
-    Panicked(Panic),
-    /// The executor dropped the task unfinished (it shut down).
-    Dropped,
-}
-
-struct Inner<T> {
-    items: VecDeque<T>,
-    end: End,
-    /// The iterator was dropped: the task stops and drops the stream.
-    closed: bool,
-    /// The task's waker whenever it returned `Pending`.
-    task: Option<Waker>,
-    /// The blocking thread's waker while it waits for an item.
-    reader: Option<Waker>,
-}
-
-struct Chan<T> {
-    inner: Mutex<Inner<T>>,
-    lookahead: usize,
-}
 
 /// An [`Iterator`] over a `Stream`'s items, for blocking code; from
 /// [`sync_iter`], [`try_sync_iter`], [`sync_await_iter`] or
@@ -80,6 +53,8 @@ struct Chan<T> {
 #[doc(alias = "BlockingStream")]
 pub struct SyncIter<T> {
     chan: Arc<Chan<T>>,
+    /// The batch taken from the buffer, handed out without the lock.
+    batch: VecDeque<T>,
 }
 
 /// Runs `stream` on the executor behind `spawner` (the forms
@@ -146,16 +121,7 @@ where
     St: Stream + Send + 'static,
     St::Item: Send + 'static,
 {
-    let chan = Arc::new(Chan {
-        inner: Mutex::new(Inner {
-            items: VecDeque::new(),
-            end: End::Open,
-            closed: false,
-            task: None,
-            reader: None,
-        }),
-        lookahead: lookahead.max(1),
-    });
+    let chan = Arc::new(Chan::new(lookahead));
     let task = Box::pin(feed(Context::current(), stream, Guard(chan.clone())));
     spawner
         .blocking_section(|| {
@@ -165,7 +131,10 @@ where
         .map_err(|error| SyncWaitError {
             kind: Kind::Refused(error),
         })?;
-    Ok(SyncIter { chan })
+    Ok(SyncIter {
+        chan,
+        batch: VecDeque::new(),
+    })
 }
 
 /// [`sync_iter`] on the event loop that made the current call, without
@@ -214,107 +183,34 @@ where
     try_sync_iter(&*spawner, stream, lookahead)
 }
 
-/// The stream's task: polls the stream into the buffer until the buffer is
-/// full, the stream ends or the iterator is dropped.
-async fn feed<St>(context: Context, stream: St, guard: Guard<St::Item>)
-where
-    St: Stream,
-{
-    let chan = &guard.0;
-    let mut stream = Box::pin(stream);
-    let end = poll_fn(|cx| loop {
-        {
-            let mut st = lock(&chan.inner);
-            if st.closed {
-                return Poll::Ready(None);
-            }
-            if st.items.len() >= chan.lookahead {
-                st.task = Some(cx.waker().clone());
-                return Poll::Pending;
-            }
-        }
-        let polled = panic::catch_unwind(AssertUnwindSafe(|| {
-            context.run(|| stream.as_mut().poll_next(cx))
-        }));
-        let mut st = lock(&chan.inner);
-        let reader = match polled {
-            Ok(Poll::Pending) => {
-                st.task = Some(cx.waker().clone());
-                return Poll::Pending;
-            }
-            Ok(Poll::Ready(Some(item))) => {
-                if st.closed {
-                    drop(st);
-                    drop(item);
-                    return Poll::Ready(None);
-                }
-                st.items.push_back(item);
-                st.reader.take()
-            }
-            Ok(Poll::Ready(None)) => return Poll::Ready(Some(End::Exhausted)),
-            Err(payload) => return Poll::Ready(Some(End::Panicked(payload))),
-        };
-        drop(st);
-        if let Some(reader) = reader {
-            reader.wake();
-        }
-    })
-    .await;
-    // Drop the stream first, inside the context, so that the iterator
-    // hears of the end after the stream's Drop ran.
-    let _ = panic::catch_unwind(AssertUnwindSafe(|| context.run(|| drop(stream))));
-    if let Some(end) = end {
-        guard.finish(end);
-    }
-}
-
-/// The task's hold on the buffer: tells the iterator how the task ended,
-/// `Dropped` if the executor dropped it unfinished.
-struct Guard<T>(Arc<Chan<T>>);
-
-impl<T> Guard<T> {
-    fn finish(&self, end: End) {
-        let reader = {
-            let mut st = lock(&self.0.inner);
-            if let End::Open = st.end {
-                st.end = end;
-            }
-            st.task = None;
-            st.reader.take()
-        };
-        if let Some(reader) = reader {
-            reader.wake();
-        }
-    }
-}
-
-impl<T> Drop for Guard<T> {
-    fn drop(&mut self) {
-        self.finish(End::Dropped);
-    }
-}
-
 impl<T> SyncIter<T> {
-    fn poll_item(&self, cx: &mut std::task::Context<'_>) -> Poll<Option<T>> {
+    /// Takes the whole buffer as the next batch, or registers `cx` to wait.
+    fn poll_batch(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Option<T>> {
         let mut st = lock(&self.chan.inner);
-        if let Some(item) = st.items.pop_front() {
-            let task = if st.items.len() <= self.chan.lookahead / 2 {
-                st.task.take()
-            } else {
-                None
-            };
+        if !st.items.is_empty() {
+            std::mem::swap(&mut self.batch, &mut st.items);
+            let item = self.batch.pop_front();
+            let held = self.batch.len();
+            st.held = held;
+            let task = self.wake_task_if_room(&mut st.task, held);
             drop(st);
             if let Some(task) = task {
                 task.wake();
             }
-            return Poll::Ready(Some(item));
+            return Poll::Ready(item);
         }
+        st.held = 0;
         match std::mem::replace(&mut st.end, End::Exhausted) {
             End::Open => {
                 st.end = End::Open;
+                let task = self.wake_task_if_room(&mut st.task, 0);
                 match &mut st.reader {
                     Some(waker) if waker.will_wake(cx.waker()) => {}
                     waker => *waker = Some(cx.waker().clone()),
+                }
+                drop(st);
+                if let Some(task) = task {
+                    task.wake();
                 }
                 Poll::Pending
             }
@@ -333,17 +229,52 @@ impl<T> SyncIter<T> {
             }
         }
     }
+
+    /// The task's waker, if it waits for room and the iterator now holds
+    /// half the look-ahead or less.
+    fn wake_task_if_room(
+        &self,
+        task: &mut Option<std::task::Waker>,
+        held: usize,
+    ) -> Option<std::task::Waker> {
+        if held <= self.chan.lookahead / 2 && self.chan.parked.swap(false, Ordering::AcqRel) {
+            task.take()
+        } else {
+            None
+        }
+    }
+
+    /// Hands out an item of the batch; tells a task waiting for room when
+    /// the batch is down to half the look-ahead.
+    fn take_from_batch(&mut self) -> Option<T> {
+        let item = self.batch.pop_front()?;
+        if self.batch.len() <= self.chan.lookahead / 2 && self.chan.parked.load(Ordering::Acquire) {
+            let task = {
+                let mut st = lock(&self.chan.inner);
+                let held = self.batch.len();
+                st.held = held;
+                self.wake_task_if_room(&mut st.task, held)
+            };
+            if let Some(task) = task {
+                task.wake();
+            }
+        }
+        Some(item)
+    }
 }
 
 impl<T> Iterator for SyncIter<T> {
     type Item = T;
 
     fn next(&mut self) -> Option<T> {
+        if let Some(item) = self.take_from_batch() {
+            return Some(item);
+        }
         let noop = futures_task::noop_waker_ref();
-        if let Poll::Ready(item) = self.poll_item(&mut std::task::Context::from_waker(noop)) {
+        if let Poll::Ready(item) = self.poll_batch(&mut std::task::Context::from_waker(noop)) {
             return item;
         }
-        Shared::block_in_place(|| block_on(poll_fn(|cx| self.poll_item(cx))))
+        Shared::block_in_place(|| block_on(poll_fn(|cx| self.poll_batch(cx))))
     }
 }
 
@@ -356,6 +287,7 @@ impl<T> Drop for SyncIter<T> {
             (std::mem::take(&mut st.items), st.task.take())
         };
         drop(items);
+        self.batch.clear();
         if let Some(task) = task {
             task.wake();
         }
@@ -366,7 +298,7 @@ impl<T> fmt::Debug for SyncIter<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let st = lock(&self.chan.inner);
         f.debug_struct("SyncIter")
-            .field("buffered", &st.items.len())
+            .field("buffered", &(st.items.len() + self.batch.len()))
             .field("lookahead", &self.chan.lookahead)
             .field("ended", &!matches!(st.end, End::Open))
             .finish()
