@@ -496,3 +496,26 @@ fn tokio_copy_works_without_a_compat_layer() {
         assert!(writer.into_inner().await == data);
     });
 }
+
+#[cfg(feature = "tracing")]
+#[test]
+fn the_blocking_side_runs_in_the_creators_span() {
+    struct SpanReader(Arc<Mutex<Vec<Option<tracing::Id>>>>);
+    impl Read for SpanReader {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().push(tracing::Span::current().id());
+            buf[0] = 1;
+            Ok(1)
+        }
+    }
+    tracing::subscriber::with_default(tracing_subscriber::registry(), || {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let span = tracing::info_span!("upload", id = 3);
+        let mut reader = span.in_scope(|| unblock(4, SpanReader(seen.clone())));
+        let mut byte = [0; 1];
+        futures::executor::block_on(reader.read_exact(&mut byte)).unwrap();
+        let seen = seen.lock().unwrap();
+        assert!(!seen.is_empty());
+        assert!(seen.iter().all(|id| *id == span.id()), "{seen:?}");
+    });
+}

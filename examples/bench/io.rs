@@ -1,6 +1,7 @@
 //! The I/O and reverse-stream cases: `file_copy` (MB/s) and `sync_iter`
 //! (ns/item).
 
+use std::fs::File;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -11,7 +12,7 @@ use crate::harness::{alternate_named, nanos, percentile, Better, Report, Row, Se
 // ---------------------------------------------------------------- file_copy
 
 const COPY_BYTES: usize = 64 << 20;
-const COPY_NAMES: [&str; 3] = ["threadbridge", "blocking", "tokio::fs"];
+const COPY_NAMES: [&str; 4] = ["threadbridge", "threadbridge/1MiB", "blocking", "tokio::fs"];
 
 /// A directory on tmpfs if there is one, so the case measures the bridges
 /// and not a disk.
@@ -28,7 +29,8 @@ fn scratch_dir() -> PathBuf {
 }
 
 /// A 64 MiB file copied to another: ours (`Unblock` on both files,
-/// `futures::io::copy_buf`, on `futures::executor::block_on`), `blocking::Unblock`
+/// `futures::io::copy_buf`, on `futures::executor::block_on`; at the default
+/// 64 KiB buffer, and at 1 MiB as a variant), `blocking::Unblock` (8 MiB)
 /// (`futures::io::copy`), and `tokio::fs::File` (`tokio::io::copy` on a
 /// current-thread runtime). One sample per round, MB/s of the whole copy.
 pub fn file_copy(settings: &Settings) -> Vec<Report> {
@@ -79,8 +81,8 @@ pub fn file_copy(settings: &Settings) -> Vec<Report> {
     assert!(std::fs::read(&to).unwrap() == data, "the copy differs");
     let _ = std::fs::remove_dir_all(&dir);
     let mut report = Report::new("file_copy", "MB/s", Better::Higher).note(format!(
-        "64 MiB file to file in {}; ours: Unblock (64 KiB) + copy_buf; blocking::Unblock + \
-         futures::io::copy; tokio::fs + tokio::io::copy; median of rounds",
+        "64 MiB file to file in {}; ours: Unblock (64 KiB; 1 MiB) + copy_buf; blocking::Unblock \
+         (8 MiB) + futures::io::copy; tokio::fs + tokio::io::copy; median of rounds",
         dir.parent().unwrap().display()
     ));
     for (name, samples) in COPY_NAMES.iter().zip(&samples) {

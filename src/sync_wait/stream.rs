@@ -23,6 +23,14 @@ use crate::Context;
 
 /// The look-ahead [`sync_iter`] and [`sync_await_iter`] give: at most this
 /// many items wait in the buffer for the blocking thread.
+///
+/// # Examples
+///
+/// ```
+/// let executor = futures::executor::ThreadPool::new().unwrap();
+/// let numbers = futures::stream::iter(0..threadbridge::SYNC_ITER_LOOKAHEAD);
+/// assert_eq!(threadbridge::sync_iter(&executor, numbers).count(), 64);
+/// ```
 pub const SYNC_ITER_LOOKAHEAD: usize = 64;
 
 /// An [`Iterator`] over a `Stream`'s items, for blocking code; from
@@ -43,9 +51,10 @@ pub const SYNC_ITER_LOOKAHEAD: usize = 64;
 /// # Examples
 ///
 /// ```
+/// use futures::StreamExt;
+///
 /// let executor = futures::executor::ThreadPool::new().unwrap();
 /// let squares = futures::stream::iter(1..=4_u32).then(|n| async move { n * n });
-/// # use futures::StreamExt;
 /// let sum: u32 = threadbridge::sync_iter(&executor, squares).sum();
 /// assert_eq!(sum, 30);
 /// ```
