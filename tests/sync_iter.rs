@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use common::{block_on, with_deadline, DEADLINE, RUNTIMES};
 use futures::stream::{self, BoxStream, StreamExt};
 use futures::task::{FutureObj, Spawn, SpawnError};
-use threadbridge::{sync_await_iter, sync_iter, try_sync_iter, BoxedTask, Spawner, SyncIter};
+use threadbridge::{sync_await_iter, try_sync_iter, BoxedTask, Spawner, SyncIter};
 
 /// The executor of the runtime a body runs under.
 #[derive(Clone)]
@@ -196,14 +196,16 @@ fn a_panic_in_the_stream_reaches_the_iterator() {
     });
 }
 
+#[cfg(feature = "runtime")]
 #[test]
 fn iterating_on_the_loops_own_thread_is_refused() {
     let event_loop = threadbridge::new_event_loop();
     let spawner = event_loop.spawner();
     let message = event_loop.run_until_complete(async move {
-        let payload =
-            panic::catch_unwind(AssertUnwindSafe(|| sync_iter(&spawner, stream::iter([1]))))
-                .unwrap_err();
+        let payload = panic::catch_unwind(AssertUnwindSafe(|| {
+            threadbridge::sync_iter(&spawner, stream::iter([1]))
+        }))
+        .unwrap_err();
         message(&*payload)
     });
     assert!(message.contains("would wait forever"), "{message}");
@@ -226,9 +228,10 @@ fn iterating_on_a_current_thread_tokio_runtime_is_refused() {
         .unwrap();
     let message = runtime.block_on(async {
         let handle = tokio::runtime::Handle::current();
-        let payload =
-            panic::catch_unwind(AssertUnwindSafe(|| sync_iter(&handle, stream::iter([1]))))
-                .unwrap_err();
+        let payload = panic::catch_unwind(AssertUnwindSafe(|| {
+            threadbridge::sync_iter(&handle, stream::iter([1]))
+        }))
+        .unwrap_err();
         message(&*payload)
     });
     assert!(message.contains("would wait forever"), "{message}");
@@ -242,13 +245,15 @@ fn sync_await_iter_needs_a_loop() {
     assert!(message(&*payload).contains("no event loop"));
 }
 
+#[cfg(feature = "runtime")]
 #[test]
 fn a_loop_that_shuts_down_mid_stream_is_reported() {
     let event_loop = threadbridge::new_event_loop();
     let spawner = event_loop.spawner();
     let (first, first_rx) = async_channel::bounded(1);
     let reader = std::thread::spawn(move || {
-        let mut iter = sync_iter(&spawner, stream::iter([7]).chain(stream::pending()));
+        let mut iter =
+            threadbridge::sync_iter(&spawner, stream::iter([7]).chain(stream::pending()));
         let item = iter.next();
         first.send_blocking(()).unwrap();
         let after = panic::catch_unwind(AssertUnwindSafe(|| iter.next())).unwrap_err();

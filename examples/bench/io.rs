@@ -44,16 +44,18 @@ pub fn file_copy(settings: &Settings) -> Vec<Report> {
     let samples = alternate_named(&COPY_NAMES, settings.rounds, COPY_NAMES.len(), |index| {
         let start = Instant::now();
         let copied = match index {
-            0 => futures::executor::block_on(async {
-                let mut reader = threadbridge::Unblock::new(std::fs::File::open(&from).unwrap());
-                let mut writer = threadbridge::Unblock::new(std::fs::File::create(&to).unwrap());
+            0 | 1 => futures::executor::block_on(async {
+                let capacity = [threadbridge::UNBLOCK_CAPACITY, 1 << 20][index];
+                let (from, to) = (File::open(&from).unwrap(), File::create(&to).unwrap());
+                let mut reader = threadbridge::Unblock::with_capacity(capacity, from);
+                let mut writer = threadbridge::Unblock::with_capacity(capacity, to);
                 let n = futures::io::copy_buf(&mut reader, &mut writer)
                     .await
                     .unwrap();
                 writer.close().await.unwrap();
                 n
             }),
-            1 => futures::executor::block_on(async {
+            2 => futures::executor::block_on(async {
                 let mut reader = blocking::Unblock::new(std::fs::File::open(&from).unwrap());
                 let mut writer = blocking::Unblock::new(std::fs::File::create(&to).unwrap());
                 let n = futures::io::copy(&mut reader, &mut writer).await.unwrap();

@@ -287,7 +287,7 @@ impl Error for SyncWaitError {
 #[cfg_attr(not(any(feature = "runtime", feature = "tokio")), allow(dead_code))]
 pub(crate) fn misuse(thread: &str) -> ! {
     panic!(
-        "threadbridge: sync_wait was called on {thread}, which must run the future it waits \
+        "threadbridge: sync_wait (or sync_iter) was called on {thread}, which must run the future it waits \
          for, so it would wait forever; call it from a pool thread instead (inside a \
          `threaded` function), or `.await` the future"
     )
