@@ -6,8 +6,9 @@ use std::task::{Context, Poll};
 
 use futures_io::{AsyncBufRead, AsyncRead};
 
+use super::host::{kick, register};
 use super::shared::Mode;
-use super::{kick, register, Unblock};
+use super::Unblock;
 
 fn read_fn<T: Read>(inner: &mut T, buf: &mut [u8]) -> io::Result<usize> {
     inner.read(buf)

@@ -6,8 +6,9 @@ use std::task::{Context, Poll};
 
 use futures_io::AsyncSeek;
 
+use super::host::{kick, register};
 use super::shared::{self, Mode};
-use super::{kick, register, Unblock};
+use super::Unblock;
 
 fn seek_fn<T: Seek>(inner: &mut T, pos: SeekFrom) -> io::Result<u64> {
     inner.seek(pos)

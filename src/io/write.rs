@@ -6,8 +6,9 @@ use std::task::{Context, Poll};
 
 use futures_io::AsyncWrite;
 
+use super::host::{kick, register};
 use super::shared::Mode;
-use super::{kick, register, Unblock};
+use super::Unblock;
 
 fn write_fn<T: Write>(inner: &mut T, buf: &[u8]) -> io::Result<()> {
     inner.write_all(buf)
