@@ -283,6 +283,9 @@
 //!   before it yields to its executor, so a producer that keeps up costs no
 //!   wake-up per item; the executor thread is busy for that long per empty
 //!   poll.
+//! - An [`Unblock`] that finds nothing to read (or no room to write) while
+//!   its blocking side works watches for up to 5 µs before it returns
+//!   `Pending`, like the iterator stream.
 //! - An [`Unblock`] dropped with data still buffered writes it out before
 //!   dropping the inner object, but nobody hears of an error: await
 //!   `close()` first. A write after reading ahead does not seek back: on a

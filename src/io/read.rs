@@ -9,6 +9,7 @@ use futures_io::{AsyncBufRead, AsyncRead};
 use super::host::{kick, register};
 use super::shared::Mode;
 use super::Unblock;
+use crate::sync::Ordering;
 
 fn read_fn<T: Read>(inner: &mut T, buf: &mut [u8]) -> io::Result<usize> {
     inner.read(buf)
@@ -22,37 +23,49 @@ impl<T: Read + Send + 'static> Unblock<T> {
             return Poll::Ready(Ok(()));
         }
         std::task::ready!(self.poll_switch(cx, Mode::Reading))?;
-        let mut st = self.shared.state();
-        st.ops.read = Some(read_fn::<T>);
-        st.keep(std::mem::take(&mut self.current));
-        self.pos = 0;
-        if let Some(chunk) = st.chunks.pop_front() {
-            st.queued -= chunk.len();
-            self.current = chunk;
-            // Restart a reader that parked on a full buffer once a whole
-            // chunk fits again.
-            let start = !st.eof
-                && st.error.is_none()
-                && st.queued + self.shared.chunk() <= self.shared.capacity
-                && kick(&mut st);
-            drop(st);
-            if let Err(error) = self.start_if(start) {
-                self.shared.state().error = Some(error);
+        let mut watched = false;
+        loop {
+            let mut st = self.shared.state();
+            st.ops.read = Some(read_fn::<T>);
+            st.keep(std::mem::take(&mut self.current));
+            self.pos = 0;
+            if let Some(chunk) = st.chunks.pop_front() {
+                st.queued -= chunk.len();
+                self.current = chunk;
+                // Restart a reader that parked on a full buffer once a whole
+                // chunk fits again.
+                let start = !st.eof
+                    && st.error.is_none()
+                    && st.queued + self.shared.chunk() <= self.shared.capacity
+                    && kick(&mut st);
+                drop(st);
+                if let Err(error) = self.start_if(start) {
+                    self.shared.state().error = Some(error);
+                }
+                return Poll::Ready(Ok(()));
             }
-            return Poll::Ready(Ok(()));
+            self.current.clear();
+            if let Some(error) = st.error.take() {
+                return Poll::Ready(Err(error));
+            }
+            if st.eof {
+                return Poll::Ready(Ok(()));
+            }
+            if st.running && !watched {
+                // The reader is at work: watch for its chunk a moment
+                // before registering and returning `Pending`.
+                let seen = self.shared.progress.load(Ordering::Acquire);
+                drop(st);
+                watched = true;
+                self.shared.watch_progress(seen);
+                continue;
+            }
+            register(&mut st, cx);
+            let start = kick(&mut st);
+            drop(st);
+            self.start_if(start)?;
+            return Poll::Pending;
         }
-        self.current.clear();
-        if let Some(error) = st.error.take() {
-            return Poll::Ready(Err(error));
-        }
-        if st.eof {
-            return Poll::Ready(Ok(()));
-        }
-        register(&mut st, cx);
-        let start = kick(&mut st);
-        drop(st);
-        self.start_if(start)?;
-        Poll::Pending
     }
 }
 

@@ -109,14 +109,46 @@ pub(crate) struct Shared<T> {
     /// to read into), so a blocking side that ran out of work can watch
     /// for more for a moment before it gives its thread back.
     pub(crate) pulse: AtomicUsize,
+    /// Bumped by the blocking side after each call on the inner object, so
+    /// the async side, finding nothing to read or no room to write, can
+    /// watch for a moment before it returns `Pending`.
+    pub(crate) progress: AtomicUsize,
 }
 
 /// How long a pool-hosted blocking side that ran out of work watches
 /// `pulse` before it parks. A copy hands over its next chunk within a few
 /// microseconds; without the watch, each chunk costs a pool submission and
 /// a thread wake-up (see README.md).
+const WATCH_MICROS: u64 = 20;
+
+/// How long the async side watches `progress` before it returns `Pending`
+/// (as the iterator bridge's consumer does): the executor's thread is busy
+/// for at most this long, and a blocking side that keeps up costs no
+/// wake-up.
+const ASYNC_WATCH_MICROS: u64 = 5;
+
+/// Watches `counter` for up to `micros`, yielding the thread in between;
+/// returns whether it moved from `seen`.
 #[cfg(not(loom))]
-const WATCH: std::time::Duration = std::time::Duration::from_micros(20);
+fn watch(counter: &AtomicUsize, seen: usize, micros: u64) -> bool {
+    let start = std::time::Instant::now();
+    let budget = std::time::Duration::from_micros(micros);
+    loop {
+        if counter.load(Ordering::Acquire) != seen {
+            return true;
+        }
+        if start.elapsed() > budget {
+            return false;
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// Loom cannot model time: the models park at once.
+#[cfg(loom)]
+fn watch(_counter: &AtomicUsize, _seen: usize, _micros: u64) -> bool {
+    false
+}
 
 /// What the blocking side does next.
 enum Action<T> {
@@ -165,6 +197,7 @@ impl<T: Send + 'static> Shared<T> {
             context: Context::current(),
             capacity,
             pulse: AtomicUsize::new(0),
+            progress: AtomicUsize::new(0),
         }
     }
 
@@ -173,26 +206,15 @@ impl<T: Send + 'static> Shared<T> {
         self.pulse.fetch_add(1, Ordering::Release);
     }
 
-    /// Watches `pulse` for up to `WATCH`, yielding the thread in between;
-    /// returns whether it moved.
-    #[cfg(not(loom))]
+    /// Watches `pulse` for up to `WATCH`; returns whether it moved.
     fn watch(&self, seen: usize) -> bool {
-        let start = std::time::Instant::now();
-        loop {
-            if self.pulse.load(Ordering::Acquire) != seen {
-                return true;
-            }
-            if start.elapsed() > WATCH {
-                return false;
-            }
-            std::thread::yield_now();
-        }
+        watch(&self.pulse, seen, WATCH_MICROS)
     }
 
-    /// Loom cannot model time: the models park at once.
-    #[cfg(loom)]
-    fn watch(&self, _seen: usize) -> bool {
-        false
+    /// Watches `progress` for up to `ASYNC_WATCH_MICROS`: the async side's
+    /// short look before it returns `Pending`.
+    pub(crate) fn watch_progress(&self, seen: usize) -> bool {
+        watch(&self.progress, seen, ASYNC_WATCH_MICROS)
     }
 
     pub(crate) fn state(&self) -> MutexGuard<'_, State<T>> {
@@ -378,6 +400,7 @@ impl<T: Send + 'static> Shared<T> {
                 }
             }
             watched = false;
+            self.progress.fetch_add(1, Ordering::Release);
             let waker = st.waker.take();
             if waker.is_some() {
                 drop(st);

@@ -9,6 +9,7 @@ use futures_io::AsyncWrite;
 use super::host::{kick, register};
 use super::shared::Mode;
 use super::Unblock;
+use crate::sync::Ordering;
 
 fn write_fn<T: Write>(inner: &mut T, buf: &[u8]) -> io::Result<()> {
     inner.write_all(buf)
@@ -30,19 +31,32 @@ impl<T: Write + Send + 'static> Unblock<T> {
         std::task::ready!(self.poll_switch(cx, Mode::Writing))?;
         let chunk = self.shared.chunk();
         let capacity = self.shared.capacity;
-        let mut st = self.shared.state();
-        st.ops.write = Some(write_fn::<T>);
-        if let Some(error) = st.error.take() {
-            return Poll::Ready(Err(error));
-        }
-        let room = capacity.saturating_sub(st.queued);
-        if room == 0 {
+        let mut watched = false;
+        let (mut st, room) = loop {
+            let mut st = self.shared.state();
+            st.ops.write = Some(write_fn::<T>);
+            if let Some(error) = st.error.take() {
+                return Poll::Ready(Err(error));
+            }
+            let room = capacity.saturating_sub(st.queued);
+            if room > 0 {
+                break (st, room);
+            }
+            if st.running && !watched {
+                // The writer is at work: watch for room a moment before
+                // registering and returning `Pending`.
+                let seen = self.shared.progress.load(Ordering::Acquire);
+                drop(st);
+                watched = true;
+                self.shared.watch_progress(seen);
+                continue;
+            }
             register(&mut st, cx);
             let start = kick(&mut st);
             drop(st);
             self.start_if(start)?;
             return Poll::Pending;
-        }
+        };
         let n = room.min(buf.len());
         match st.chunks.back_mut() {
             Some(back) if back.len() + n <= chunk => back.extend_from_slice(&buf[..n]),
