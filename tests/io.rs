@@ -519,3 +519,10 @@ fn the_blocking_side_runs_in_the_creators_span() {
         assert!(seen.iter().all(|id| *id == span.id()), "{seen:?}");
     });
 }
+
+#[test]
+fn the_wrapper_moves_between_threads_and_tasks() {
+    fn send_sync_unpin<T: Send + Sync + Unpin>() {}
+    send_sync_unpin::<Unblock<std::fs::File>>();
+    send_sync_unpin::<Unblock<io::Stdin>>();
+}

@@ -265,3 +265,9 @@ fn a_loop_that_shuts_down_mid_stream_is_reported() {
     assert_eq!(item, Some(7));
     assert!(message.contains("dropped before it ended"), "{message}");
 }
+
+#[test]
+fn the_iterator_moves_between_threads() {
+    fn send<T: Send>() {}
+    send::<SyncIter<String>>();
+}
