@@ -29,6 +29,8 @@ mod chart;
 mod floor;
 #[path = "bench/harness.rs"]
 mod harness;
+#[path = "bench/io.rs"]
+mod io;
 #[path = "bench/probe.rs"]
 mod probe;
 
@@ -54,6 +56,8 @@ const CASES: &[(&str, Case)] = &[
     ("context", cases::context),
     ("idle", cases::idle),
     ("idle_cpu", cases::idle_cpu),
+    ("file_copy", io::file_copy),
+    ("sync_iter", io::sync_iter),
 ];
 
 fn main() {

@@ -448,6 +448,53 @@
 //! `examples/deadline.rs` does the same with `tokio::time::timeout` and
 //! `smol::Timer`.
 //!
+//! # Beyond the chapter: blocking I/O and streams for blocking code
+//!
+//! aiomisc's chapter bridges functions and iterators; two more bridges
+//! follow the same rules (a bounded buffer, a pool thread given back while
+//! idle, the caller's [`Context`] carried, panics caught).
+//!
+//! [`Unblock`] turns a blocking `Read`, `Write` or `Seek` (a
+//! `std::fs::File`, `Stdin`, a pipe) into `futures-io`'s `AsyncRead`,
+//! `AsyncBufRead`, `AsyncWrite` and `AsyncSeek` (and tokio's, with the
+//! `tokio` feature). Its blocking calls run on the default pool, a given
+//! pool or a thread of its own, through a buffer of [`UNBLOCK_CAPACITY`]
+//! bytes. It is named and built like `blocking::Unblock`:
+//!
+//! ```
+//! use futures::{AsyncReadExt, AsyncWriteExt};
+//! use threadbridge::Unblock;
+//!
+//! let dir = std::env::temp_dir().join(format!("tb-lib-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let path = dir.join("greeting");
+//! threadbridge::entrypoint(async {
+//!     let mut file = Unblock::new(std::fs::File::create(&path)?);
+//!     file.write_all(b"written on a pool thread").await?;
+//!     file.close().await?; // the data reached the file
+//!     let mut text = String::new();
+//!     Unblock::new(std::fs::File::open(&path)?).read_to_string(&mut text).await?;
+//!     assert_eq!(text, "written on a pool thread");
+//!     std::io::Result::Ok(())
+//! })
+//! .unwrap();
+//! std::fs::remove_dir_all(&dir).unwrap();
+//! ```
+//!
+//! The other way round, [`sync_iter`] lets blocking code consume an async
+//! `Stream`: the stream runs on an executor (any [`Spawner`]), and the
+//! blocking thread gets an [`Iterator`] ([`SyncIter`]) with a bounded
+//! look-ahead. Dropping the iterator cancels the stream; a panic in the
+//! stream resumes in the iterator. Inside [`entrypoint`], a `threaded`
+//! function needs no executor handle: [`sync_await_iter`].
+//!
+//! ```
+//! use threadbridge::{sync_await_iter, threaded};
+//!
+//! let sum = threaded(|| sync_await_iter(futures::stream::iter(1..=100)).sum::<u32>());
+//! assert_eq!(threadbridge::entrypoint(async { sum.call(()).await }), 5050);
+//! ```
+//!
 //! # Features
 //!
 //! - `runtime` (default): the embedded runtime ([`entrypoint`],
@@ -457,14 +504,16 @@
 //!   `#[threaded_iterable_separate]`, from the `threadbridge-macros` crate.
 //! - `async-executor` (on with `runtime`): [`sync_wait`] accepts an
 //!   `async_executor::Executor` (also `smol::Executor`).
-//! - `tokio`: [`sync_wait`] accepts a `tokio::runtime::Handle` or `Runtime`.
+//! - `tokio`: [`sync_wait`] and [`sync_iter`] accept a
+//!   `tokio::runtime::Handle` or `Runtime`, and [`Unblock`] implements
+//!   tokio's `AsyncRead`, `AsyncBufRead`, `AsyncWrite` and `AsyncSeek`.
 //!   Not needed to *await* threadbridge's handles under tokio: they work
 //!   under any executor.
 //! - `tracing`: carries the caller's `tracing` span into blocking threads.
 //!
 //! With `default-features = false` the crate keeps everything but the
-//! embedded runtime; it then depends on `futures-core` and `futures-task`
-//! alone.
+//! embedded runtime and the attributes; it then depends on `futures-core`,
+//! `futures-task` and `futures-io` alone.
 //!
 //! # Caveats
 //!
@@ -501,6 +550,15 @@
 //!   panicking. To keep that probe out of the user's output, the first such
 //!   check wraps the installed panic hook once, muting it for the probe
 //!   alone; a hook installed later is not wrapped.
+//! - An [`Unblock`] that finds nothing to read (or no room to write) while
+//!   its blocking side works watches for up to 5 µs before it returns
+//!   `Pending`, like the iterator stream.
+//! - An [`Unblock`] dropped with data still buffered writes it out before
+//!   dropping the inner object, but nobody hears of an error: await
+//!   `close()` first. A write after reading ahead does not seek back: on a
+//!   file, seek first.
+//! - A [`SyncIter`] blocks its thread in `next`: as with [`sync_wait`],
+//!   iterate on a pool thread, not in async code.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
@@ -514,6 +572,7 @@ mod carrier;
 mod context;
 mod default_pool;
 mod error;
+mod io;
 mod iter;
 mod job;
 mod limit;
@@ -533,6 +592,7 @@ pub use carrier::{register_carrier, Captured, Carrier};
 pub use context::{Context, ContextVar, WithContext};
 pub use default_pool::{default_pool, set_default_pool};
 pub use error::SpawnError;
+pub use io::{Unblock, UNBLOCK_CAPACITY};
 pub use iter::{
     threaded_iterable, threaded_iterable_separate, Close, IteratorWrapper, IteratorWrapperSeparate,
     ThreadedIterable, ThreadedIterableSeparate, THREADED_ITER_MAX_SIZE,
@@ -543,7 +603,8 @@ pub use pool::{PoolStats, Shutdown, ThreadPool, ThreadPoolBuilder, POOL_SIZE_VAR
 pub use runtime::{entrypoint, new_event_loop, Entrypoint, EventLoop, LoopSpawner, LoopTask};
 pub use slot::JoinHandle;
 pub use sync_wait::{
-    sync_await, sync_wait, try_sync_await, try_sync_wait, BoxedTask, Spawner, SyncWaitError,
+    sync_await, sync_await_iter, sync_iter, sync_wait, try_sync_await, try_sync_await_iter,
+    try_sync_iter, try_sync_wait, BoxedTask, Spawner, SyncIter, SyncWaitError, SYNC_ITER_LOOKAHEAD,
 };
 pub use threaded::{spawn, threaded, threaded_separate, Threaded};
 

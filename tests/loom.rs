@@ -25,8 +25,8 @@ use loom::future::block_on;
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::sync::Arc;
 use threadbridge::{
-    threaded_separate, try_sync_wait, BoxedTask, IteratorWrapper, IteratorWrapperSeparate, Spawner,
-    ThreadPool,
+    threaded_separate, try_sync_iter, try_sync_wait, BoxedTask, IteratorWrapper,
+    IteratorWrapperSeparate, Spawner, ThreadPool, Unblock,
 };
 
 /// Runs `body` under loom with at most `preemptions` preemptions per
@@ -703,4 +703,148 @@ fn limit_hands_the_permit_on_and_skips_dropped_calls() {
             assert_eq!(limited.waiting(), 0);
         },
     );
+}
+
+// ---- Unblock ----
+
+/// An endless reader of zeros that records where it is dropped.
+struct Zeros(std::sync::Arc<DropSites>);
+
+impl std::io::Read for Zeros {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        buf.fill(0);
+        Ok(buf.len())
+    }
+}
+
+impl Drop for Zeros {
+    fn drop(&mut self) {
+        let name = loom::thread::current().name().map(str::to_owned);
+        self.0 .0.lock().unwrap().push(name);
+    }
+}
+
+/// Reads one byte through `reader`.
+fn read_byte<R: futures_io::AsyncRead + Unpin>(reader: &mut R) -> u8 {
+    let mut byte = [7];
+    let n = block_on(poll_fn(|cx| {
+        Pin::new(&mut *reader).poll_read(cx, &mut byte)
+    }))
+    .unwrap();
+    assert_eq!(n, 1);
+    byte[0]
+}
+
+/// Dropping an `Unblock` racing its blocking side on a pool: with a
+/// one-byte buffer, reading the byte re-queues the reader, which may be
+/// queued, reading, or parked on the full buffer again when the wrapper is
+/// dropped. The inner reader is dropped exactly once, on the pool; every
+/// run is accounted for and the worker is free (shutdown joins it).
+#[test]
+fn io_drop_races_parked_reader() {
+    model("io_drop_races_parked_reader", None, || {
+        let pool = pool(false);
+        let sites = std::sync::Arc::new(DropSites::default());
+        let mut reader = Unblock::with_capacity(1, Zeros(sites.clone())).with_pool(&pool);
+        assert_eq!(read_byte(&mut reader), 0);
+        drop(reader);
+        pool.shutdown();
+        sites.assert_once_on("loom-");
+        let stats = pool.stats();
+        assert_eq!(stats.submitted, stats.completed, "{stats:?}");
+    });
+}
+
+/// A writer that records what reached it and how much had when it was
+/// flushed.
+#[derive(Default)]
+struct Recorder {
+    data: Vec<u8>,
+    flushed_at: Vec<usize>,
+}
+
+impl std::io::Write for Recorder {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.data.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.flushed_at.push(self.data.len());
+        Ok(())
+    }
+}
+
+/// A flush racing a pending write: two one-byte writes into a two-byte
+/// buffer (the second finds the writer queued, writing, or parked), then
+/// `flush`: it returns only after both bytes reached the inner writer and
+/// its flush ran after them. A lost wake-up is a loom deadlock. Bounded to
+/// four preemptions (75,000 interleavings): the unbounded run takes
+/// longer than minutes.
+#[test]
+fn io_flush_races_pending_write() {
+    model("io_flush_races_pending_write", Some(4), || {
+        let pool = pool(false);
+        let mut writer = Unblock::with_capacity(2, Recorder::default()).with_pool(&pool);
+        for byte in [1, 2] {
+            let n = block_on(poll_fn(|cx| {
+                futures_io::AsyncWrite::poll_write(Pin::new(&mut writer), cx, &[byte])
+            }))
+            .unwrap();
+            assert_eq!(n, 1);
+        }
+        block_on(poll_fn(|cx| {
+            futures_io::AsyncWrite::poll_flush(Pin::new(&mut writer), cx)
+        }))
+        .unwrap();
+        let recorder = block_on(writer.into_inner());
+        assert_eq!(recorder.data, [1, 2]);
+        assert_eq!(recorder.flushed_at.last(), Some(&2));
+        pool.shutdown();
+    });
+}
+
+/// `into_inner` racing a blocking side on a thread of its own that parked
+/// on the full buffer and waits on the condvar: the release must reach it
+/// (a lost notification is a loom deadlock), and the reader comes back.
+#[test]
+fn io_separate_release_races_wait() {
+    model("io_separate_release_races_wait", None, || {
+        let sites = std::sync::Arc::new(DropSites::default());
+        let mut reader = Unblock::with_capacity(1, Zeros(sites.clone())).separate();
+        assert_eq!(read_byte(&mut reader), 0);
+        let zeros = block_on(reader.into_inner());
+        assert!(sites.0.lock().unwrap().is_empty());
+        drop(zeros);
+    });
+}
+
+// ---- sync_iter ----
+
+/// An endless stream of 0, 1, 2, ... that counts its drops.
+struct Numbers(usize, DropCount);
+
+impl Stream for Numbers {
+    type Item = usize;
+
+    fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<usize>> {
+        self.0 += 1;
+        Poll::Ready(Some(self.0 - 1))
+    }
+}
+
+/// Dropping a `SyncIter` racing its stream's task: look-ahead one, one item
+/// taken (which may wake the task parked on the full buffer), then the
+/// iterator is dropped while the task pushes, parks or is woken. The task
+/// must always hear of the drop and end (else its thread parks forever: a
+/// loom deadlock), dropping the stream once.
+#[test]
+fn sync_iter_drop_races_task() {
+    model("sync_iter_drop_races_task", None, || {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let numbers = Numbers(0, DropCount(drops.clone()));
+        let mut iter = try_sync_iter(&Executor::Run, numbers, 1).unwrap();
+        assert_eq!(iter.next(), Some(0));
+        drop(iter);
+    });
 }

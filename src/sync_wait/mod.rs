@@ -1,10 +1,12 @@
 //! Blocking code waits for async work: aiomisc's `sync_wait_coroutine` and
-//! `sync_await`.
+//! `sync_await`, and iterates over async streams (`sync_iter`).
 //!
 //! `README.md` beside this file explains how the waiting thread learns that
 //! the future finished, panicked or was dropped, and how misuse is caught.
 
+mod feed;
 mod spawner;
+mod stream;
 
 use std::error::Error;
 use std::fmt;
@@ -13,6 +15,9 @@ use std::panic::{self, AssertUnwindSafe};
 use std::task::{self, Poll, Waker};
 
 pub use spawner::{BoxedTask, Spawner};
+pub use stream::{
+    sync_await_iter, sync_iter, try_sync_await_iter, try_sync_iter, SyncIter, SYNC_ITER_LOOKAHEAD,
+};
 
 use crate::park::block_on;
 use crate::pool::Shared;
@@ -104,31 +109,16 @@ where
 {
     let slot = Arc::new(Slot::new());
     let task = carrier(Context::current(), future, Completion(Some(slot.clone())));
-    // Misuse is detected deep inside a spawner; it unwinds to here without
-    // the panic hook (see `misuse`), and panics again at the caller's line.
-    let waited = panic::catch_unwind(AssertUnwindSafe(|| {
+    caught_misuse(|| {
         spawner.blocking_section(|| {
             let spawned = {
                 let _spawning = Spawning::start();
                 spawner.spawn_task(task)
             };
-            spawned.map_err(|error| SyncWaitError {
-                kind: if NOT_RUNNING.with(|flag| flag.replace(false)) {
-                    Kind::NotRunning
-                } else {
-                    Kind::Refused(error)
-                },
-            })?;
+            spawned.map_err(refused)?;
             Shared::block_in_place(|| slot.wait())
         })
-    }));
-    match waited {
-        Ok(result) => result,
-        Err(payload) => match payload.downcast::<Misuse>() {
-            Ok(misuse) => panic!("{}", misuse.0),
-            Err(payload) => panic::resume_unwind(payload),
-        },
-    }
+    })
 }
 
 /// Waits on `future` on the event loop that made the current call, without
@@ -324,8 +314,35 @@ impl Error for SyncWaitError {
 }
 
 /// A wait on the thread that must run the future, on its way out to
-/// `try_sync_wait`, which panics with it at the caller's line.
+/// `caught_misuse`, which panics with it at the caller's line.
 struct Misuse(String);
+
+/// Runs `f`, which hands a task to a spawner (and may wait for it). Misuse
+/// is detected deep inside a spawner and unwinds to here without the panic
+/// hook (see `misuse`); it panics again here, at the caller's line (the
+/// callers are `#[track_caller]` too).
+#[track_caller]
+pub(crate) fn caught_misuse<R>(f: impl FnOnce() -> R) -> R {
+    match panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(output) => output,
+        Err(payload) => match payload.downcast::<Misuse>() {
+            Ok(misuse) => panic!("{}", misuse.0),
+            Err(payload) => panic::resume_unwind(payload),
+        },
+    }
+}
+
+/// The error for a spawner that refused a task: it said nobody runs its
+/// loop (`not_running`), or refused for its own reason.
+pub(crate) fn refused(error: futures_task::SpawnError) -> SyncWaitError {
+    SyncWaitError {
+        kind: if NOT_RUNNING.with(|flag| flag.replace(false)) {
+            Kind::NotRunning
+        } else {
+            Kind::Refused(error)
+        },
+    }
+}
 
 /// Leaves the spawner for a wait on the thread that must run the future.
 /// `resume_unwind` does not run the panic hook, so the only report the user
@@ -333,9 +350,9 @@ struct Misuse(String);
 #[cfg_attr(not(any(feature = "runtime", feature = "tokio")), allow(dead_code))]
 pub(crate) fn misuse(thread: &str) -> ! {
     panic::resume_unwind(Box::new(Misuse(format!(
-        "threadbridge: sync_wait was called on {thread}, which must run the future it waits \
-         for, so it would wait forever; call it from a pool thread instead (inside a \
-         `threaded` function), or `.await` the future"
+        "threadbridge: sync_wait (or sync_iter) was called on {thread}, which must run the \
+         future it waits for, so it would wait forever; call it from a pool thread instead \
+         (inside a `threaded` function), or `.await` the future"
     ))))
 }
 

@@ -12,6 +12,7 @@ mod common;
 mod sync_wait_support;
 
 mod sync_await_carried_loop;
+mod sync_iter;
 mod sync_wait;
 mod sync_wait_deadlock;
 mod sync_wait_executor_gone;

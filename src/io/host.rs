@@ -1,0 +1,143 @@
+//! Where the blocking side runs, and how the async side starts it or
+//! waits for it to switch modes.
+
+use std::fmt;
+use std::io;
+use std::task::{Context, Poll};
+
+use super::shared::{Mode, State};
+use super::{Host, Unblock};
+use crate::target::{Target, SEPARATE_THREAD_NAME};
+
+impl<T: Send + 'static> Unblock<T> {
+    /// Starts the blocking side where the host says; `kick` returned true.
+    /// On failure (the pool was shut down) the state is left not running.
+    pub(super) fn start(&mut self) -> io::Result<()> {
+        if let Host::Unstarted(target) = &self.host {
+            self.host = match target {
+                Target::DefaultPool => Host::Pool(crate::default_pool()),
+                Target::Pool(pool) => Host::Pool(pool.clone()),
+                Target::Separate => {
+                    let shared = self.shared.clone();
+                    let started = crate::sync::thread::Builder::new()
+                        .name(SEPARATE_THREAD_NAME.to_owned())
+                        .spawn(move || shared.run(false));
+                    if let Err(error) = started {
+                        return Err(self.refused(error));
+                    }
+                    Host::Thread
+                }
+            };
+            if let Host::Thread = self.host {
+                return Ok(());
+            }
+        }
+        match &self.host {
+            Host::Pool(pool) => {
+                let shared = self.shared.clone();
+                match pool.try_spawn(move || shared.run(true)) {
+                    Ok(handle) => handle.detach(),
+                    Err(error) => return Err(self.refused(error)),
+                }
+            }
+            Host::Thread => self.shared.work.notify_one(),
+            Host::Unstarted(_) => unreachable!("resolved above"),
+        }
+        Ok(())
+    }
+
+    fn refused(&self, error: impl fmt::Display) -> io::Error {
+        self.shared.state().running = false;
+        io::Error::other(format!(
+            "threadbridge: Unblock could not start its blocking side: {error}"
+        ))
+    }
+
+    /// Starts the blocking side; if the pool refuses (it was shut down),
+    /// runs it here instead, so that queued data is written and the inner
+    /// object let go of even then.
+    pub(super) fn start_or_run_inline(&mut self) {
+        if self.start().is_err() {
+            self.shared.state().running = true;
+            self.shared.run(true);
+        }
+    }
+
+    /// Starts the blocking side if `kick` said so, and turns a refusal into
+    /// the error of this call.
+    pub(super) fn start_if(&mut self, start: bool) -> io::Result<()> {
+        self.shared.nudge();
+        if start {
+            self.start()
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Waits until the blocking side's buffer is in `target` mode, stopping
+    /// a reader or draining a writer first. Returns how many read-ahead
+    /// bytes (the caller had not read) were discarded.
+    pub(super) fn poll_switch(
+        &mut self,
+        cx: &mut Context<'_>,
+        target: Mode,
+    ) -> Poll<io::Result<u64>> {
+        let mut st = self.shared.state();
+        if st.mode == target {
+            st.halt = false;
+            return Poll::Ready(Ok(0));
+        }
+        match st.mode {
+            Mode::Idle => {}
+            Mode::Reading if st.running => {
+                st.halt = true;
+                register(&mut st, cx);
+                return Poll::Pending;
+            }
+            Mode::Reading => {
+                let unread = (self.current.len() - self.pos) + st.queued;
+                self.current.clear();
+                self.pos = 0;
+                st.chunks.clear();
+                st.queued = 0;
+                st.halt = false;
+                st.eof = false;
+                st.mode = target;
+                return Poll::Ready(Ok(unread as u64));
+            }
+            Mode::Writing => {
+                if let Some(error) = st.error.take() {
+                    return Poll::Ready(Err(error));
+                }
+                if st.running || !st.chunks.is_empty() {
+                    register(&mut st, cx);
+                    let start = kick(&mut st);
+                    drop(st);
+                    self.start_if(start)?;
+                    return Poll::Pending;
+                }
+            }
+        }
+        st.mode = target;
+        Poll::Ready(Ok(0))
+    }
+}
+
+/// Marks the blocking side running if it is not (and not done); true means
+/// the caller must start it, after unlocking. A running blocking side that
+/// is watching for work sees the caller's `Shared::nudge` instead.
+pub(super) fn kick<T>(st: &mut State<T>) -> bool {
+    if st.running || st.done {
+        false
+    } else {
+        st.running = true;
+        true
+    }
+}
+
+pub(super) fn register<T>(st: &mut State<T>, cx: &Context<'_>) {
+    match &mut st.waker {
+        Some(waker) if waker.will_wake(cx.waker()) => {}
+        waker => *waker = Some(cx.waker().clone()),
+    }
+}

@@ -1,0 +1,344 @@
+//! Blocking I/O as async I/O: [`Unblock`] runs a `Read`, `Write` or `Seek`
+//! on a pool (or a thread of its own) and implements the `futures-io`
+//! traits (and tokio's, with the `tokio` feature).
+//!
+//! `README.md` beside this file explains the protocol between the async
+//! side (this file, `host.rs`, `read.rs`, `write.rs`, `seek.rs`, `tokio.rs`)
+//! and the blocking side (`shared.rs`).
+
+mod host;
+mod read;
+mod seek;
+mod shared;
+#[cfg(feature = "tokio")]
+mod tokio;
+mod write;
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::task::{Context, Poll};
+
+use host::{kick, register};
+use shared::Shared;
+
+use crate::sync::{lock, Arc};
+use crate::target::Target;
+use crate::ThreadPool;
+
+/// The buffer an [`Unblock`] gets from [`Unblock::new`]: 64 KiB, the size
+/// of a Linux pipe's buffer. The blocking side reads or writes in chunks
+/// of half of it, so one half is filled while the other is emptied. For a
+/// bulk copy on a busy machine, a bigger buffer
+/// ([`Unblock::with_capacity`], e.g. 1 MiB) means fewer hand-offs between
+/// threads; `blocking::Unblock` takes 8 MiB.
+///
+/// # Examples
+///
+/// ```
+/// let file = threadbridge::Unblock::new(std::io::empty());
+/// assert_eq!(file.capacity(), threadbridge::UNBLOCK_CAPACITY);
+/// ```
+pub const UNBLOCK_CAPACITY: usize = 64 * 1024;
+
+/// A blocking `Read`, `Write` and/or `Seek` (a `std::fs::File`, `Stdin`,
+/// a pipe, a serial port...) turned into async I/O: the blocking calls run
+/// on the default pool (or [`Unblock::with_pool`], or a thread of its own
+/// with [`Unblock::separate`]), and the wrapper implements `futures-io`'s
+/// [`AsyncRead`](futures_io::AsyncRead), [`AsyncBufRead`](futures_io::AsyncBufRead),
+/// [`AsyncWrite`](futures_io::AsyncWrite) and [`AsyncSeek`](futures_io::AsyncSeek)
+/// where the inner object has the matching blocking trait; with the
+/// `tokio` feature, tokio's `AsyncRead`, `AsyncBufRead`, `AsyncWrite` and
+/// `AsyncSeek` too. The name and constructors follow `blocking::Unblock`,
+/// so a migration changes only the import.
+///
+/// # Buffering and threads
+///
+/// Reads and writes go through a buffer of [`UNBLOCK_CAPACITY`] bytes (or
+/// [`Unblock::with_capacity`]): reading, the blocking side reads ahead
+/// until the buffer is full; writing, `poll_write` copies into the buffer
+/// and returns, and the blocking side writes it out. A blocking side with
+/// nothing to do (buffer full when reading, empty when writing) gives its
+/// pool thread back and is queued again when there is work: an idle
+/// wrapper never holds a thread.
+///
+/// # Semantics
+///
+/// - `flush` and `close` return once everything written before reached the
+///   inner object and its `flush` returned. `close` does not drop the inner
+///   object; the wrapper stays usable.
+/// - An error from the inner object comes back, the same `io::Error`, from
+///   the next call; data read before it is delivered first. After a failed
+///   write, the data queued behind it is dropped (how much of it reached
+///   the inner object is unknown).
+/// - A panic in the inner object's `read`, `write`, `seek` or `flush` is
+///   caught on the blocking side (the pool thread survives) and comes back
+///   as an `io::Error` of kind [`Other`](io::ErrorKind::Other) whose message
+///   starts `threadbridge: the inner object panicked in `read`` (or
+///   `write`, `seek`, `flush`) and ends with the panic's message.
+/// - After the end of input, reads return 0 until a seek.
+/// - A seek discards the read-ahead and accounts for it:
+///   `SeekFrom::Current(n)` is relative to what the caller has read, not to
+///   where the blocking side got to.
+/// - Switching from reading to writing discards the read-ahead without
+///   seeking back: on a file, seek (e.g. `SeekFrom::Current(0)`) first, as
+///   with std's `BufReader`. A duplex object (a socket) needs two wrappers.
+/// - The blocking side runs inside the [`Context`](crate::Context) (and the
+///   `tracing` span) current when the wrapper was created.
+///
+/// # Dropping
+///
+/// Dropping the wrapper stops the blocking side: no further reads; data
+/// already accepted by `poll_write` (at most the capacity) is still
+/// written, errors unheard; then the inner object is dropped on the
+/// blocking side. A call already running in the inner object finishes
+/// first: blocking calls cannot be interrupted. To see write errors, await
+/// `flush` or `close` before dropping; to get the object back, await
+/// [`Unblock::into_inner`].
+///
+/// # Examples
+///
+/// ```
+/// use futures::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+/// use std::io::SeekFrom;
+/// use threadbridge::Unblock;
+///
+/// let path = std::env::temp_dir().join(format!("unblock-doc-{}", std::process::id()));
+/// threadbridge::entrypoint(async {
+///     let file = std::fs::File::options().read(true).write(true).create(true).truncate(true).open(&path)?;
+///     let mut file = Unblock::new(file);
+///     file.write_all(b"hello, blocking world").await?;
+///     file.seek(SeekFrom::Start(7)).await?;
+///     let mut text = String::new();
+///     file.read_to_string(&mut text).await?;
+///     assert_eq!(text, "blocking world");
+///     std::io::Result::Ok(())
+/// })
+/// .unwrap();
+/// std::fs::remove_file(&path).unwrap();
+/// ```
+#[doc(alias = "AsyncFile")]
+#[doc(alias = "AllowStdIo")]
+#[doc(alias = "spawn_blocking")]
+#[doc(alias = "async_read")]
+#[doc(alias = "async_write")]
+pub struct Unblock<T: Send + 'static> {
+    shared: Arc<Shared<T>>,
+    host: Host,
+    /// The read-ahead chunk being handed out, and how much of it was.
+    current: Vec<u8>,
+    pos: usize,
+    /// The seek this wrapper waits for: the position as the caller gave it.
+    seeking: Option<io::SeekFrom>,
+    /// tokio's `start_seek` position, until `poll_complete` finishes it.
+    #[cfg(feature = "tokio")]
+    tokio_seek: Option<io::SeekFrom>,
+    /// `into_inner` took the object: `Drop` has nothing left to do.
+    released: bool,
+}
+
+/// Where the blocking side runs.
+enum Host {
+    /// Not started yet: the default pool is looked up at the first start.
+    Unstarted(Target),
+    Pool(ThreadPool),
+    /// A thread of its own, started; it waits on `Shared::work` when idle.
+    Thread,
+}
+
+impl<T: Send + 'static> Unblock<T> {
+    /// Wraps `inner`, with a buffer of [`UNBLOCK_CAPACITY`] bytes and its
+    /// blocking side on the default pool. Nothing runs until the first
+    /// read, write or seek; the caller's [`Context`](crate::Context) is
+    /// captured now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::AsyncReadExt;
+    ///
+    /// let mut reader = threadbridge::Unblock::new(&b"bytes"[..]);
+    /// let mut out = Vec::new();
+    /// futures::executor::block_on(reader.read_to_end(&mut out)).unwrap();
+    /// assert_eq!(out, b"bytes");
+    /// ```
+    pub fn new(inner: T) -> Unblock<T> {
+        Unblock::with_capacity(UNBLOCK_CAPACITY, inner)
+    }
+
+    /// Wraps `inner` with a buffer of `capacity` bytes (the argument order
+    /// of `blocking::Unblock::with_capacity`).
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is 0: the buffer could hold nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let reader = threadbridge::Unblock::with_capacity(4096, std::io::empty());
+    /// assert_eq!(reader.capacity(), 4096);
+    /// ```
+    #[track_caller]
+    pub fn with_capacity(capacity: usize, inner: T) -> Unblock<T> {
+        assert!(
+            capacity > 0,
+            "threadbridge: Unblock::with_capacity(0, ..): the buffer must hold at least one byte"
+        );
+        Unblock {
+            shared: Arc::new(Shared::new(inner, capacity)),
+            host: Host::Unstarted(Target::DefaultPool),
+            current: Vec::new(),
+            pos: 0,
+            seeking: None,
+            #[cfg(feature = "tokio")]
+            tokio_seek: None,
+            released: false,
+        }
+    }
+
+    /// Runs the blocking side on `pool` instead of the default pool.
+    ///
+    /// # Panics
+    ///
+    /// If the wrapper was already used (the blocking side started).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::AsyncReadExt;
+    ///
+    /// let pool = threadbridge::ThreadPool::new(1);
+    /// let mut reader = threadbridge::Unblock::new(std::io::repeat(7)).with_pool(&pool);
+    /// let mut buf = [0; 3];
+    /// futures::executor::block_on(reader.read_exact(&mut buf)).unwrap();
+    /// assert_eq!(buf, [7; 3]);
+    /// ```
+    #[track_caller]
+    pub fn with_pool(self, pool: &ThreadPool) -> Self {
+        self.host_before_start(Target::Pool(pool.clone()), "with_pool")
+    }
+
+    /// Runs the blocking side on a thread of its own (named
+    /// `threadbridge-separate`) instead of a pool, for an object whose
+    /// calls block for long (a terminal's stdin). The thread waits for work
+    /// while the wrapper is idle and exits when it is dropped.
+    ///
+    /// # Panics
+    ///
+    /// If the wrapper was already used (the blocking side started).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::AsyncReadExt;
+    ///
+    /// let mut reader = threadbridge::Unblock::new(&b"own thread"[..]).separate();
+    /// let mut text = String::new();
+    /// futures::executor::block_on(reader.read_to_string(&mut text)).unwrap();
+    /// assert_eq!(text, "own thread");
+    /// ```
+    #[track_caller]
+    pub fn separate(self) -> Self {
+        self.host_before_start(Target::Separate, "separate")
+    }
+
+    #[track_caller]
+    fn host_before_start(mut self, target: Target, method: &str) -> Self {
+        assert!(
+            matches!(self.host, Host::Unstarted(_)),
+            "threadbridge: Unblock::{method} called after the wrapper was used; choose where \
+             its blocking side runs right after creating it"
+        );
+        self.host = Host::Unstarted(target);
+        self
+    }
+
+    /// The buffer's size in bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let stdin = threadbridge::Unblock::new(std::io::stdin());
+    /// assert_eq!(stdin.capacity(), threadbridge::UNBLOCK_CAPACITY);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.shared.capacity
+    }
+
+    /// Gives the inner object back once the blocking side has let go of it:
+    /// data already accepted by `poll_write` is written first (an error
+    /// doing so is dropped: await `flush` first to see it), the read-ahead
+    /// is discarded (so a file's position may be past what was read).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::AsyncWriteExt;
+    ///
+    /// let mut writer = threadbridge::Unblock::new(Vec::new());
+    /// let bytes = futures::executor::block_on(async {
+    ///     writer.write_all(b"kept").await.unwrap();
+    ///     writer.into_inner().await
+    /// });
+    /// assert_eq!(bytes, b"kept");
+    /// ```
+    pub async fn into_inner(mut self) -> T {
+        poll_fn(|cx| self.poll_release(cx)).await;
+        self.released = true;
+        lock(&self.shared.inner)
+            .take()
+            .expect("threadbridge: the inner object is there until into_inner takes it")
+    }
+
+    fn poll_release(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut st = self.shared.state();
+        if st.done {
+            return Poll::Ready(());
+        }
+        st.release = true;
+        register(&mut st, cx);
+        let start = kick(&mut st);
+        drop(st);
+        self.shared.nudge();
+        if start {
+            self.start_or_run_inline();
+        }
+        Poll::Pending
+    }
+}
+
+impl<T: Send + 'static> Drop for Unblock<T> {
+    fn drop(&mut self) {
+        if self.released {
+            return;
+        }
+        let start = {
+            let mut st = self.shared.state();
+            st.closed = true;
+            st.waker = None;
+            kick(&mut st)
+        };
+        self.shared.nudge();
+        if start {
+            self.start_or_run_inline();
+        }
+    }
+}
+
+impl<T: Send + 'static> fmt::Debug for Unblock<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.shared.state();
+        let host: &dyn fmt::Debug = match &self.host {
+            Host::Unstarted(target) => target,
+            Host::Pool(pool) => pool,
+            Host::Thread => &"separate thread",
+        };
+        f.debug_struct("Unblock")
+            .field("capacity", &self.shared.capacity)
+            .field("mode", &st.mode)
+            .field("buffered", &(st.queued + self.current.len() - self.pos))
+            .field("host", host)
+            .finish()
+    }
+}

@@ -1,0 +1,102 @@
+//! The async side of reading: `AsyncRead` and `AsyncBufRead`.
+
+use std::io::{self, Read};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_io::{AsyncBufRead, AsyncRead};
+
+use super::host::{kick, register};
+use super::shared::Mode;
+use super::Unblock;
+use crate::sync::Ordering;
+
+fn read_fn<T: Read>(inner: &mut T, buf: &mut [u8]) -> io::Result<usize> {
+    inner.read(buf)
+}
+
+impl<T: Read + Send + 'static> Unblock<T> {
+    /// Makes `current` hold unread bytes, or leaves it empty at the end of
+    /// input.
+    pub(super) fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.pos < self.current.len() {
+            return Poll::Ready(Ok(()));
+        }
+        std::task::ready!(self.poll_switch(cx, Mode::Reading))?;
+        let mut watched = false;
+        loop {
+            let mut st = self.shared.state();
+            st.ops.read = Some(read_fn::<T>);
+            st.keep(std::mem::take(&mut self.current));
+            self.pos = 0;
+            if let Some(chunk) = st.chunks.pop_front() {
+                st.queued -= chunk.len();
+                self.current = chunk;
+                // Restart a reader that parked on a full buffer once a whole
+                // chunk fits again.
+                let start = !st.eof
+                    && st.error.is_none()
+                    && st.queued + self.shared.chunk() <= self.shared.capacity
+                    && kick(&mut st);
+                drop(st);
+                if let Err(error) = self.start_if(start) {
+                    self.shared.state().error = Some(error);
+                }
+                return Poll::Ready(Ok(()));
+            }
+            self.current.clear();
+            if let Some(error) = st.error.take() {
+                return Poll::Ready(Err(error));
+            }
+            if st.eof {
+                return Poll::Ready(Ok(()));
+            }
+            if st.running && !watched {
+                // The reader is at work: watch for its chunk a moment
+                // before registering and returning `Pending`.
+                let seen = self.shared.progress.load(Ordering::Acquire);
+                drop(st);
+                watched = true;
+                self.shared.watch_progress(seen);
+                continue;
+            }
+            register(&mut st, cx);
+            let start = kick(&mut st);
+            drop(st);
+            self.start_if(start)?;
+            return Poll::Pending;
+        }
+    }
+}
+
+impl<T: Read + Send + 'static> AsyncRead for Unblock<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        std::task::ready!(this.poll_fill(cx))?;
+        let available = &this.current[this.pos..];
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        this.pos += n;
+        Poll::Ready(Ok(n))
+    }
+}
+
+impl<T: Read + Send + 'static> AsyncBufRead for Unblock<T> {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        let this = self.get_mut();
+        std::task::ready!(this.poll_fill(cx))?;
+        Poll::Ready(Ok(&this.current[this.pos..]))
+    }
+
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        let this = self.get_mut();
+        this.pos = (this.pos + amt).min(this.current.len());
+    }
+}

@@ -1,0 +1,82 @@
+//! tokio's I/O traits (feature `tokio`), on the same machinery as the
+//! `futures-io` ones, so `tokio::io::copy` works without a compat layer.
+
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
+
+use super::Unblock;
+
+impl<T: Read + Send + 'static> AsyncRead for Unblock<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        std::task::ready!(this.poll_fill(cx))?;
+        let available = &this.current[this.pos..];
+        let n = available.len().min(buf.remaining());
+        buf.put_slice(&available[..n]);
+        this.pos += n;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<T: Read + Send + 'static> AsyncBufRead for Unblock<T> {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        let this = self.get_mut();
+        std::task::ready!(this.poll_fill(cx))?;
+        Poll::Ready(Ok(&this.current[this.pos..]))
+    }
+
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        let this = self.get_mut();
+        this.pos = (this.pos + amt).min(this.current.len());
+    }
+}
+
+impl<T: Write + Send + 'static> AsyncWrite for Unblock<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_write_buf(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_flush_all(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_flush_all(cx)
+    }
+}
+
+impl<T: Seek + Send + 'static> AsyncSeek for Unblock<T> {
+    fn start_seek(self: Pin<&mut Self>, position: SeekFrom) -> io::Result<()> {
+        let this = self.get_mut();
+        if this.tokio_seek.is_some() {
+            return Err(io::Error::other(
+                "threadbridge: start_seek called while a seek is in progress; \
+                 await poll_complete first",
+            ));
+        }
+        this.tokio_seek = Some(position);
+        Ok(())
+    }
+
+    fn poll_complete(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
+        let this = self.get_mut();
+        let position = this.tokio_seek.unwrap_or(SeekFrom::Current(0));
+        let result = std::task::ready!(this.poll_seek_to(cx, position));
+        this.tokio_seek = None;
+        Poll::Ready(result)
+    }
+}

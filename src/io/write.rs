@@ -1,0 +1,130 @@
+//! The async side of writing: `AsyncWrite`.
+
+use std::io::{self, Write};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_io::AsyncWrite;
+
+use super::host::{kick, register};
+use super::shared::Mode;
+use super::Unblock;
+use crate::sync::Ordering;
+
+fn write_fn<T: Write>(inner: &mut T, buf: &[u8]) -> io::Result<()> {
+    inner.write_all(buf)
+}
+
+fn flush_fn<T: Write>(inner: &mut T) -> io::Result<()> {
+    inner.flush()
+}
+
+impl<T: Write + Send + 'static> Unblock<T> {
+    pub(super) fn poll_write_buf(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        std::task::ready!(self.poll_switch(cx, Mode::Writing))?;
+        let chunk = self.shared.chunk();
+        let capacity = self.shared.capacity;
+        let mut watched = false;
+        let (mut st, room) = loop {
+            let mut st = self.shared.state();
+            st.ops.write = Some(write_fn::<T>);
+            if let Some(error) = st.error.take() {
+                return Poll::Ready(Err(error));
+            }
+            let room = capacity.saturating_sub(st.queued);
+            if room > 0 {
+                break (st, room);
+            }
+            if st.running && !watched {
+                // The writer is at work: watch for room a moment before
+                // registering and returning `Pending`.
+                let seen = self.shared.progress.load(Ordering::Acquire);
+                drop(st);
+                watched = true;
+                self.shared.watch_progress(seen);
+                continue;
+            }
+            register(&mut st, cx);
+            let start = kick(&mut st);
+            drop(st);
+            self.start_if(start)?;
+            return Poll::Pending;
+        };
+        let n = room.min(buf.len());
+        match st.chunks.back_mut() {
+            Some(back) if back.len() + n <= chunk => back.extend_from_slice(&buf[..n]),
+            _ => {
+                let mut fresh = st.spare.pop().unwrap_or_default();
+                fresh.clear();
+                fresh.extend_from_slice(&buf[..n]);
+                st.chunks.push_back(fresh);
+            }
+        }
+        st.queued += n;
+        st.pushes += 1;
+        let start = kick(&mut st);
+        drop(st);
+        if let Err(error) = self.start_if(start) {
+            // Nothing will write it: take the data back and fail this call.
+            let mut st = self.shared.state();
+            st.chunks.clear();
+            st.queued = 0;
+            return Poll::Ready(Err(error));
+        }
+        Poll::Ready(Ok(n))
+    }
+
+    /// Waits until everything written reached the inner object and its
+    /// `flush` returned.
+    pub(super) fn poll_flush_all(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut st = self.shared.state();
+        st.ops.flush = Some(flush_fn::<T>);
+        if let Some(error) = st.error.take() {
+            return Poll::Ready(Err(error));
+        }
+        register(&mut st, cx);
+        if st.flush_requested {
+            return Poll::Pending;
+        }
+        if let Some((covered, result)) = st.flushed.take() {
+            if covered == st.pushes {
+                return Poll::Ready(result);
+            }
+            // A flush from before the latest write: do another.
+        }
+        st.flush_requested = true;
+        let start = kick(&mut st);
+        drop(st);
+        if let Err(error) = self.start_if(start) {
+            self.shared.state().flush_requested = false;
+            return Poll::Ready(Err(error));
+        }
+        Poll::Pending
+    }
+}
+
+impl<T: Write + Send + 'static> AsyncWrite for Unblock<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_write_buf(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_flush_all(cx)
+    }
+
+    /// Flushes; the inner object stays, and so does the wrapper's use.
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_flush_all(cx)
+    }
+}
