@@ -13,7 +13,7 @@ use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 use std::task::Waker;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use crate::sync::{lock, thread, Arc, AtomicBool, Mutex, Ordering};
 
@@ -40,8 +40,9 @@ pub(crate) trait Report {
     /// waker, a carrier): counted, then dropped.
     fn stray(&self, panic: Panic);
 
-    /// The job ran on after it was cancelled (its outcome is reported as
-    /// usual too).
+    /// The job ran on after it was cancelled by its own flag (its outcome
+    /// is reported as usual too; a runner that cancels all its jobs counts
+    /// those itself).
     fn ran_cancelled(&self) {}
 }
 
@@ -197,11 +198,11 @@ impl CancelFlag {
 #[cfg(not(loom))]
 thread_local! {
     /// The job this thread runs now, innermost last.
-    static CURRENT: RefCell<Option<Arc<dyn Job>>> = const { RefCell::new(None) };
+    static CURRENT: Cell<Option<Arc<dyn Job>>> = const { Cell::new(None) };
 }
 #[cfg(loom)]
 loom::thread_local! {
-    static CURRENT: RefCell<Option<Arc<dyn Job>>> = RefCell::new(None);
+    static CURRENT: Cell<Option<Arc<dyn Job>>> = Cell::new(None);
 }
 
 /// Makes `job` the thread's current job until dropped.
@@ -209,16 +210,16 @@ pub(crate) struct Running(Option<Arc<dyn Job>>);
 
 impl Running {
     pub(crate) fn enter(job: &Arc<dyn Job>) -> Running {
-        Running(CURRENT.with(|current| current.borrow_mut().replace(job.clone())))
+        Running(CURRENT.with(|current| current.replace(Some(job.clone()))))
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
         let previous = self.0.take();
-        // The job's reference goes after the borrow ends: dropping it may
-        // run user code.
-        let ours = CURRENT.with(|current| std::mem::replace(&mut *current.borrow_mut(), previous));
+        // Dropped outside the thread-local access: dropping the job may run
+        // user code.
+        let ours = CURRENT.with(|current| current.replace(previous));
         drop(ours);
     }
 }
@@ -241,17 +242,26 @@ pub(crate) fn set_pool_cancelled(flag: Option<Arc<AtomicBool>>) {
 
 /// The job this thread runs now, if any.
 pub(crate) fn current_job() -> Option<Arc<dyn Job>> {
-    CURRENT.with(|current| current.borrow().clone())
+    CURRENT.with(|current| {
+        let job = current.take();
+        let copy = job.clone();
+        current.set(job);
+        copy
+    })
 }
 
 /// Whether the job this thread runs now is cancelled, by its own flag or
 /// its pool's.
 pub(crate) fn current_cancelled() -> bool {
     let own = CURRENT.with(|current| {
-        current
-            .borrow()
+        // Taken out and put back: no reference count touched, no borrow
+        // flag (a `Cell`, not a `RefCell`).
+        let job = current.take();
+        let cancelled = job
             .as_ref()
-            .is_some_and(|job| job.cancel_flag().is_some_and(CancelFlag::is_set))
+            .is_some_and(|job| job.cancel_flag().is_some_and(CancelFlag::is_set));
+        current.set(job);
+        cancelled
     });
     own || POOL_CANCELLED.with(|pool| {
         pool.borrow()

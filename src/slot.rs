@@ -88,7 +88,8 @@ where
             }
         };
         let result = catch(f);
-        if crate::job::current_cancelled() {
+        // The pool's own cancellation (`shutdown_now`) the runner counts.
+        if self.cancel.is_set() {
             report.ran_cancelled();
         }
         report.outcome(if result.is_ok() {

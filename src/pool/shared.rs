@@ -301,6 +301,7 @@ impl Shared {
             shared: self,
             start,
             end: Cell::new(None),
+            ran_cancelled: Cell::new(false),
         };
         run_caught(job, &report);
         if report.end.get().is_none() {
@@ -449,6 +450,7 @@ impl Drop for Exit<'_> {
             shared,
             start: Instant::now(),
             end: Cell::new(None),
+            ran_cancelled: Cell::new(false),
         };
         for waker in wakers {
             wake(waker, &report);
@@ -466,10 +468,16 @@ struct RunReport<'a> {
     start: Instant,
     /// When the job ended, once it reported its outcome.
     end: Cell<Option<Instant>>,
+    /// Counted in `cancelled_running` already.
+    ran_cancelled: Cell<bool>,
 }
 
 impl Report for RunReport<'_> {
     fn outcome(&self, outcome: Outcome) {
+        if outcome != Outcome::Cancelled && self.shared.cancelling.load(Ordering::Relaxed) {
+            // It ran while the whole pool was cancelled (`shutdown_now`).
+            self.ran_cancelled();
+        }
         let now = Instant::now();
         self.shared.counters.record(outcome, now - self.start);
         self.end.set(Some(now));
@@ -484,6 +492,9 @@ impl Report for RunReport<'_> {
     }
 
     fn ran_cancelled(&self) {
+        if self.ran_cancelled.replace(true) {
+            return;
+        }
         self.shared
             .counters
             .cancelled_running
