@@ -415,11 +415,11 @@ fn iter_close_races_blocked_producer() {
 
 /// Dropping the stream racing a pool producer that was parked on a full
 /// buffer and has just been re-queued: reading the one buffered item
-/// re-queues it, then the stream is dropped while the worker starts the
-/// producer, pushes the next item, or parks again (and is re-queued by the
-/// drop). The iterator is dropped exactly once, on the pool; every run of
-/// the producer is accounted for; the worker is free again (shutdown joins
-/// it).
+/// re-queues it (unless the producer, about to park, saw the room and went
+/// on), then the stream is dropped while the worker starts the producer,
+/// pushes the next item, or parks again (and is re-queued by the drop).
+/// The iterator is dropped exactly once, on the pool; every run of the
+/// producer is accounted for; the worker is free again (shutdown joins it).
 #[test]
 fn iter_drop_races_requeued_producer() {
     model("iter_drop_races_requeued_producer", None, || {
@@ -433,7 +433,10 @@ fn iter_drop_races_requeued_producer() {
         sites.assert_once_on("loom-");
         let stats = pool.stats();
         assert_eq!(stats.submitted, stats.completed, "{stats:?}");
-        assert!(stats.submitted >= 2, "{stats:?}");
+        // One run when the producer, about to park, finds the room the
+        // read made (or the close) and goes on by itself; more when it
+        // parked and was re-queued.
+        assert!(stats.submitted >= 1, "{stats:?}");
         assert_eq!(stats.threads, 0);
     });
 }

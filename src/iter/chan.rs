@@ -144,6 +144,16 @@ impl<T> Chan<T> {
         lock(&self.slots)
     }
 
+    /// Loom only: a producer run ends by releasing the lock, and the drop
+    /// takes it first. The run's thread lets go of the job through std's
+    /// `Arc<dyn Job>` (see `crate::sync`), whose ordering loom cannot see;
+    /// this stands in for it, so that the queue's `Drop` (which reads its
+    /// atomics unsynchronised) is ordered after the run's last access.
+    #[cfg(loom)]
+    pub(crate) fn end_run(&self) {
+        drop(self.slots());
+    }
+
     pub(crate) fn max_size(&self) -> usize {
         if self.capacity == usize::MAX {
             0
@@ -480,5 +490,12 @@ impl<T> Chan<T> {
         for waker in consumer.into_iter().chain(closer) {
             wake(waker, report);
         }
+    }
+}
+
+#[cfg(loom)]
+impl<T> Drop for Chan<T> {
+    fn drop(&mut self) {
+        drop(self.slots());
     }
 }

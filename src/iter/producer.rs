@@ -141,6 +141,20 @@ where
     I::Item: Send + 'static,
 {
     fn run(&self, report: &dyn Report) -> Finished {
+        let finished = self.run_once(report);
+        #[cfg(loom)]
+        self.chan.end_run();
+        finished
+    }
+}
+
+impl<B, I> Producer<B, I>
+where
+    B: FnOnce() -> I + Send + 'static,
+    I: Iterator + Send + 'static,
+    I::Item: Send + 'static,
+{
+    fn run_once(&self, report: &dyn Report) -> Finished {
         let mut source = lock(&self.source);
         // The context's carriers are user code too. Whatever they do (panic,
         // skip the job, run it twice), the stream gets an end.
