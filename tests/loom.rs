@@ -238,6 +238,30 @@ fn shutdown_races_queued_job() {
     });
 }
 
+/// A submit from another thread racing shutdown on a pool whose worker is
+/// idle: the job is refused, or it runs. A job pushed just before the
+/// queue closes must not be stranded: the worker leaving for the shutdown
+/// looks at the queue once more after counting itself out, or the
+/// submitter sees no thread and starts one. (A planted bug, exiting without
+/// that last look, is a loom deadlock here.)
+#[test]
+fn submit_races_shutdown() {
+    model("submit_races_shutdown", Some(2), || {
+        let pool = pool(false);
+        assert_eq!(block_on(pool.spawn(|| 1)), 1);
+        let submitter = {
+            let pool = pool.clone();
+            loom::thread::spawn(move || pool.try_spawn(|| 2).ok().map(block_on))
+        };
+        pool.shutdown();
+        let got = submitter.join().unwrap();
+        assert!(matches!(got, None | Some(2)), "{got:?}");
+        let stats = pool.stats();
+        assert_eq!(stats.submitted, stats.completed, "{stats:?}");
+        assert_eq!(stats.threads, 0);
+    });
+}
+
 /// A panicking job: the panic reaches the handle with its payload and the
 /// pool counts it, whatever the interleaving.
 #[test]
