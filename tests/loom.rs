@@ -10,8 +10,9 @@
 //! `--no-default-features`: the embedded runtime's executor does not build
 //! with loom's primitives, and no model needs it. Each model prints how many
 //! interleavings it explored. The one-worker models are explored
-//! exhaustively; the ones with more threads are bounded to keep the run
-//! short.
+//! exhaustively; the ones with more threads, and the iterator models (whose
+//! lock-free queue multiplies the interleavings), are bounded to keep the
+//! run short.
 #![cfg(loom)]
 
 use std::future::{poll_fn, Future};
@@ -426,7 +427,7 @@ fn next<S: Stream + Unpin>(stream: &mut S) -> impl Future<Output = Option<S::Ite
 /// the iterator is dropped exactly once, before `close()` returns.
 #[test]
 fn iter_close_races_blocked_producer() {
-    model("iter_close_races_blocked_producer", None, || {
+    model("iter_close_races_blocked_producer", Some(3), || {
         let sites = std::sync::Arc::new(DropSites::default());
         let source = Counting::new(sites.clone());
         let mut stream = IteratorWrapperSeparate::new(move || source, 1);
@@ -446,7 +447,7 @@ fn iter_close_races_blocked_producer() {
 /// producer is accounted for; the worker is free again (shutdown joins it).
 #[test]
 fn iter_drop_races_requeued_producer() {
-    model("iter_drop_races_requeued_producer", None, || {
+    model("iter_drop_races_requeued_producer", Some(3), || {
         let pool = pool(false);
         let sites = std::sync::Arc::new(DropSites::default());
         let source = Counting::new(sites.clone());
