@@ -10,8 +10,9 @@
 //! `--no-default-features`: the embedded runtime's executor does not build
 //! with loom's primitives, and no model needs it. Each model prints how many
 //! interleavings it explored. The one-worker models are explored
-//! exhaustively; the ones with more threads are bounded to keep the run
-//! short.
+//! exhaustively; the ones with more threads, and the iterator models (whose
+//! lock-free queue multiplies the interleavings), are bounded to keep the
+//! run short.
 #![cfg(loom)]
 
 use std::future::{poll_fn, Future};
@@ -238,6 +239,30 @@ fn shutdown_races_queued_job() {
     });
 }
 
+/// A submit from another thread racing shutdown on a pool whose worker is
+/// idle: the job is refused, or it runs. A job pushed just before the
+/// queue closes must not be stranded: the worker leaving for the shutdown
+/// looks at the queue once more after counting itself out, or the
+/// submitter sees no thread and starts one. (A planted bug, exiting without
+/// that last look, is a loom deadlock here.)
+#[test]
+fn submit_races_shutdown() {
+    model("submit_races_shutdown", Some(2), || {
+        let pool = pool(false);
+        assert_eq!(block_on(pool.spawn(|| 1)), 1);
+        let submitter = {
+            let pool = pool.clone();
+            loom::thread::spawn(move || pool.try_spawn(|| 2).ok().map(block_on))
+        };
+        pool.shutdown();
+        let got = submitter.join().unwrap();
+        assert!(matches!(got, None | Some(2)), "{got:?}");
+        let stats = pool.stats();
+        assert_eq!(stats.submitted, stats.completed, "{stats:?}");
+        assert_eq!(stats.threads, 0);
+    });
+}
+
 /// A panicking job: the panic reaches the handle with its payload and the
 /// pool counts it, whatever the interleaving.
 #[test]
@@ -402,7 +427,7 @@ fn next<S: Stream + Unpin>(stream: &mut S) -> impl Future<Output = Option<S::Ite
 /// the iterator is dropped exactly once, before `close()` returns.
 #[test]
 fn iter_close_races_blocked_producer() {
-    model("iter_close_races_blocked_producer", None, || {
+    model("iter_close_races_blocked_producer", Some(3), || {
         let sites = std::sync::Arc::new(DropSites::default());
         let source = Counting::new(sites.clone());
         let mut stream = IteratorWrapperSeparate::new(move || source, 1);
@@ -415,14 +440,14 @@ fn iter_close_races_blocked_producer() {
 
 /// Dropping the stream racing a pool producer that was parked on a full
 /// buffer and has just been re-queued: reading the one buffered item
-/// re-queues it, then the stream is dropped while the worker starts the
-/// producer, pushes the next item, or parks again (and is re-queued by the
-/// drop). The iterator is dropped exactly once, on the pool; every run of
-/// the producer is accounted for; the worker is free again (shutdown joins
-/// it).
+/// re-queues it (unless the producer, about to park, saw the room and went
+/// on), then the stream is dropped while the worker starts the producer,
+/// pushes the next item, or parks again (and is re-queued by the drop).
+/// The iterator is dropped exactly once, on the pool; every run of the
+/// producer is accounted for; the worker is free again (shutdown joins it).
 #[test]
 fn iter_drop_races_requeued_producer() {
-    model("iter_drop_races_requeued_producer", None, || {
+    model("iter_drop_races_requeued_producer", Some(3), || {
         let pool = pool(false);
         let sites = std::sync::Arc::new(DropSites::default());
         let source = Counting::new(sites.clone());
@@ -433,7 +458,10 @@ fn iter_drop_races_requeued_producer() {
         sites.assert_once_on("loom-");
         let stats = pool.stats();
         assert_eq!(stats.submitted, stats.completed, "{stats:?}");
-        assert!(stats.submitted >= 2, "{stats:?}");
+        // One run when the producer, about to park, finds the room the
+        // read made (or the close) and goes on by itself; more when it
+        // parked and was re-queued.
+        assert!(stats.submitted >= 1, "{stats:?}");
         assert_eq!(stats.threads, 0);
     });
 }
