@@ -9,10 +9,13 @@
 //!
 //! `--no-default-features`: the embedded runtime's executor does not build
 //! with loom's primitives, and no model needs it. Each model prints how many
-//! interleavings it explored. The one-worker models are explored
-//! exhaustively; the ones with more threads, and the iterator models (whose
-//! lock-free queue multiplies the interleavings), are bounded to keep the
-//! run short.
+//! interleavings it explored. Models without a pool (`threaded_separate`,
+//! `sync_wait`) are explored exhaustively. The pool's job queue and the
+//! iterator bridges' item queue are lock-free (`concurrent-queue`, whose
+//! busy-wait loops are scheduling points under loom), which makes an
+//! exhaustive search of any model with a pool practically endless: the
+//! one-worker pool models are bounded to 4 preemptions, the ones with more
+//! threads and the iterator models to 2 or 3.
 #![cfg(loom)]
 
 use std::future::{poll_fn, Future};
@@ -112,7 +115,7 @@ fn separate_drop_races_fill() {
 /// the pool's statistics say which of the two happened.
 #[test]
 fn cancel_races_worker_pickup() {
-    model("cancel_races_worker_pickup", None, || {
+    model("cancel_races_worker_pickup", Some(4), || {
         let pool = pool(false);
         let ran = Arc::new(AtomicUsize::new(0));
         let drops = Arc::new(AtomicUsize::new(0));
@@ -140,7 +143,7 @@ fn cancel_races_worker_pickup() {
 /// leak), the result is dropped once, and the statistics add up.
 #[test]
 fn poll_then_drop_races_fill() {
-    model("poll_then_drop_races_fill", None, || {
+    model("poll_then_drop_races_fill", Some(4), || {
         let pool = pool(false);
         let drops = Arc::new(AtomicUsize::new(0));
         let result = DropCount(drops.clone());
@@ -170,7 +173,7 @@ fn poll_then_drop_races_fill() {
 /// would park forever.
 #[test]
 fn moved_handle_wakes_latest_waker() {
-    model("moved_handle_wakes_latest_waker", None, || {
+    model("moved_handle_wakes_latest_waker", Some(4), || {
         let pool = pool(false);
         let mut handle = pool.spawn(|| 5);
         let first = std::sync::Arc::new(CountingWaker(AtomicUsize::new(0)));
@@ -186,7 +189,7 @@ fn moved_handle_wakes_latest_waker() {
 /// park: the submitter's notification is never lost.
 #[test]
 fn handoff_to_parking_worker() {
-    model("handoff_to_parking_worker", None, || {
+    model("handoff_to_parking_worker", Some(4), || {
         let pool = pool(false);
         assert_eq!(block_on(pool.spawn(|| 1)), 1);
         assert_eq!(block_on(pool.spawn(|| 2)), 2);
@@ -198,7 +201,7 @@ fn handoff_to_parking_worker() {
 /// worker, or the worker may give up spinning and park, racing the submit.
 #[test]
 fn handoff_to_spinning_worker() {
-    model("handoff_to_spinning_worker", None, || {
+    model("handoff_to_spinning_worker", Some(4), || {
         let pool = pool(true);
         assert_eq!(block_on(pool.spawn(|| 1)), 1);
         assert_eq!(block_on(pool.spawn(|| 2)), 2);
@@ -229,7 +232,7 @@ fn two_jobs_two_workers() {
 /// every worker is joined, and a later submit gets the shutdown error.
 #[test]
 fn shutdown_races_queued_job() {
-    model("shutdown_races_queued_job", None, || {
+    model("shutdown_races_queued_job", Some(4), || {
         let pool = pool(false);
         let handle = pool.spawn(|| 3);
         pool.shutdown();
@@ -268,7 +271,7 @@ fn submit_races_shutdown() {
 #[test]
 fn panic_reaches_handle() {
     quiet_boom();
-    model("panic_reaches_handle", None, || {
+    model("panic_reaches_handle", Some(4), || {
         let pool = pool(false);
         let handle = pool.spawn(|| -> u8 { panic::panic_any("boom") });
         let payload = panic::catch_unwind(AssertUnwindSafe(|| block_on(handle))).unwrap_err();
@@ -301,7 +304,7 @@ fn quiet_boom() {
 /// are ordered by the pool's lock), and every queued job ran first.
 #[test]
 fn shutdown_async_races_last_exit() {
-    model("shutdown_async_races_last_exit", None, || {
+    model("shutdown_async_races_last_exit", Some(4), || {
         let pool = pool(false);
         let handle = pool.spawn(|| 9);
         block_on(pool.shutdown_async());
