@@ -192,18 +192,15 @@ impl ThreadPool {
     pub fn stats(&self) -> PoolStats {
         let shared = &self.owner.shared;
         let counters = &shared.counters;
-        // `submitted` first and `started` before the ends, so that neither
-        // a job's submission nor its start trails its end.
-        let submitted = counters.submitted.load(Ordering::SeqCst);
-        let (threads, idle, queued) = shared.sizes();
-        let started = counters.started.load(Ordering::SeqCst);
+        let state = shared.state();
         PoolStats {
-            threads,
-            idle,
-            queued,
-            running: usize::try_from(started.saturating_sub(counters.ended()))
+            threads: state.threads,
+            idle: state.idle,
+            queued: Shared::queue_len(&state),
+            // Read under the lock after `started`, so it cannot exceed it.
+            running: usize::try_from(state.started.saturating_sub(counters.ended()))
                 .unwrap_or(usize::MAX),
-            submitted,
+            submitted: state.submitted,
             completed: counters.completed.load(Ordering::Relaxed),
             panicked: counters.panicked.load(Ordering::Relaxed),
             cancelled: counters.cancelled.load(Ordering::Relaxed),

@@ -4,18 +4,17 @@
 //! `README.md` beside this file explains the protocol.
 
 use std::cell::Cell;
+use std::collections::VecDeque;
 use std::io;
 use std::panic::RefUnwindSafe;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use concurrent_queue::ConcurrentQueue;
-
 use super::stats::Counters;
 use crate::error::SpawnError;
 use crate::job::{discard, run_caught, set_pool_cancelled, wake, Job, Outcome, Panic, Report};
 use crate::sync::{
-    fence, lock, thread, Arc, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering,
+    lock, thread, Arc, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering,
 };
 
 /// How long an idle worker spins on the queue before it parks. Long enough to
@@ -48,39 +47,37 @@ pub(crate) struct Config {
     pub(crate) start_hook: Option<StartHook>,
 }
 
-/// What only the rare transitions touch: starting, parking and exiting a
-/// thread, and shutdown.
 pub(crate) struct State {
+    queue: VecDeque<Arc<dyn Job>>,
+    /// Live worker threads.
+    pub(crate) threads: usize,
+    /// Workers parked on `work_available`.
+    pub(crate) idle: usize,
+    /// Notifications sent to parked workers that have not woken yet.
+    notified: usize,
+    /// Workers spinning on `queued` (at most one at a time).
+    spinning: usize,
+    /// Workers blocked in `sync_wait`; each lets the pool run one thread more.
+    blocked: usize,
     /// Workers whose job called `shutdown` and waits in it: the others wait
     /// for every worker but these.
     in_shutdown: usize,
     shutdown: bool,
+    /// Jobs accepted, and jobs taken off the queue (run or skipped): kept
+    /// here rather than in `Counters` as they change under this lock anyway.
+    pub(crate) submitted: u64,
+    pub(crate) started: u64,
     handles: Vec<thread::JoinHandle<()>>,
     exit_wakers: Vec<Waker>,
 }
 
 pub(crate) struct Shared {
     pub(crate) config: Config,
-    /// The jobs: pushed and popped without a lock. Closed at shutdown, so
-    /// a push either lands before the close (and runs) or fails.
-    queue: ConcurrentQueue<Arc<dyn Job>>,
     state: Mutex<State>,
     work_available: Condvar,
     all_exited: Condvar,
-    // The worker counts. Each changes only under `state`'s lock (but
-    // `spinning`), so every decision to start, wake, park or exit a thread
-    // is still made under it; submitters read them without the lock to see
-    // whether they need it at all (`README.md`: the fast path).
-    /// Live worker threads.
-    threads: AtomicUsize,
-    /// Workers parked on `work_available`.
-    idle: AtomicUsize,
-    /// Notifications sent to parked workers that have not woken yet.
-    notified: AtomicUsize,
-    /// Workers blocked in `sync_wait`; each lets the pool run one thread more.
-    blocked: AtomicUsize,
-    /// Workers spinning on the queue (at most one at a time; lock-free).
-    spinning: AtomicUsize,
+    /// A lock-free mirror of `queue.len()`, read by the spinning worker.
+    queued: AtomicUsize,
     /// A lock-free mirror of `State::shutdown`, for `is_shutdown`.
     closed: AtomicBool,
     /// Set by `shutdown_now`: every job of the pool is cancelled. Each
@@ -88,17 +85,6 @@ pub(crate) struct Shared {
     cancelling: Arc<AtomicBool>,
     next_thread: AtomicUsize,
     pub(crate) counters: Counters,
-}
-
-/// Orders a push or pop (a `SeqCst` read-modify-write inside the queue)
-/// before the reads of the worker counts that follow it. The `SeqCst`
-/// accesses alone do that; loom models `SeqCst` accesses as `AcqRel`, so
-/// under loom the pair gets the fence loom understands. The other side of
-/// each pair (park, exit, end of a spin) always has a real fence.
-#[inline]
-fn after_queue_op() {
-    #[cfg(loom)]
-    fence(Ordering::SeqCst);
 }
 
 #[cfg(not(loom))]
@@ -117,20 +103,23 @@ impl Shared {
     pub(crate) fn new(config: Config) -> Arc<Shared> {
         Arc::new(Shared {
             config,
-            queue: ConcurrentQueue::unbounded(),
             state: Mutex::new(State {
+                queue: VecDeque::new(),
+                threads: 0,
+                idle: 0,
+                notified: 0,
+                spinning: 0,
+                blocked: 0,
                 in_shutdown: 0,
                 shutdown: false,
+                submitted: 0,
+                started: 0,
                 handles: Vec::new(),
                 exit_wakers: Vec::new(),
             }),
             work_available: Condvar::new(),
             all_exited: Condvar::new(),
-            threads: AtomicUsize::new(0),
-            idle: AtomicUsize::new(0),
-            notified: AtomicUsize::new(0),
-            blocked: AtomicUsize::new(0),
-            spinning: AtomicUsize::new(0),
+            queued: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             cancelling: Arc::new(AtomicBool::new(false)),
             next_thread: AtomicUsize::new(0),
@@ -138,17 +127,12 @@ impl Shared {
         })
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
         lock(&self.state)
     }
 
-    /// Live threads, parked threads and queued jobs, for `PoolStats`.
-    pub(crate) fn sizes(&self) -> (usize, usize, usize) {
-        (
-            self.threads.load(Ordering::SeqCst),
-            self.idle.load(Ordering::SeqCst),
-            self.queue.len(),
-        )
+    pub(crate) fn queue_len(state: &State) -> usize {
+        state.queue.len()
     }
 
     pub(crate) fn is_shutdown(&self) -> bool {
@@ -158,90 +142,36 @@ impl Shared {
     /// Queues `job`, waking or starting a worker if no worker is about to
     /// take it.
     pub(crate) fn submit(self: &Arc<Self>, job: Arc<dyn Job>) -> Result<(), SpawnError> {
-        // Its identity, should it have to be taken back (`take_back`).
-        let id = Arc::as_ptr(&job).cast::<()>();
-        // Counted first, so that `submitted` never trails the job's
-        // outcome; taken back if the job is refused.
-        self.counters.submitted.fetch_add(1, Ordering::Relaxed);
-        if self.queue.push(job).is_err() {
-            self.counters.submitted.fetch_sub(1, Ordering::Relaxed);
+        let mut state = self.state();
+        if state.shutdown {
             return Err(SpawnError::shutdown(&self.config.name));
         }
-        after_queue_op();
-        // The fast path: every job queued has a worker on its way (spinning
-        // or notified), or every thread the pool may run is running and
-        // none is parked, so a running one comes back to the queue. The
-        // counts are read after the push: a worker parking or exiting
-        // counts itself out, then looks at the queue (`README.md`).
-        let queued = self.queue.len();
-        let on_its_way =
-            self.spinning.load(Ordering::SeqCst) + self.notified.load(Ordering::SeqCst);
-        if queued <= on_its_way {
-            return Ok(());
-        }
-        let unnotified = self.idle.load(Ordering::SeqCst) > self.notified.load(Ordering::SeqCst);
-        if !unnotified && self.threads.load(Ordering::SeqCst) >= self.thread_limit() {
-            return Ok(());
-        }
-        let mut state = self.state();
-        match self.wake_or_start(&mut state) {
-            Err(error) if self.threads.load(Ordering::SeqCst) == 0 => {
-                // Nobody will ever run it: hand the error back.
-                if self.take_back(id) {
-                    self.counters.submitted.fetch_sub(1, Ordering::Relaxed);
-                    drop(state);
-                    // A shutdown may be waiting for the queue to empty.
-                    self.all_exited.notify_all();
-                    return Err(SpawnError::thread(&self.config.name, error));
+        state.queue.push_back(job);
+        let len = state.queue.len();
+        self.queued.store(len, Ordering::Relaxed);
+        let mut wake = false;
+        if len > state.spinning + state.notified {
+            if state.idle > state.notified {
+                state.notified += 1;
+                wake = true;
+            } else if state.threads < self.thread_limit(&state) {
+                if let Err(error) = self.start_worker(&mut state) {
+                    if state.threads == 0 {
+                        // Nobody will ever run it: hand the error back.
+                        state.queue.pop_back();
+                        self.queued.store(state.queue.len(), Ordering::Relaxed);
+                        return Err(SpawnError::thread(&self.config.name, error));
+                    }
+                    // The existing workers will get to it.
                 }
-                Ok(())
             }
-            // The existing workers will get to it.
-            _ => Ok(()),
         }
-    }
-
-    /// Under the lock: if the queue holds more jobs than workers on their
-    /// way to it, notify a parked worker or start a thread. Also during
-    /// shutdown, which promises to run every job queued before it.
-    fn wake_or_start(self: &Arc<Self>, state: &mut State) -> io::Result<()> {
-        let notified = self.notified.load(Ordering::SeqCst);
-        if self.queue.len() <= self.spinning.load(Ordering::SeqCst) + notified {
-            return Ok(());
-        }
-        if self.idle.load(Ordering::SeqCst) > notified {
-            self.notified.fetch_add(1, Ordering::SeqCst);
-            // The worker waits under this lock: it is waiting by now.
+        state.submitted += 1;
+        drop(state);
+        if wake {
             self.work_available.notify_one();
-            Ok(())
-        } else if self.threads.load(Ordering::SeqCst) < self.thread_limit() {
-            self.start_worker(state)
-        } else {
-            Ok(())
         }
-    }
-
-    /// With no thread alive (none can pop), removes the job `id` from the
-    /// queue; the other jobs go back in order. Returns whether it was
-    /// there. Under the lock, so no shutdown closes the queue meanwhile;
-    /// other submitters that failed the same way take theirs back in turn.
-    fn take_back(&self, id: *const ()) -> bool {
-        let mut found = false;
-        let others: Vec<Arc<dyn Job>> = std::iter::from_fn(|| self.queue.pop().ok())
-            .filter(|job| {
-                let ours = !found && std::ptr::eq(Arc::as_ptr(job).cast::<()>(), id);
-                found |= ours;
-                !ours
-            })
-            .collect();
-        for job in others {
-            if let Err(refused) = self.queue.push(job) {
-                // Cannot happen (the queue closes only under the lock); should
-                // it, the job is dropped, which its handle reports.
-                drop(refused);
-            }
-        }
-        found
+        Ok(())
     }
 
     fn start_worker(self: &Arc<Self>, state: &mut State) -> io::Result<()> {
@@ -259,17 +189,15 @@ impl Shared {
         }
         let shared = self.clone();
         let handle = builder.spawn(move || shared.work())?;
-        self.threads.fetch_add(1, Ordering::SeqCst);
+        state.threads += 1;
         state.handles.push(handle);
         Ok(())
     }
 
     /// The most threads the pool may run now: one more per worker blocked
     /// in `sync_wait`. Saturating, so no size can overflow.
-    fn thread_limit(&self) -> usize {
-        self.config
-            .max_threads
-            .saturating_add(self.blocked.load(Ordering::SeqCst))
+    fn thread_limit(&self, state: &State) -> usize {
+        self.config.max_threads.saturating_add(state.blocked)
     }
 
     /// The worker loop. See `README.md` for the parking protocol.
@@ -288,82 +216,54 @@ impl Shared {
     }
 
     /// Runs jobs until this worker should exit; returns the lock it decided
-    /// that under, with the thread already counted out.
+    /// that under.
     fn serve(&self) -> MutexGuard<'_, State> {
+        let mut state = self.state();
         // When the last job ended, if this worker went straight on to the
         // next: a job's busy time starts where the previous one's ended,
         // so back-to-back jobs cost one clock read each, not two.
         let mut last_end: Option<Instant> = None;
         loop {
-            if let Ok(job) = self.queue.pop() {
-                self.counters.started.fetch_add(1, Ordering::Relaxed);
+            if let Some(job) = state.queue.pop_front() {
+                self.queued.store(state.queue.len(), Ordering::Relaxed);
+                state.started += 1;
+                drop(state);
                 let start = last_end.unwrap_or_else(Instant::now);
                 last_end = Some(self.run(job, start));
+                state = self.state();
                 continue;
             }
             last_end = None;
-            if self.config.spin
-                && self
-                    .spinning
-                    .compare_exchange(0, 1, Ordering::SeqCst, Ordering::Relaxed)
-                    .is_ok()
-            {
+            if state.shutdown || state.threads > self.thread_limit(&state) {
+                break;
+            }
+            if self.config.spin && state.spinning == 0 {
+                state.spinning += 1;
+                drop(state);
                 self.spin();
-                // Counted out before the last look: a submitter that saw it
-                // spinning and skipped the wake-up pushed before this look.
-                self.spinning.fetch_sub(1, Ordering::SeqCst);
-                fence(Ordering::SeqCst);
-                if !self.queue.is_empty() {
+                state = self.state();
+                state.spinning -= 1;
+                if !state.queue.is_empty() || state.shutdown {
                     continue;
                 }
             }
-            let mut state = self.state();
-            if state.shutdown || self.threads.load(Ordering::SeqCst) > self.thread_limit() {
-                if self.count_out() {
-                    return state;
-                }
-                continue;
-            }
-            self.idle.fetch_add(1, Ordering::SeqCst);
-            // Pairs with `after_queue_op` in `submit`: the submitter sees
-            // this worker parked, or this sees its job.
-            fence(Ordering::SeqCst);
-            if !self.queue.is_empty() {
-                self.idle.fetch_sub(1, Ordering::SeqCst);
-                continue;
-            }
+            state.idle += 1;
             let (guard, wait) = self
                 .work_available
                 .wait_timeout(state, self.config.keep_alive)
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             state = guard;
-            self.idle.fetch_sub(1, Ordering::SeqCst);
-            // Saturating: see `README.md` on over-counted notifications.
-            let _ = self
-                .notified
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+            state.idle -= 1;
+            state.notified = state.notified.saturating_sub(1);
             if wait.timed_out()
+                && state.queue.is_empty()
                 && !state.shutdown
-                && self.threads.load(Ordering::SeqCst) > self.config.min_threads
-                && self.count_out()
+                && state.threads > self.config.min_threads
             {
-                return state;
+                break;
             }
         }
-    }
-
-    /// Under the lock: counts this worker out, unless a job arrived, which
-    /// then keeps it (a submitter that saw it counted in skipped starting
-    /// a thread). Returns whether it is out.
-    fn count_out(&self) -> bool {
-        self.threads.fetch_sub(1, Ordering::SeqCst);
-        // Pairs with `after_queue_op` in `submit`.
-        fence(Ordering::SeqCst);
-        if self.queue.is_empty() {
-            return true;
-        }
-        self.threads.fetch_add(1, Ordering::SeqCst);
-        false
+        state
     }
 
     /// Waits briefly for a job without parking, so a caller that submits
@@ -373,7 +273,7 @@ impl Shared {
         let start = Instant::now();
         loop {
             for _ in 0..64 {
-                if !self.queue.is_empty() {
+                if self.queued.load(Ordering::Relaxed) > 0 {
                     return;
                 }
                 std::hint::spin_loop();
@@ -390,7 +290,7 @@ impl Shared {
     /// job seen, or the budget spent with none) while a submitter races it.
     #[cfg(loom)]
     fn spin(&self) {
-        if self.queue.is_empty() {
+        if self.queued.load(Ordering::Relaxed) == 0 {
             thread::yield_now();
         }
     }
@@ -416,7 +316,6 @@ impl Shared {
     pub(crate) fn begin_shutdown(&self) {
         let mut state = self.state();
         state.shutdown = true;
-        self.queue.close();
         self.closed.store(true, Ordering::Release);
         drop(state);
         self.work_available.notify_all();
@@ -450,15 +349,13 @@ impl Shared {
         if self.is_current() {
             state.in_shutdown += 1;
             self.all_exited.notify_all();
-            while self.threads.load(Ordering::SeqCst) > state.in_shutdown {
+            while state.threads > state.in_shutdown {
                 state = self.wait_for_exit(state);
             }
             state.in_shutdown -= 1;
             return;
         }
-        // A job queued just before the close may still need a thread: its
-        // submitter starts one (`wake_or_start`), or takes it back.
-        while self.threads.load(Ordering::SeqCst) > 0 || !self.queue.is_empty() {
+        while state.threads > 0 {
             state = self.wait_for_exit(state);
         }
         let handles = std::mem::take(&mut state.handles);
@@ -480,7 +377,7 @@ impl Shared {
     /// every worker has exited.
     pub(crate) fn poll_exited(&self, waker: &Waker) -> bool {
         let mut state = self.state();
-        if self.threads.load(Ordering::SeqCst) == 0 && self.queue.is_empty() {
+        if state.threads == 0 {
             let handles = std::mem::take(&mut state.handles);
             drop(state);
             for handle in handles {
@@ -504,19 +401,23 @@ impl Shared {
         };
         {
             let mut state = shared.state();
-            shared.blocked.fetch_add(1, Ordering::SeqCst);
-            // A submitter that saw the old limit skipped starting a thread:
-            // this sees its job (pairs with `after_queue_op` in `submit`).
-            fence(Ordering::SeqCst);
-            // Best effort: if no thread can be started, the blocked job
-            // still completes once its future does.
-            let _ = shared.wake_or_start(&mut state);
+            state.blocked += 1;
+            let waiting = state.queue.len() > state.spinning + state.notified;
+            if waiting && state.idle > state.notified {
+                state.notified += 1;
+                shared.work_available.notify_one();
+            } else if waiting && state.threads < shared.thread_limit(&state) {
+                // Also during shutdown, which promises to run every queued
+                // job: this worker may be waiting for one of them. Best
+                // effort: if no thread can be started, the blocked job still
+                // completes once its future does.
+                let _ = shared.start_worker(&mut state);
+            }
         }
         struct Unblock(Arc<Shared>);
         impl Drop for Unblock {
             fn drop(&mut self) {
-                let _state = self.0.state();
-                self.0.blocked.fetch_sub(1, Ordering::SeqCst);
+                self.0.state().blocked -= 1;
             }
         }
         let _unblock = Unblock(shared);
@@ -535,16 +436,9 @@ struct Exit<'a> {
 impl Drop for Exit<'_> {
     fn drop(&mut self) {
         let shared = self.shared;
-        let mut state = match self.state.take() {
-            // Counted out by `serve` already.
-            Some(state) => state,
-            None => {
-                let state = shared.state();
-                shared.threads.fetch_sub(1, Ordering::SeqCst);
-                state
-            }
-        };
-        let wakers = if shared.threads.load(Ordering::SeqCst) == 0 {
+        let mut state = self.state.take().unwrap_or_else(|| shared.state());
+        state.threads -= 1;
+        let wakers = if state.threads == 0 {
             std::mem::take(&mut state.exit_wakers)
         } else {
             Vec::new()

@@ -5,13 +5,10 @@ use std::time::Duration;
 use crate::job::Outcome;
 use crate::sync::{AtomicU64, Ordering};
 
-/// What submitters and workers count, lock-free.
+/// What workers count as jobs end (`submitted` and `started` live in the
+/// pool's locked state).
 #[derive(Default)]
 pub(crate) struct Counters {
-    /// Jobs accepted (counted before the push, taken back if refused).
-    pub(crate) submitted: AtomicU64,
-    /// Jobs taken off the queue (run or skipped).
-    pub(crate) started: AtomicU64,
     pub(crate) completed: AtomicU64,
     pub(crate) panicked: AtomicU64,
     pub(crate) cancelled: AtomicU64,
