@@ -513,7 +513,7 @@
 //!
 //! With `default-features = false` the crate keeps everything but the
 //! embedded runtime and the attributes; it then depends on `futures-core`,
-//! `futures-task` and `futures-io` alone.
+//! `futures-task`, `futures-io` and `concurrent-queue` alone.
 //!
 //! # Caveats
 //!
