@@ -513,7 +513,7 @@
 //!
 //! With `default-features = false` the crate keeps everything but the
 //! embedded runtime and the attributes; it then depends on `futures-core`,
-//! `futures-task`, `futures-io` and `concurrent-queue` alone.
+//! `futures-task` and `futures-io` alone.
 //!
 //! # Caveats
 //!
@@ -550,9 +550,6 @@
 //!   panicking. To keep that probe out of the user's output, the first such
 //!   check wraps the installed panic hook once, muting it for the probe
 //!   alone; a hook installed later is not wrapped.
-//! - An [`Unblock`] that finds nothing to read (or no room to write) while
-//!   its blocking side works watches for up to 5 µs before it returns
-//!   `Pending`, like the iterator stream.
 //! - An [`Unblock`] dropped with data still buffered writes it out before
 //!   dropping the inner object, but nobody hears of an error: await
 //!   `close()` first. A write after reading ahead does not seek back: on a

@@ -4,16 +4,9 @@
 //! loom models in `tests/loom.rs` exercise the real code, not a copy of it.
 //! Threads come from here too: loom can only schedule threads it started.
 
-/// An `Arc` of plain data (never a trait object or a method receiver):
-/// loom's own under loom, so that the last owner's drop is ordered after
-/// every other owner's accesses, as with std's `Arc`. A data structure
-/// whose `Drop` reads its atomics unsynchronised (the iterator bridges'
-/// queue) needs that, and loom reports one left behind as a leak.
-#[cfg(loom)]
-pub(crate) use loom::sync::Arc as DataArc;
 #[cfg(loom)]
 pub(crate) use loom::sync::{
-    atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering},
+    atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
     Condvar, Mutex, MutexGuard,
 };
 #[cfg(loom)]
@@ -25,10 +18,8 @@ pub(crate) use loom::thread;
 #[cfg(loom)]
 pub(crate) use std::sync::Arc;
 #[cfg(not(loom))]
-pub(crate) use std::sync::Arc as DataArc;
-#[cfg(not(loom))]
 pub(crate) use std::sync::{
-    atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering},
+    atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
     Arc, Condvar, Mutex, MutexGuard,
 };
 #[cfg(not(loom))]

@@ -9,13 +9,9 @@
 //!
 //! `--no-default-features`: the embedded runtime's executor does not build
 //! with loom's primitives, and no model needs it. Each model prints how many
-//! interleavings it explored. Models without a pool (`threaded_separate`,
-//! `sync_wait`) are explored exhaustively. The pool's job queue and the
-//! iterator bridges' item queue are lock-free (`concurrent-queue`, whose
-//! busy-wait loops are scheduling points under loom), which makes an
-//! exhaustive search of any model with a pool practically endless: the
-//! one-worker pool models are bounded to 4 preemptions, the ones with more
-//! threads and the iterator models to 2 or 3.
+//! interleavings it explored. The one-worker models are explored
+//! exhaustively; the ones with more threads are bounded to keep the run
+//! short.
 #![cfg(loom)]
 
 use std::future::{poll_fn, Future};
@@ -115,7 +111,7 @@ fn separate_drop_races_fill() {
 /// the pool's statistics say which of the two happened.
 #[test]
 fn cancel_races_worker_pickup() {
-    model("cancel_races_worker_pickup", Some(4), || {
+    model("cancel_races_worker_pickup", None, || {
         let pool = pool(false);
         let ran = Arc::new(AtomicUsize::new(0));
         let drops = Arc::new(AtomicUsize::new(0));
@@ -143,7 +139,7 @@ fn cancel_races_worker_pickup() {
 /// leak), the result is dropped once, and the statistics add up.
 #[test]
 fn poll_then_drop_races_fill() {
-    model("poll_then_drop_races_fill", Some(4), || {
+    model("poll_then_drop_races_fill", None, || {
         let pool = pool(false);
         let drops = Arc::new(AtomicUsize::new(0));
         let result = DropCount(drops.clone());
@@ -173,7 +169,7 @@ fn poll_then_drop_races_fill() {
 /// would park forever.
 #[test]
 fn moved_handle_wakes_latest_waker() {
-    model("moved_handle_wakes_latest_waker", Some(4), || {
+    model("moved_handle_wakes_latest_waker", None, || {
         let pool = pool(false);
         let mut handle = pool.spawn(|| 5);
         let first = std::sync::Arc::new(CountingWaker(AtomicUsize::new(0)));
@@ -189,7 +185,7 @@ fn moved_handle_wakes_latest_waker() {
 /// park: the submitter's notification is never lost.
 #[test]
 fn handoff_to_parking_worker() {
-    model("handoff_to_parking_worker", Some(4), || {
+    model("handoff_to_parking_worker", None, || {
         let pool = pool(false);
         assert_eq!(block_on(pool.spawn(|| 1)), 1);
         assert_eq!(block_on(pool.spawn(|| 2)), 2);
@@ -201,7 +197,7 @@ fn handoff_to_parking_worker() {
 /// worker, or the worker may give up spinning and park, racing the submit.
 #[test]
 fn handoff_to_spinning_worker() {
-    model("handoff_to_spinning_worker", Some(4), || {
+    model("handoff_to_spinning_worker", None, || {
         let pool = pool(true);
         assert_eq!(block_on(pool.spawn(|| 1)), 1);
         assert_eq!(block_on(pool.spawn(|| 2)), 2);
@@ -232,7 +228,7 @@ fn two_jobs_two_workers() {
 /// every worker is joined, and a later submit gets the shutdown error.
 #[test]
 fn shutdown_races_queued_job() {
-    model("shutdown_races_queued_job", Some(4), || {
+    model("shutdown_races_queued_job", None, || {
         let pool = pool(false);
         let handle = pool.spawn(|| 3);
         pool.shutdown();
@@ -242,36 +238,12 @@ fn shutdown_races_queued_job() {
     });
 }
 
-/// A submit from another thread racing shutdown on a pool whose worker is
-/// idle: the job is refused, or it runs. A job pushed just before the
-/// queue closes must not be stranded: the worker leaving for the shutdown
-/// looks at the queue once more after counting itself out, or the
-/// submitter sees no thread and starts one. (A planted bug, exiting without
-/// that last look, is a loom deadlock here.)
-#[test]
-fn submit_races_shutdown() {
-    model("submit_races_shutdown", Some(2), || {
-        let pool = pool(false);
-        assert_eq!(block_on(pool.spawn(|| 1)), 1);
-        let submitter = {
-            let pool = pool.clone();
-            loom::thread::spawn(move || pool.try_spawn(|| 2).ok().map(block_on))
-        };
-        pool.shutdown();
-        let got = submitter.join().unwrap();
-        assert!(matches!(got, None | Some(2)), "{got:?}");
-        let stats = pool.stats();
-        assert_eq!(stats.submitted, stats.completed, "{stats:?}");
-        assert_eq!(stats.threads, 0);
-    });
-}
-
 /// A panicking job: the panic reaches the handle with its payload and the
 /// pool counts it, whatever the interleaving.
 #[test]
 fn panic_reaches_handle() {
     quiet_boom();
-    model("panic_reaches_handle", Some(4), || {
+    model("panic_reaches_handle", None, || {
         let pool = pool(false);
         let handle = pool.spawn(|| -> u8 { panic::panic_any("boom") });
         let payload = panic::catch_unwind(AssertUnwindSafe(|| block_on(handle))).unwrap_err();
@@ -304,7 +276,7 @@ fn quiet_boom() {
 /// are ordered by the pool's lock), and every queued job ran first.
 #[test]
 fn shutdown_async_races_last_exit() {
-    model("shutdown_async_races_last_exit", Some(4), || {
+    model("shutdown_async_races_last_exit", None, || {
         let pool = pool(false);
         let handle = pool.spawn(|| 9);
         block_on(pool.shutdown_async());
@@ -430,7 +402,7 @@ fn next<S: Stream + Unpin>(stream: &mut S) -> impl Future<Output = Option<S::Ite
 /// the iterator is dropped exactly once, before `close()` returns.
 #[test]
 fn iter_close_races_blocked_producer() {
-    model("iter_close_races_blocked_producer", Some(3), || {
+    model("iter_close_races_blocked_producer", None, || {
         let sites = std::sync::Arc::new(DropSites::default());
         let source = Counting::new(sites.clone());
         let mut stream = IteratorWrapperSeparate::new(move || source, 1);
@@ -443,14 +415,14 @@ fn iter_close_races_blocked_producer() {
 
 /// Dropping the stream racing a pool producer that was parked on a full
 /// buffer and has just been re-queued: reading the one buffered item
-/// re-queues it (unless the producer, about to park, saw the room and went
-/// on), then the stream is dropped while the worker starts the producer,
-/// pushes the next item, or parks again (and is re-queued by the drop).
-/// The iterator is dropped exactly once, on the pool; every run of the
-/// producer is accounted for; the worker is free again (shutdown joins it).
+/// re-queues it, then the stream is dropped while the worker starts the
+/// producer, pushes the next item, or parks again (and is re-queued by the
+/// drop). The iterator is dropped exactly once, on the pool; every run of
+/// the producer is accounted for; the worker is free again (shutdown joins
+/// it).
 #[test]
 fn iter_drop_races_requeued_producer() {
-    model("iter_drop_races_requeued_producer", Some(3), || {
+    model("iter_drop_races_requeued_producer", None, || {
         let pool = pool(false);
         let sites = std::sync::Arc::new(DropSites::default());
         let source = Counting::new(sites.clone());
@@ -461,10 +433,7 @@ fn iter_drop_races_requeued_producer() {
         sites.assert_once_on("loom-");
         let stats = pool.stats();
         assert_eq!(stats.submitted, stats.completed, "{stats:?}");
-        // One run when the producer, about to park, finds the room the
-        // read made (or the close) and goes on by itself; more when it
-        // parked and was re-queued.
-        assert!(stats.submitted >= 1, "{stats:?}");
+        assert!(stats.submitted >= 2, "{stats:?}");
         assert_eq!(stats.threads, 0);
     });
 }

@@ -2,6 +2,7 @@
 //! the first poll, re-queues it when it parked, and closes the stream on
 //! drop.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::panic;
@@ -12,11 +13,13 @@ use super::chan::{Action, Chan, Phase};
 use super::producer::Producer;
 use crate::error::SpawnError;
 use crate::job::{run_caught, run_on_own_thread, Job, Uncounted};
-use crate::sync::{Arc, DataArc};
+use crate::sync::Arc;
 use crate::target::{Target, SEPARATE_THREAD_NAME};
 
 pub(crate) struct Bridge<T> {
-    chan: DataArc<Chan<T>>,
+    chan: Arc<Chan<T>>,
+    /// Items taken from the buffer in one go and not handed out yet.
+    local: VecDeque<T>,
     /// The producer, kept here to re-queue it after it parks on a pool.
     job: Arc<dyn Job>,
     /// `DefaultPool` is resolved to the pool itself on the first poll, so
@@ -38,12 +41,13 @@ impl<T: Send + 'static> Bridge<T> {
         I: IntoIterator<Item = T>,
         I::IntoIter: Send + 'static,
     {
-        let chan = DataArc::new(Chan::new(max_size));
+        let chan = Arc::new(Chan::new(max_size));
         let on_pool = !matches!(target, Target::Separate);
         let build = move || build().into_iter();
         let job = Arc::new(Producer::new(chan.clone(), build, on_pool));
         Bridge {
             chan,
+            local: VecDeque::new(),
             job,
             target,
             failed: None,
@@ -56,14 +60,23 @@ impl<T> Bridge<T> {
         if let Some(failure) = &self.failed {
             panic!("{failure}");
         }
-        // Look first without registering the waker; if the queue is empty
+        // Hand out what was taken earlier, without the lock, unless a parked
+        // producer could be refilling meanwhile.
+        if !self.local.is_empty() && !self.chan.should_refill(self.local.len()) {
+            let item = self.local.pop_front();
+            self.chan.set_taken(self.local.len());
+            return Poll::Ready(item);
+        }
+        // Look first without registering the waker; if the buffer is empty
         // and the producer is already running, watch it briefly (see
         // `SPIN_BUDGET`), and only then register.
-        let (mut poll, action) = self.chan.poll_next(cx, false);
+        let (mut poll, action) = self.chan.poll_next(cx, false, &mut self.local);
         self.act_or_panic(action);
-        if poll.is_pending() && action == Action::Nothing {
-            self.chan.spin_for_item();
-            let (again, action) = self.chan.poll_next(cx, true);
+        if poll.is_pending() {
+            if action != Action::Start {
+                self.chan.spin_for_item();
+            }
+            let (again, action) = self.chan.poll_next(cx, true, &mut self.local);
             self.act_or_panic(action);
             poll = again;
         }
@@ -78,6 +91,7 @@ impl<T> Bridge<T> {
     fn act_or_panic(&mut self, action: Action) {
         if let Err(error) = self.act(action) {
             // Nobody will produce: close the stream, so `close()` returns.
+            self.local = VecDeque::new();
             if action == Action::Start {
                 // The iterator was never built; its builder goes with `self`.
                 self.chan.abandon();
@@ -99,7 +113,7 @@ impl<T> Bridge<T> {
     }
 
     pub(crate) fn is_terminated(&self) -> bool {
-        self.failed.is_none() && self.chan.is_terminated()
+        self.failed.is_none() && self.local.is_empty() && self.chan.is_terminated()
     }
 
     pub(crate) fn max_size(&self) -> usize {
@@ -111,6 +125,7 @@ impl<T> Bridge<T> {
     pub(crate) fn close(&mut self) -> Close<'_, T> {
         // Closing acknowledges a failure: from now on the stream just ends.
         self.failed = None;
+        self.local = VecDeque::new();
         let action = self.chan.close();
         if self.act(action).is_err() {
             // The pool is shut down and will not run the producer again:

@@ -1,20 +1,16 @@
 //! The producer: a job that builds the iterator and pulls its items into the
 //! buffer, on a pool worker or on a thread of its own.
 
-use super::chan::{Chan, Parking, Pushed};
+use super::chan::{Chan, Pushed};
 use crate::context::Carried;
 use crate::job::{catch, drop_caught, CancelFlag, Finished, Job, Outcome, Panic, Report};
-use crate::sync::{lock, DataArc, Mutex};
+use crate::sync::{lock, Arc, Mutex};
 
 /// The iterator, before, during and after its life.
-enum Source<B, I: Iterator> {
+enum Source<B, I> {
     /// The function that builds it, run on the producer's thread.
     Builder(B),
-    /// The iterator, and how many more items surely fit in the queue (only
-    /// the producer pushes, so the room it last saw can only have grown):
-    /// the producer looks at the queue's length once per that many items,
-    /// not per item.
-    Iter(I, usize),
+    Iter(I),
     Gone,
 }
 
@@ -33,7 +29,7 @@ enum Stop {
 }
 
 pub(crate) struct Producer<B, I: Iterator> {
-    chan: DataArc<Chan<I::Item>>,
+    chan: Arc<Chan<I::Item>>,
     /// Only one thread runs the producer at a time (the consumer re-queues
     /// it only after it parked), so this lock is never contended; it is
     /// taken once per run, not per item. It is the one lock of the crate
@@ -54,7 +50,7 @@ where
     I: Iterator + Send + 'static,
     I::Item: Send + 'static,
 {
-    pub(crate) fn new(chan: DataArc<Chan<I::Item>>, build: B, on_pool: bool) -> Producer<B, I> {
+    pub(crate) fn new(chan: Arc<Chan<I::Item>>, build: B, on_pool: bool) -> Producer<B, I> {
         Producer {
             chan,
             source: Mutex::new(Source::Builder(build)),
@@ -75,38 +71,25 @@ where
             let Source::Builder(build) = std::mem::replace(source, Source::Gone) else {
                 unreachable!()
             };
-            *source = Source::Iter(build(), 0);
+            *source = Source::Iter(build());
         }
-        let Source::Iter(iter, room) = source else {
+        let Source::Iter(iter) = source else {
             // Run again after the end: nothing left to do.
             return Stop::Closed;
         };
         loop {
-            if *room == 0 {
-                *room = self.chan.room();
-                if *room == 0 {
-                    // Full: park without pulling, so at most `max_size`
-                    // items are ever pulled ahead of the consumer.
-                    match self.chan.park() {
-                        Parking::GoOn => continue,
-                        Parking::Stop => return Stop::Closed,
-                        Parking::Parked if self.on_pool => return Stop::Parked,
-                        Parking::Parked => {
-                            self.chan.wait_for_room();
-                            if self.chan.is_closed() {
-                                return Stop::Closed;
-                            }
-                            continue;
-                        }
-                    }
-                }
-            }
             let Some(item) = iter.next() else {
                 return Stop::Exhausted;
             };
             match self.chan.push(item, report) {
-                Pushed::Continue => *room -= 1,
+                Pushed::Continue => {}
                 Pushed::Stop => return Stop::Closed,
+                Pushed::Park if self.on_pool => return Stop::Parked,
+                Pushed::Park => {
+                    if !self.chan.wait_for_room() {
+                        return Stop::Closed;
+                    }
+                }
             }
         }
     }
@@ -141,24 +124,6 @@ where
     I::Item: Send + 'static,
 {
     fn run(&self, report: &dyn Report) -> Finished {
-        let finished = self.run_once(report);
-        #[cfg(loom)]
-        self.chan.end_run();
-        finished
-    }
-
-    fn cancel_flag(&self) -> Option<&CancelFlag> {
-        Some(&self.chan.cancel)
-    }
-}
-
-impl<B, I> Producer<B, I>
-where
-    B: FnOnce() -> I + Send + 'static,
-    I: Iterator + Send + 'static,
-    I::Item: Send + 'static,
-{
-    fn run_once(&self, report: &dyn Report) -> Finished {
         let mut source = lock(&self.source);
         // The context's carriers are user code too. Whatever they do (panic,
         // skip the job, run it twice), the stream gets an end.
@@ -217,5 +182,9 @@ where
         // The consumer is woken here; the runner has nothing left to wake.
         self.chan.finish(end, report);
         Finished::unawaited()
+    }
+
+    fn cancel_flag(&self) -> Option<&CancelFlag> {
+        Some(&self.chan.cancel)
     }
 }
