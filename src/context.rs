@@ -213,20 +213,34 @@ impl Carried {
     }
 
     /// Runs `f` inside the captured state (carriers included, so a panic
-    /// of theirs comes out of here).
+    /// of theirs comes out of here). For a producer, which runs again.
     pub(crate) fn run<R>(&self, f: impl FnOnce() -> R) -> R {
-        let run = || {
-            // Pool threads run with an empty context between jobs, so an
-            // empty capture needs no install.
-            if self.context.is_empty() && thread_vars().entries.is_none() {
-                return f();
-            }
-            self.context.run(f)
-        };
-        match &self.event_loop {
-            None => run(),
-            Some(event_loop) => crate::ambient::scope(event_loop.clone(), run),
+        run_in(&self.context, self.event_loop.clone(), f)
+    }
+
+    /// [`Carried::run`] for a one-off call: the loop moves into the scope
+    /// instead of being cloned.
+    fn run_once<R>(self, f: impl FnOnce() -> R) -> R {
+        run_in(&self.context, self.event_loop, f)
+    }
+}
+
+fn run_in<R>(
+    context: &Context,
+    event_loop: Option<Arc<crate::ambient::Loop>>,
+    f: impl FnOnce() -> R,
+) -> R {
+    let run = || {
+        // Pool threads run with an empty context between jobs, so an empty
+        // capture needs no install.
+        if context.is_empty() && thread_vars().entries.is_none() {
+            return f();
         }
+        context.run(f)
+    };
+    match event_loop {
+        None => run(),
+        Some(event_loop) => crate::ambient::scope(event_loop, run),
     }
 }
 
@@ -237,7 +251,7 @@ where
     F: FnOnce() -> T + Send + 'static,
 {
     let carried = Carried::capture();
-    move || carried.run(f)
+    move || carried.run_once(f)
 }
 
 /// A future running inside a [`Context`]; from [`Context::wrap`].
