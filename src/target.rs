@@ -1,10 +1,12 @@
 //! Where a job runs: a given pool, the default pool of the moment, or a
 //! thread of its own. Every bridge (calls, limits, iterator producers)
-//! resolves it here, and nowhere else.
+//! resolves it here, and nowhere else; [`ThreadPool::spawn`] is here too,
+//! because a call captures the caller's context, which sits above the pool.
 
 use std::fmt;
 use std::sync::Arc;
 
+use crate::context::bind;
 use crate::default_pool;
 use crate::error::SpawnError;
 use crate::job::{run_on_own_thread, Job};
@@ -61,11 +63,60 @@ impl Target {
             Target::DefaultPool => default_pool::current().try_spawn(f),
             Target::Pool(pool) => pool.try_spawn(f),
             Target::Separate => {
-                let (job, handle) = Task::new(crate::context::bind(f));
+                let (job, handle) = Task::new(bind(f));
                 run_on_own_thread(SEPARATE_THREAD_NAME, job)
                     .map_err(|error| SpawnError::thread(SEPARATE_THREAD_NAME, error))?;
                 Ok(handle)
             }
         }
+    }
+}
+
+impl ThreadPool {
+    /// Runs `f` on the pool and returns a handle that resolves to its result.
+    ///
+    /// The job is queued at once, whether or not the handle is polled.
+    ///
+    /// # Panics
+    ///
+    /// If the pool is shut down, or has no thread and cannot start one. Use
+    /// [`ThreadPool::try_spawn`] to get these as an error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = threadbridge::ThreadPool::new(2);
+    /// let handle = pool.spawn(|| std::thread::current().name().map(String::from));
+    /// let name = futures::executor::block_on(handle).unwrap();
+    /// assert!(name.starts_with("threadbridge-"));
+    /// ```
+    pub fn spawn<F, T>(&self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.try_spawn(f).unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// Like [`ThreadPool::spawn`], but returns an error instead of panicking
+    /// when the pool is shut down or cannot start a thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = threadbridge::ThreadPool::builder().name("files").build();
+    /// pool.shutdown();
+    /// let error = pool.try_spawn(|| ()).unwrap_err();
+    /// assert!(error.is_shutdown());
+    /// assert!(error.to_string().contains("files"));
+    /// ```
+    pub fn try_spawn<F, T>(&self, f: F) -> Result<JoinHandle<T>, SpawnError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (job, handle) = Task::new(bind(f));
+        self.submit(job)?;
+        Ok(handle)
     }
 }

@@ -15,8 +15,7 @@ pub use stats::PoolStats;
 
 use crate::error::SpawnError;
 use crate::job::Job;
-use crate::slot::{JoinHandle, Task};
-use crate::sync::{Arc, Ordering};
+use crate::sync::Arc;
 use shared::{Config, StartHook};
 
 /// The environment variable that sizes pools built without
@@ -130,52 +129,9 @@ impl ThreadPool {
         ThreadPoolBuilder::default()
     }
 
-    /// Runs `f` on the pool and returns a handle that resolves to its result.
-    ///
-    /// The job is queued at once, whether or not the handle is polled.
-    ///
-    /// # Panics
-    ///
-    /// If the pool is shut down, or has no thread and cannot start one. Use
-    /// [`ThreadPool::try_spawn`] to get these as an error.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let pool = threadbridge::ThreadPool::new(2);
-    /// let handle = pool.spawn(|| std::thread::current().name().map(String::from));
-    /// let name = futures::executor::block_on(handle).unwrap();
-    /// assert!(name.starts_with("threadbridge-"));
-    /// ```
-    pub fn spawn<F, T>(&self, f: F) -> JoinHandle<T>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        self.try_spawn(f).unwrap_or_else(|error| panic!("{error}"))
-    }
-
-    /// Like [`ThreadPool::spawn`], but returns an error instead of panicking
-    /// when the pool is shut down or cannot start a thread.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let pool = threadbridge::ThreadPool::builder().name("files").build();
-    /// pool.shutdown();
-    /// let error = pool.try_spawn(|| ()).unwrap_err();
-    /// assert!(error.is_shutdown());
-    /// assert!(error.to_string().contains("files"));
-    /// ```
-    pub fn try_spawn<F, T>(&self, f: F) -> Result<JoinHandle<T>, SpawnError>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        let (job, handle) = Task::new(crate::context::bind(f));
-        self.submit(job)?;
-        Ok(handle)
-    }
+    // `spawn` and `try_spawn` live in `target.rs`: a call captures the
+    // caller's context, which carries the event loop, whose default pool is
+    // a `ThreadPool`. Keeping them there keeps this module below `context`.
 
     pub(crate) fn submit(&self, job: Arc<dyn Job>) -> Result<(), SpawnError> {
         self.owner.shared.submit(job)
@@ -190,24 +146,7 @@ impl ThreadPool {
     /// assert_eq!(pool.stats().threads, 0); // threads start on demand
     /// ```
     pub fn stats(&self) -> PoolStats {
-        let shared = &self.owner.shared;
-        let counters = &shared.counters;
-        let state = shared.state();
-        PoolStats {
-            threads: state.threads,
-            idle: state.idle,
-            queued: Shared::queue_len(&state),
-            // Read under the lock after `started`, so it cannot exceed it.
-            running: usize::try_from(state.started.saturating_sub(counters.ended()))
-                .unwrap_or(usize::MAX),
-            submitted: state.submitted,
-            completed: counters.completed.load(Ordering::Relaxed),
-            panicked: counters.panicked.load(Ordering::Relaxed),
-            cancelled: counters.cancelled.load(Ordering::Relaxed),
-            stray_panics: counters.stray_panics.load(Ordering::Relaxed),
-            cancelled_running: counters.cancelled_running.load(Ordering::Relaxed),
-            busy: counters.busy(),
-        }
+        self.owner.shared.stats()
     }
 
     /// The upper bound on worker threads.

@@ -10,7 +10,7 @@ use std::panic::RefUnwindSafe;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use super::stats::Counters;
+use super::stats::{Counters, PoolStats};
 use crate::error::SpawnError;
 use crate::job::{discard, run_caught, set_pool_cancelled, wake, Job, Outcome, Panic, Report};
 use crate::sync::{
@@ -47,12 +47,12 @@ pub(crate) struct Config {
     pub(crate) start_hook: Option<StartHook>,
 }
 
-pub(crate) struct State {
+struct State {
     queue: VecDeque<Arc<dyn Job>>,
     /// Live worker threads.
-    pub(crate) threads: usize,
+    threads: usize,
     /// Workers parked on `work_available`.
-    pub(crate) idle: usize,
+    idle: usize,
     /// Notifications sent to parked workers that have not woken yet.
     notified: usize,
     /// Workers spinning on `queued` (at most one at a time).
@@ -65,8 +65,8 @@ pub(crate) struct State {
     shutdown: bool,
     /// Jobs accepted, and jobs taken off the queue (run or skipped): kept
     /// here rather than in `Counters` as they change under this lock anyway.
-    pub(crate) submitted: u64,
-    pub(crate) started: u64,
+    submitted: u64,
+    started: u64,
     handles: Vec<thread::JoinHandle<()>>,
     exit_wakers: Vec<Waker>,
 }
@@ -127,12 +127,33 @@ impl Shared {
         })
     }
 
-    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+    fn state(&self) -> MutexGuard<'_, State> {
         lock(&self.state)
     }
 
-    pub(crate) fn queue_len(state: &State) -> usize {
+    fn queue_len(state: &State) -> usize {
         state.queue.len()
+    }
+
+    /// A snapshot of the pool's statistics.
+    pub(crate) fn stats(&self) -> PoolStats {
+        let counters = &self.counters;
+        let state = self.state();
+        PoolStats {
+            threads: state.threads,
+            idle: state.idle,
+            queued: Self::queue_len(&state),
+            // Read under the lock after `started`, so it cannot exceed it.
+            running: usize::try_from(state.started.saturating_sub(counters.ended()))
+                .unwrap_or(usize::MAX),
+            submitted: state.submitted,
+            completed: counters.completed.load(Ordering::Relaxed),
+            panicked: counters.panicked.load(Ordering::Relaxed),
+            cancelled: counters.cancelled.load(Ordering::Relaxed),
+            stray_panics: counters.stray_panics.load(Ordering::Relaxed),
+            cancelled_running: counters.cancelled_running.load(Ordering::Relaxed),
+            busy: counters.busy(),
+        }
     }
 
     pub(crate) fn is_shutdown(&self) -> bool {
