@@ -160,7 +160,7 @@
 //! | `@threaded` | [`#[threaded]`](macro@threaded), `#[threaded(pool = expr)]` | [`JoinHandle<T>`](JoinHandle), run on a pool |
 //! | `@threaded_separate` | [`#[threaded_separate]`](macro@threaded_separate) | [`JoinHandle<T>`](JoinHandle), run on a thread of its own |
 //! | `@threaded_iterable(max_size=N)` | [`#[threaded_iterable(max_size = N)]`](macro@threaded_iterable) | [`IteratorWrapper<T>`](IteratorWrapper) |
-//! | `@threaded_iterable_separate(max_size=N)` | [`#[threaded_iterable_separate(max_size = N)]`](macro@threaded_iterable_separate) | [`IteratorWrapperSeparate<T>`](IteratorWrapperSeparate) |
+//! | `@threaded_iterable_separate(max_size=N)` | [`#[threaded_iterable_separate(max_size = N)]`](macro@threaded_iterable_separate) | [`IteratorWrapper<T>`](IteratorWrapper), produced on a thread of its own |
 //!
 //! The iterable attributes buffer 1024 items when `max_size` is not given
 //! (0 means no bound). Arguments are owned (or `&'static`), a method takes
@@ -337,7 +337,7 @@
 //! and consumed from any executor. `max_size` bounds the buffer between them;
 //! a producer with a full buffer gives its pool thread back until the
 //! consumer makes room. [`threaded_iterable_separate`](fn@threaded_iterable_separate) produces on a thread
-//! of its own ([`IteratorWrapperSeparate`]). [`Threaded::iter`] is aiomisc's
+//! of its own; it is the same type, with the producer's home as data. [`Threaded::iter`] is aiomisc's
 //! `@threaded` applied to a generator function.
 //!
 //! ```
@@ -360,7 +360,8 @@
 //! ## `aiomisc.IteratorWrapper` and `aiomisc.IteratorWrapperSeparate`
 //!
 //! [`IteratorWrapper::new`] takes the pool and `max_size` explicitly;
-//! [`IteratorWrapperSeparate::new`] runs on a new thread.
+//! [`IteratorWrapper::separate`] runs the iterator on a new thread of its
+//! own. [`IteratorWrapperSeparate::new`] is the same under aiomisc's name.
 //!
 //! ## `aiomisc.ThreadPoolExecutor`
 //!

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::wrapper::{IteratorWrapper, IteratorWrapperSeparate};
+use super::wrapper::IteratorWrapper;
 use crate::callable::Callable;
 use crate::target::Target;
 use crate::threaded::Threaded;
@@ -15,8 +15,11 @@ use crate::ThreadPool;
 /// [`Threaded::iter`] give unless told otherwise.
 pub const THREADED_ITER_MAX_SIZE: usize = 1024;
 
-/// A function returning an iterator, wrapped so that each call produces the
-/// items on a pool; from [`threaded_iterable`](fn@threaded_iterable).
+/// A function returning an iterator, wrapped so that each call streams the
+/// items from another thread: a pool (from
+/// [`threaded_iterable`](fn@threaded_iterable), or
+/// [`with_pool`](ThreadedIterable::with_pool)) or a thread of its own (from
+/// [`threaded_iterable_separate`](fn@threaded_iterable_separate)).
 ///
 /// Arguments go in one value, as for [`Threaded`]: `()` for none, the value
 /// for one, a tuple for several (see [`Callable`]). The function may return
@@ -81,7 +84,8 @@ impl<F> ThreadedIterable<F> {
         self
     }
 
-    /// Produces items on `pool` instead of the default pool.
+    /// Produces items on `pool` instead of the default pool (or a thread of
+    /// their own).
     ///
     /// # Examples
     ///
@@ -100,9 +104,10 @@ impl<F> ThreadedIterable<F> {
         self
     }
 
-    /// Calls the function on the pool and streams the items of the iterator
-    /// it returns. Nothing runs until the stream is first polled; the
-    /// caller's [`Context`](crate::Context) is captured now.
+    /// Calls the function where this iterable runs (its pool, or a new
+    /// thread of its own) and streams the items of the iterator it returns.
+    /// Nothing runs until the stream is first polled; the caller's
+    /// [`Context`](crate::Context) is captured now.
     ///
     /// # Examples
     ///
@@ -148,31 +153,23 @@ impl<F> ThreadedIterable<F> {
     }
 }
 
-/// A function returning an iterator, wrapped so that each call produces the
-/// items on a thread of its own; from [`threaded_iterable_separate`](fn@threaded_iterable_separate).
-///
-/// # Examples
-///
-/// ```
-/// use futures::StreamExt;
-///
-/// let letters = threadbridge::threaded_iterable_separate(|| 'a'..='c');
-/// let all: String = futures::executor::block_on(letters.call(()).collect());
-/// assert_eq!(all, "abc");
-/// ```
-pub struct ThreadedIterableSeparate<F> {
-    func: Arc<F>,
-    max_size: usize,
-}
+/// aiomisc's name for a [`ThreadedIterable`] whose calls produce their
+/// items on a thread of their own; what
+/// [`threaded_iterable_separate`](fn@threaded_iterable_separate) returns.
+/// It is the same type: the producer's home is data, not a type.
+pub type ThreadedIterableSeparate<F> = ThreadedIterable<F>;
 
 /// Wraps a function that returns an iterator, so that each call gives an
-/// [`IteratorWrapperSeparate`] stream of its items, produced on a new thread.
-/// This is aiomisc's `@threaded_iterable_separate`, for long or infinite
-/// iterators that should not hold a pool thread.
+/// [`IteratorWrapper`] stream of its items, produced on a new thread of its
+/// own (started at the first poll, named `threadbridge-separate`). This is
+/// aiomisc's `@threaded_iterable_separate`, for long or infinite iterators
+/// that should not hold a pool thread.
 ///
-/// The buffer holds [`THREADED_ITER_MAX_SIZE`] (1024) items by default;
-/// [`ThreadedIterableSeparate::max_size`]`(0)` removes the bound, as
-/// aiomisc's default does.
+/// It is [`threaded_iterable`](fn@threaded_iterable) with the producer's
+/// home set to a thread of its own; [`ThreadedIterable::with_pool`] would
+/// move it to a pool. The buffer holds [`THREADED_ITER_MAX_SIZE`] (1024)
+/// items by default; [`ThreadedIterable::max_size`]`(0)` removes the bound,
+/// as aiomisc's default does.
 ///
 /// # Examples
 ///
@@ -186,64 +183,11 @@ pub struct ThreadedIterableSeparate<F> {
 ///     futures::executor::block_on(blocking_reader.call("x\ny".to_owned()).collect());
 /// assert_eq!(lines, ["x", "y"]);
 /// ```
-pub fn threaded_iterable_separate<F>(func: F) -> ThreadedIterableSeparate<F> {
-    ThreadedIterableSeparate {
+pub fn threaded_iterable_separate<F>(func: F) -> ThreadedIterable<F> {
+    ThreadedIterable {
         func: Arc::new(func),
+        target: Target::Separate,
         max_size: THREADED_ITER_MAX_SIZE,
-    }
-}
-
-impl<F> ThreadedIterableSeparate<F> {
-    /// Bounds the buffer to `max_size` items (0 means no bound).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let ticks = threadbridge::threaded_iterable_separate(|| 0_u64..).max_size(8);
-    /// assert_eq!(ticks.call(()).max_size(), 8);
-    /// ```
-    pub fn max_size(mut self, max_size: usize) -> Self {
-        self.max_size = max_size;
-        self
-    }
-
-    /// Calls the function on a new thread (started at the first poll) and
-    /// streams the items of the iterator it returns.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use futures::StreamExt;
-    ///
-    /// let range = threadbridge::threaded_iterable_separate(|a: u8, b: u8| a..b);
-    /// let all: Vec<u8> = futures::executor::block_on(range.call((1, 4)).collect());
-    /// assert_eq!(all, [1, 2, 3]);
-    /// ```
-    pub fn call<A, M>(&self, args: A) -> IteratorWrapperSeparate<ItemOf<F, A, M>>
-    where
-        F: Callable<A, M>,
-        F::Output: IntoIterator,
-        IterOf<F, A, M>: Send + 'static,
-        ItemOf<F, A, M>: Send + 'static,
-        A: Send + 'static,
-    {
-        let func = self.func.clone();
-        IteratorWrapperSeparate::new(move || func.invoke(args), self.max_size)
-    }
-
-    /// Calls the function inline and returns its iterator.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let range = threadbridge::threaded_iterable_separate(|n: u8| 0..n);
-    /// assert_eq!(range.sync_call(3).count(), 3);
-    /// ```
-    pub fn sync_call<A, M>(&self, args: A) -> F::Output
-    where
-        F: Callable<A, M>,
-    {
-        self.func.invoke(args)
     }
 }
 
@@ -299,29 +243,11 @@ impl<F> Clone for ThreadedIterable<F> {
     }
 }
 
-impl<F> Clone for ThreadedIterableSeparate<F> {
-    fn clone(&self) -> Self {
-        ThreadedIterableSeparate {
-            func: self.func.clone(),
-            max_size: self.max_size,
-        }
-    }
-}
-
 impl<F> fmt::Debug for ThreadedIterable<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ThreadedIterable")
             .field("func", &std::any::type_name::<F>())
             .field("runs_on", &self.target)
-            .field("max_size", &self.max_size)
-            .finish()
-    }
-}
-
-impl<F> fmt::Debug for ThreadedIterableSeparate<F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ThreadedIterableSeparate")
-            .field("func", &std::any::type_name::<F>())
             .field("max_size", &self.max_size)
             .finish()
     }

@@ -1,7 +1,9 @@
-//! [`IteratorWrapper`] and [`IteratorWrapperSeparate`]: a blocking iterator,
-//! run on a pool or on a thread of its own, consumed as a [`Stream`].
+//! [`IteratorWrapper`]: a blocking iterator, run on a pool or on a thread of
+//! its own, consumed as a [`Stream`]; and [`IteratorWrapperSeparate`],
+//! aiomisc's name for the second kind.
 
 use std::fmt;
+use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -11,16 +13,22 @@ use super::bridge::{Bridge, Close};
 use crate::target::Target;
 use crate::ThreadPool;
 
-/// A blocking iterator whose items are produced on a [`ThreadPool`] and
-/// consumed as a [`Stream`], under any executor. This is aiomisc's
-/// `aiomisc.IteratorWrapper`; [`threaded_iterable`](fn@crate::threaded_iterable)
-/// and [`Threaded::iter`](crate::Threaded::iter) return it too.
+/// A blocking iterator whose items are produced on another thread and
+/// consumed as a [`Stream`], under any executor. The producer's home is
+/// chosen when the wrapper is made: a [`ThreadPool`]
+/// ([`IteratorWrapper::new`]) or a thread of its own
+/// ([`IteratorWrapper::separate`]). [`threaded_iterable`](fn@crate::threaded_iterable),
+/// [`threaded_iterable_separate`](fn@crate::threaded_iterable_separate) and
+/// [`Threaded::iter`](crate::Threaded::iter) return it too. This is
+/// aiomisc's `IteratorWrapper` (and, made with `separate`, its
+/// `IteratorWrapperSeparate`).
 ///
-/// - The iterator is built and pulled on the pool, starting at the first
-///   poll (creating the wrapper does nothing yet).
+/// - The iterator is built and pulled by the producer, starting at the
+///   first poll (creating the wrapper does nothing yet).
 /// - Up to `max_size` items wait in a buffer (0 means no bound). When the
-///   buffer is full the producer gives its worker thread back to the pool,
-///   and is queued again once the consumer has taken half of the buffer.
+///   buffer is full a pool-hosted producer gives its worker thread back to
+///   the pool, and is queued again once the consumer has taken half of the
+///   buffer; a producer on its own thread waits there instead.
 /// - Dropping the stream, or [`close`](IteratorWrapper::close), stops the
 ///   producer at its next item; the iterator is dropped on the producer's
 ///   thread.
@@ -44,8 +52,10 @@ use crate::ThreadPool;
 /// # Caveats
 ///
 /// - With no bound (`max_size` 0) the producer never parks: it holds its
-///   worker until the iterator ends or the stream is dropped, and the buffer
-///   grows as fast as the iterator yields. Give infinite iterators a bound.
+///   thread until the iterator ends or the stream is dropped, and the buffer
+///   grows as fast as the iterator yields. Give infinite iterators a bound,
+///   and long-running ones a thread of their own
+///   ([`IteratorWrapper::separate`]) rather than a pool worker.
 /// - An iterator blocked inside `next()` cannot be interrupted: a close
 ///   takes effect when `next()` returns.
 /// - A poll that finds the buffer empty while the producer runs watches it
@@ -88,6 +98,38 @@ impl<T: Send + 'static> IteratorWrapper<T> {
         IteratorWrapper::on(build, Target::Pool(pool.clone()), max_size)
     }
 
+    /// Wraps the iterator that `build` returns, to run on a new thread of
+    /// its own (named `threadbridge-separate`, started at the first poll),
+    /// with a buffer of `max_size` items (0 means no bound). When the buffer
+    /// is full that thread waits; it exits when the iterator is exhausted or
+    /// the stream is dropped or closed. A long-running or infinite iterator
+    /// belongs here rather than on a pool. This is aiomisc's
+    /// `IteratorWrapperSeparate(gen_func, max_size=N)`, which
+    /// [`IteratorWrapperSeparate::new`] also spells.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use threadbridge::IteratorWrapper;
+    ///
+    /// let mut names = IteratorWrapper::separate(
+    ///     || std::iter::repeat_with(|| std::thread::current().name().map(String::from)),
+    ///     2,
+    /// );
+    /// let name = futures::executor::block_on(names.next()).flatten();
+    /// assert_eq!(name.as_deref(), Some("threadbridge-separate"));
+    /// ```
+    #[doc(alias = "IteratorWrapperSeparate")]
+    pub fn separate<B, I>(build: B, max_size: usize) -> IteratorWrapper<T>
+    where
+        B: FnOnce() -> I + Send + 'static,
+        I: IntoIterator<Item = T>,
+        I::IntoIter: Send + 'static,
+    {
+        IteratorWrapper::on(build, Target::Separate, max_size)
+    }
+
     pub(crate) fn on<B, I>(build: B, target: Target, max_size: usize) -> IteratorWrapper<T>
     where
         B: FnOnce() -> I + Send + 'static,
@@ -101,8 +143,9 @@ impl<T: Send + 'static> IteratorWrapper<T> {
 }
 
 impl<T> IteratorWrapper<T> {
-    /// Stops the producer at once and returns a future that resolves when
-    /// the iterator has been dropped (at once if it never started). Items
+    /// Stops the producer at once (waking its thread if it waits for room)
+    /// and returns a future that resolves when the iterator has been dropped
+    /// (at once if it never started). Items
     /// still buffered are dropped; the stream then yields `None`. Calling it
     /// again is harmless. This is aiomisc's `await gen.close()`.
     ///
@@ -161,67 +204,36 @@ impl<T> fmt::Debug for IteratorWrapper<T> {
     }
 }
 
-/// A blocking iterator whose items are produced on a new thread of its own
-/// and consumed as a [`Stream`]. This is aiomisc's
-/// `aiomisc.IteratorWrapperSeparate`;
-/// [`threaded_iterable_separate`](fn@crate::threaded_iterable_separate) returns
-/// it too.
+/// aiomisc's `IteratorWrapperSeparate`, kept under that name: an
+/// [`IteratorWrapper`] whose producer runs on a new thread of its own.
 ///
-/// It behaves as [`IteratorWrapper`] does, except that the producer runs on
-/// a thread named `threadbridge-separate`, started at the first poll. When
-/// the buffer is full that thread waits; it exits when the iterator is
-/// exhausted or the stream is dropped or closed. A long-running or infinite
-/// iterator belongs here rather than on a pool.
+/// `IteratorWrapperSeparate::new(build, max_size)` is
+/// [`IteratorWrapper::separate`]`(build, max_size)` with this name on it.
+/// It is a [`Stream`] of the same items and dereferences to the
+/// [`IteratorWrapper`] inside, so [`close`](IteratorWrapper::close) and
+/// [`max_size`](IteratorWrapper::max_size) are the same methods;
+/// [`into_inner`](IteratorWrapperSeparate::into_inner) (or `From`) gives the
+/// plain wrapper, for code that handles both kinds as one type.
 ///
 /// # Examples
 ///
 /// ```
 /// use futures::StreamExt;
-/// use threadbridge::IteratorWrapperSeparate;
+/// use threadbridge::{IteratorWrapper, IteratorWrapperSeparate};
 ///
-/// let words = IteratorWrapperSeparate::new(|| "one two three".split(' '), 1);
-/// let all: Vec<&str> = futures::executor::block_on(words.collect());
-/// assert_eq!(all, ["one", "two", "three"]);
+/// let mut words = IteratorWrapperSeparate::new(|| "one two three".split(' '), 1);
+/// futures::executor::block_on(async {
+///     assert_eq!(words.next().await, Some("one"));
+///     let rest: IteratorWrapper<&str> = words.into_inner();
+///     assert_eq!(rest.collect::<Vec<_>>().await, ["two", "three"]);
+/// });
 /// ```
-pub struct IteratorWrapperSeparate<T> {
-    bridge: Bridge<T>,
-}
+pub struct IteratorWrapperSeparate<T>(IteratorWrapper<T>);
 
 impl<T: Send + 'static> IteratorWrapperSeparate<T> {
     /// Wraps the iterator that `build` returns, to run on a thread of its
-    /// own with a buffer of `max_size` items (0 means no bound), as the
-    /// aiomisc's `IteratorWrapperSeparate(gen_func, max_size=N)`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use futures::StreamExt;
-    /// use threadbridge::IteratorWrapperSeparate;
-    ///
-    /// let mut names = IteratorWrapperSeparate::new(
-    ///     || std::iter::repeat_with(|| std::thread::current().name().map(String::from)),
-    ///     2,
-    /// );
-    /// let name = futures::executor::block_on(names.next()).flatten();
-    /// assert_eq!(name.as_deref(), Some("threadbridge-separate"));
-    /// ```
-    pub fn new<B, I>(build: B, max_size: usize) -> IteratorWrapperSeparate<T>
-    where
-        B: FnOnce() -> I + Send + 'static,
-        I: IntoIterator<Item = T>,
-        I::IntoIter: Send + 'static,
-    {
-        IteratorWrapperSeparate {
-            bridge: Bridge::new(build, Target::Separate, max_size),
-        }
-    }
-}
-
-impl<T> IteratorWrapperSeparate<T> {
-    /// Stops the producer at once (waking its thread if it waits for room)
-    /// and returns a future that resolves when the iterator has been dropped
-    /// (at once if it never started). Calling it again is harmless. See
-    /// [`IteratorWrapper::close`].
+    /// own with a buffer of `max_size` items (0 means no bound); see
+    /// [`IteratorWrapper::separate`].
     ///
     /// # Examples
     ///
@@ -233,23 +245,50 @@ impl<T> IteratorWrapperSeparate<T> {
     /// futures::executor::block_on(async {
     ///     assert_eq!(ticks.next().await, Some(0));
     ///     ticks.close().await;
-    ///     ticks.close().await;
+    ///     assert_eq!(ticks.next().await, None);
     /// });
     /// ```
-    pub fn close(&mut self) -> Close<'_, T> {
-        self.bridge.close()
+    pub fn new<B, I>(build: B, max_size: usize) -> IteratorWrapperSeparate<T>
+    where
+        B: FnOnce() -> I + Send + 'static,
+        I: IntoIterator<Item = T>,
+        I::IntoIter: Send + 'static,
+    {
+        IteratorWrapperSeparate(IteratorWrapper::separate(build, max_size))
     }
+}
 
-    /// The buffer's bound; 0 means none.
+impl<T> IteratorWrapperSeparate<T> {
+    /// The [`IteratorWrapper`] inside.
     ///
     /// # Examples
     ///
     /// ```
     /// let wrapper = threadbridge::IteratorWrapperSeparate::new(|| 0..3, 0);
-    /// assert_eq!(wrapper.max_size(), 0);
+    /// assert_eq!(wrapper.into_inner().max_size(), 0);
     /// ```
-    pub fn max_size(&self) -> usize {
-        self.bridge.max_size()
+    pub fn into_inner(self) -> IteratorWrapper<T> {
+        self.0
+    }
+}
+
+impl<T> From<IteratorWrapperSeparate<T>> for IteratorWrapper<T> {
+    fn from(separate: IteratorWrapperSeparate<T>) -> IteratorWrapper<T> {
+        separate.0
+    }
+}
+
+impl<T> Deref for IteratorWrapperSeparate<T> {
+    type Target = IteratorWrapper<T>;
+
+    fn deref(&self) -> &IteratorWrapper<T> {
+        &self.0
+    }
+}
+
+impl<T> DerefMut for IteratorWrapperSeparate<T> {
+    fn deref_mut(&mut self) -> &mut IteratorWrapper<T> {
+        &mut self.0
     }
 }
 
@@ -257,18 +296,18 @@ impl<T> Stream for IteratorWrapperSeparate<T> {
     type Item = T;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        self.get_mut().bridge.poll_next(cx)
+        Pin::new(&mut self.get_mut().0).poll_next(cx)
     }
 }
 
 impl<T> FusedStream for IteratorWrapperSeparate<T> {
     fn is_terminated(&self) -> bool {
-        self.bridge.is_terminated()
+        self.0.is_terminated()
     }
 }
 
 impl<T> fmt::Debug for IteratorWrapperSeparate<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.bridge.debug("IteratorWrapperSeparate", f)
+        self.0.bridge.debug("IteratorWrapperSeparate", f)
     }
 }

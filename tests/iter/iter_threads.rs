@@ -1,5 +1,6 @@
-//! A separate-thread wrapper's thread is named, and exits when the stream
-//! is dropped or exhausted.
+//! Where a producer runs is data, not a type: pool and separate-thread
+//! wrappers are one `IteratorWrapper`. A separate-thread wrapper's thread
+//! is named, and exits when the stream is dropped or exhausted.
 
 use crate::iter_support;
 
@@ -10,7 +11,10 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use iter_support::{on_every_runtime, wait_until};
-use threadbridge::IteratorWrapperSeparate;
+use threadbridge::{
+    threaded, threaded_iterable, threaded_iterable_separate, threaded_separate, IteratorWrapper,
+    IteratorWrapperSeparate, ThreadPool,
+};
 
 /// Sets its flag when the thread that owns it exits.
 struct ExitFlag(Arc<AtomicBool>);
@@ -77,5 +81,73 @@ fn the_thread_exits_when_the_iterator_is_exhausted() {
         // The stream is still alive, the thread is not.
         assert!(wait_until(Duration::from_secs(5), || exited.load(Ordering::SeqCst)));
         drop(stream);
+    });
+}
+
+/// The name of the thread that produces each stream's items.
+fn producer_thread() -> std::iter::Once<String> {
+    std::iter::once(std::thread::current().name().unwrap_or("").to_owned())
+}
+
+#[test]
+fn every_form_gives_one_wrapper_type_whose_home_is_data() {
+    on_every_runtime(|| async {
+        let pool = ThreadPool::builder().max_threads(1).name("home").build();
+        let separate = threaded_iterable_separate(producer_thread);
+        // One type for every home, so they mix in one collection.
+        let streams: Vec<(IteratorWrapper<String>, &str)> = vec![
+            (IteratorWrapper::new(producer_thread, &pool, 1), "home-"),
+            (
+                IteratorWrapper::separate(producer_thread, 1),
+                "threadbridge-separate",
+            ),
+            (
+                IteratorWrapperSeparate::new(producer_thread, 1).into_inner(),
+                "threadbridge-separate",
+            ),
+            (
+                IteratorWrapperSeparate::new(producer_thread, 1).into(),
+                "threadbridge-separate",
+            ),
+            (separate.call(()), "threadbridge-separate"),
+            // A separate iterable moved to a pool runs there.
+            (separate.clone().with_pool(&pool).call(()), "home-"),
+            (
+                threaded_iterable(producer_thread).with_pool(&pool).call(()),
+                "home-",
+            ),
+            (threaded(producer_thread).with_pool(&pool).iter(()), "home-"),
+            (
+                threaded_separate(producer_thread).iter(()),
+                "threadbridge-separate",
+            ),
+        ];
+        for (index, (stream, home)) in streams.into_iter().enumerate() {
+            let names: Vec<String> = stream.collect().await;
+            assert_eq!(names.len(), 1, "stream {index}");
+            assert!(
+                names[0].starts_with(home),
+                "stream {index} ran on {names:?}, not {home}"
+            );
+        }
+    });
+}
+
+#[test]
+fn the_aiomisc_named_separate_wrapper_is_the_same_stream() {
+    on_every_runtime(|| async {
+        let mut stream = IteratorWrapperSeparate::new(|| 0..5_u32, 2);
+        // It dereferences to the wrapper inside: the same methods.
+        assert_eq!(stream.max_size(), 2);
+        assert_eq!(stream.next().await, Some(0));
+        assert!(format!("{stream:?}").starts_with("IteratorWrapperSeparate"));
+        let mut inner = stream.into_inner();
+        assert_eq!(inner.next().await, Some(1));
+        assert!(
+            format!("{inner:?}").contains("separate thread"),
+            "{inner:?}"
+        );
+        inner.close().await;
+        assert_eq!(inner.next().await, None);
     });
 }

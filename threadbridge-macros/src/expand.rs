@@ -531,10 +531,10 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
             )
         }
         Kind::IterableSeparate => (
-            quote!(::threadbridge::IteratorWrapperSeparate<#item_type>),
+            quote!(::threadbridge::IteratorWrapper<#item_type>),
             quote! {
                 #max_size_binding
-                ::threadbridge::IteratorWrapperSeparate::new(move || #call, #max_size)
+                ::threadbridge::IteratorWrapper::separate(move || #call, #max_size)
             },
         ),
     };

@@ -235,7 +235,7 @@ pub fn threaded_iterable(args: TokenStream, item: TokenStream) -> TokenStream {
 /// infinite iterators that should not hold a pool thread.
 ///
 /// As [`threaded_iterable`](macro@threaded_iterable), but `name(args)`
-/// returns a `threadbridge::IteratorWrapperSeparate<T>` whose producer runs
+/// returns a `threadbridge::IteratorWrapper<T>` whose producer runs
 /// on a thread named `threadbridge-separate`, started at the first poll. It
 /// takes `max_size = expr` (1024 when not given; 0 means no bound).
 ///
