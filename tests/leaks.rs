@@ -8,10 +8,10 @@
 //! disturb the count.)
 
 mod common;
-mod stress_support;
 
 use std::time::Duration;
 
+use common::stress_support;
 use futures::executor::block_on;
 use futures::StreamExt;
 use stress_support::{eventually, fault, quiet_faults, rss_kib, size, thread_count, with_timeout};

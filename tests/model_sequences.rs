@@ -9,13 +9,13 @@
 //! that drop; after shutdown a read may only fail with the pool's error.
 
 mod common;
-mod stress_support;
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
+use common::stress_support;
 use futures::StreamExt;
 use proptest::prelude::*;
 use stress_support::{fault, quiet_faults, size, with_timeout, Fault, Probe, Probed};

@@ -1,7 +1,13 @@
 //! Shared test support: run one async body under every runtime threadbridge
-//! claims, with a deadline so a regression fails instead of hanging.
+//! claims, with a deadline so a regression fails instead of hanging; and,
+//! in submodules, what the iterator, stress and sync_wait tests share.
 
 #![allow(dead_code)]
+
+pub mod iter_support;
+pub mod stress_support;
+#[macro_use]
+pub mod sync_wait_support;
 
 use std::future::Future;
 use std::sync::mpsc;

@@ -2,7 +2,7 @@
 //! stops reading, and a pool-hosted producer with a full buffer gives its
 //! worker back to the pool.
 
-use crate::iter_support;
+use crate::common::iter_support;
 
 use std::time::Duration;
 

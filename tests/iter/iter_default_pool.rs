@@ -2,7 +2,7 @@
 //! entrypoint installs, or the process's default. Alone in its binary, since
 //! an entrypoint swaps the process-wide default pool while it runs.
 
-use crate::iter_support;
+use crate::common::iter_support;
 
 use futures::StreamExt;
 use iter_support::on_every_runtime;

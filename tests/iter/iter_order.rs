@@ -1,7 +1,7 @@
 //! Every item arrives, in order, whatever the buffer size, the host (pool or
 //! separate thread) and the runtime.
 
-use crate::iter_support;
+use crate::common::iter_support;
 
 use futures::StreamExt;
 use iter_support::on_every_runtime;

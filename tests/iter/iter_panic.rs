@@ -1,7 +1,7 @@
 //! A panic in the iterator reaches the consumer after every item produced
 //! before it; a panic while building the iterator reaches the first poll.
 
-use crate::iter_support;
+use crate::common::iter_support;
 
 use std::panic::AssertUnwindSafe;
 

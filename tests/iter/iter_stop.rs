@@ -2,7 +2,7 @@
 //! producer, drops the iterator on the producer's thread, and releases a
 //! producer waiting on a full buffer at once.
 
-use crate::iter_support;
+use crate::common::iter_support;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! wrappers are one `IteratorWrapper`. A separate-thread wrapper's thread
 //! is named, and exits when the stream is dropped or exhausted.
 
-use crate::iter_support;
+use crate::common::iter_support;
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};

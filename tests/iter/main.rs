@@ -6,10 +6,6 @@
 
 #[path = "../common/mod.rs"]
 mod common;
-#[path = "../iter_support/mod.rs"]
-mod iter_support;
-#[path = "../stress_support/mod.rs"]
-mod stress_support;
 
 mod iter_backpressure;
 mod iter_default_pool;

@@ -7,7 +7,7 @@
 //!
 //! CI size: 2,000 streams per runtime; `THREADBRIDGE_STRESS=1`: 40,000.
 
-use crate::stress_support;
+use crate::common::stress_support;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -3,7 +3,7 @@
 //! twice, and the jobs that ran are exactly the ones the pool counts as
 //! completed: every other one is counted as cancelled and never ran.
 
-use crate::stress_support;
+use crate::common::stress_support;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;

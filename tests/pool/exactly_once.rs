@@ -4,7 +4,7 @@
 //!
 //! CI size: 50,000 calls per runtime; `THREADBRIDGE_STRESS=1`: 1,000,000.
 
-use crate::stress_support;
+use crate::common::stress_support;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU8, Ordering};

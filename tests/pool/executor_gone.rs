@@ -2,7 +2,7 @@
 //! their jobs, drop the results (or wake a dead executor's waker) without
 //! panicking, and the pool stays usable.
 
-use crate::stress_support;
+use crate::common::stress_support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};

@@ -7,8 +7,6 @@
 
 #[path = "../common/mod.rs"]
 mod common;
-#[path = "../stress_support/mod.rs"]
-mod stress_support;
 
 mod cancel;
 mod cancel_storm;

@@ -1,7 +1,7 @@
 //! A handle polled by one task and then moved to another wakes the task
 //! that polled it last, not the one it left.
 
-use crate::stress_support;
+use crate::common::stress_support;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -3,7 +3,7 @@
 //! the clear shutdown error, every worker is joined, and nothing hangs.
 
 use crate::common;
-use crate::stress_support;
+use crate::common::stress_support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};

@@ -3,7 +3,7 @@
 //! submit returns a clear error when there is none; no job is orphaned
 //! (tokio's issue 8406 is that bug).
 
-use crate::stress_support;
+use crate::common::stress_support;
 
 use std::error::Error;
 use std::io;

@@ -6,10 +6,8 @@
 //! keeps its behaviour-named tests.
 
 #[path = "../common/mod.rs"]
-mod common;
 #[macro_use]
-#[path = "../sync_wait_support/mod.rs"]
-mod sync_wait_support;
+mod common;
 
 mod sync_await_carried_loop;
 mod sync_iter;

@@ -2,7 +2,7 @@
 //! completes because its executor shut down, the waiting thread wakes with
 //! an error (`try_sync_wait`) or a clear panic (`sync_wait`). Never a hang.
 
-use crate::sync_wait_support;
+use crate::common::sync_wait_support;
 
 use std::future::pending;
 use std::sync::{Arc, Weak};

@@ -6,7 +6,7 @@
 //! They need the embedded runtime (the default `runtime` feature).
 #![cfg(feature = "runtime")]
 
-use crate::sync_wait_support;
+use crate::common::sync_wait_support;
 
 use std::panic;
 

@@ -3,7 +3,7 @@
 //! thread, the waiting thread's context, and the pool of one that waits on
 //! work for itself.
 
-use crate::sync_wait_support;
+use crate::common::sync_wait_support;
 
 use std::panic;
 use std::thread;

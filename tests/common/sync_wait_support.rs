@@ -196,14 +196,14 @@ impl Waiter {
 macro_rules! under_every_runtime {
     ($($behaviour:ident),* $(,)?) => {
         mod under_smol {
-            $(#[test] fn $behaviour() { super::$behaviour($crate::sync_wait_support::Rt::Smol) })*
+            $(#[test] fn $behaviour() { super::$behaviour($crate::common::sync_wait_support::Rt::Smol) })*
         }
         #[cfg(feature = "tokio")]
         mod under_tokio_multi_thread {
-            $(#[test] fn $behaviour() { super::$behaviour($crate::sync_wait_support::Rt::Tokio) })*
+            $(#[test] fn $behaviour() { super::$behaviour($crate::common::sync_wait_support::Rt::Tokio) })*
         }
         mod under_entrypoint {
-            $(#[test] fn $behaviour() { super::$behaviour($crate::sync_wait_support::Rt::Entrypoint) })*
+            $(#[test] fn $behaviour() { super::$behaviour($crate::common::sync_wait_support::Rt::Entrypoint) })*
         }
     };
 }
