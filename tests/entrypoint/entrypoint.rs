@@ -4,7 +4,8 @@
 
 #![cfg(feature = "runtime")]
 
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use threadbridge::{default_pool, new_event_loop, threaded, Entrypoint};
 
@@ -57,19 +58,30 @@ fn the_event_loop_runs_spawned_tasks_and_blocking_calls_together() {
     let event_loop = new_event_loop();
     // An explicit pool: other tests here swap the default pool meanwhile.
     let pool = threadbridge::ThreadPool::new(2);
-    let nap = threaded(|| std::thread::sleep(Duration::from_millis(300))).with_pool(&pool);
-    let start = Instant::now();
+    // Each call waits until both have started: they meet only if the
+    // spawned task's call and the main future's call run at once.
+    let met = Arc::new((Mutex::new(0_usize), Condvar::new()));
+    let meet = threaded(move || {
+        let (arrived, all_here) = &*met;
+        let mut arrived = arrived.lock().unwrap();
+        *arrived += 1;
+        all_here.notify_all();
+        let (arrived, wait) = all_here
+            .wait_timeout_while(arrived, Duration::from_secs(30), |arrived| *arrived < 2)
+            .unwrap();
+        !wait.timed_out() && *arrived == 2
+    })
+    .with_pool(&pool);
     let task = event_loop.spawn({
-        let nap = nap.clone();
-        async move { nap.call(()).await }
+        let meet = meet.clone();
+        async move { meet.call(()).await }
     });
-    event_loop.run_until_complete(async {
-        nap.call(()).await;
-        task.await;
+    let (main_met, task_met) = event_loop.run_until_complete(async {
+        let main_met = meet.call(()).await;
+        (main_met, task.await)
     });
     assert!(
-        start.elapsed() < Duration::from_millis(550),
-        "{:?}",
-        start.elapsed()
+        main_met && task_met,
+        "the two calls never ran at the same time"
     );
 }
