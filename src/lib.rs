@@ -6,7 +6,7 @@
 //! result back as a future. Its worker threads wake the awaiting task's
 //! waker directly, so the same call works under tokio, smol, async-std,
 //! `futures` executors and its own embedded runtime ([`entrypoint`]). The
-//! core depends only on `futures-core` and `futures-task`.
+//! core depends only on `futures-core`, `futures-task` and `futures-io`.
 //!
 //! [`spawn`] is the runtime-neutral counterpart of `blocking::unblock` and
 //! tokio's `spawn_blocking`:
