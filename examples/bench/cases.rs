@@ -10,7 +10,7 @@ use futures::StreamExt;
 use crate::bridges::{Bridge, Bridges, Ours, Size, NAMES, OURS, PREFIXES};
 use crate::floor::ping_pong;
 use crate::harness::{
-    alternate, alternate_named, nanos, only_ours, percentile, Better, Report, Row, Settings,
+    alternate, alternate_named, mean, nanos, only_ours, percentile, Better, Report, Row, Settings,
 };
 use crate::probe;
 
@@ -50,6 +50,11 @@ pub fn roundtrip(settings: &Settings) -> Vec<Report> {
             .note(format!(
                 "{ROUNDTRIP_CALLS} sequential no-op calls; floor: two-thread ping-pong, spin then park/unpark"
             )),
+        Report::new("roundtrip_mean", "ns/call", Better::Lower)
+            .rows_from_mean(&samples[..floor_index])
+            .named_floor("floor", mean(&samples[floor_index]))
+            .named_floor("floor (no spin)", mean(&samples[floor_index + 1]))
+            .note("the same calls' mean: the slow tail counts"),
     ]
 }
 

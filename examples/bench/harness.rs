@@ -57,6 +57,8 @@ pub struct Report {
     pub floors: Vec<(&'static str, f64)>,
     /// Title of the extra column, if the rows have one.
     pub extra_title: &'static str,
+    /// What each row's value is: "median" unless the rows are means.
+    pub statistic: &'static str,
     pub note: String,
 }
 
@@ -69,6 +71,7 @@ impl Report {
             rows: Vec::new(),
             floors: Vec::new(),
             extra_title: "",
+            statistic: "median",
             note: String::new(),
         }
     }
@@ -80,6 +83,21 @@ impl Report {
                 name: NAMES[index].to_owned(),
                 median: percentile(samples, 0.5),
                 p99: with_p99.then(|| percentile(samples, 0.99)),
+                extra: None,
+            });
+        }
+        self
+    }
+
+    /// Adds one row per contender with the mean of its samples: unlike the
+    /// median, it carries the slow tail.
+    pub fn rows_from_mean(mut self, samples: &[Vec<f64>]) -> Report {
+        self.statistic = "mean";
+        for (index, samples) in samples.iter().enumerate() {
+            self.rows.push(Row {
+                name: NAMES[index].to_owned(),
+                median: mean(samples),
+                p99: None,
                 extra: None,
             });
         }
@@ -121,7 +139,7 @@ impl Report {
         if !self.note.is_empty() {
             let _ = write!(out, ": {}", self.note);
         }
-        let _ = write!(out, "\n  {:<20} {:>12}", "", "median");
+        let _ = write!(out, "\n  {:<20} {:>12}", "", self.statistic);
         if has_p99 {
             let _ = write!(out, " {:>12}", "p99");
         }
@@ -168,6 +186,14 @@ impl Report {
             self.unit
         )
     }
+}
+
+/// The mean of `samples`; NaN when there are none (a skipped contender).
+pub fn mean(samples: &[f64]) -> f64 {
+    if samples.is_empty() {
+        return f64::NAN;
+    }
+    samples.iter().sum::<f64>() / samples.len() as f64
 }
 
 /// A number with three significant figures or so, without exponents.
