@@ -16,7 +16,7 @@ pub use stats::PoolStats;
 use crate::error::SpawnError;
 use crate::job::Job;
 use crate::sync::Arc;
-use shared::{Config, StartHook};
+use shared::{Config, StartHook, ThreadHook};
 
 /// The environment variable that sizes pools built without
 /// [`ThreadPoolBuilder::max_threads`], the default pool among them.
@@ -321,6 +321,8 @@ pub struct ThreadPoolBuilder {
     stack_size: Option<usize>,
     spin: bool,
     start_hook: Option<StartHook>,
+    on_thread_start: Option<ThreadHook>,
+    on_thread_stop: Option<ThreadHook>,
 }
 
 impl Default for ThreadPoolBuilder {
@@ -333,6 +335,8 @@ impl Default for ThreadPoolBuilder {
             stack_size: None,
             spin: true,
             start_hook: None,
+            on_thread_start: None,
+            on_thread_stop: None,
         }
     }
 }
@@ -429,6 +433,60 @@ impl ThreadPoolBuilder {
         self
     }
 
+    /// Runs `hook` on each worker thread as it starts, before it takes a
+    /// job: to set up thread-locals, a profiler or a thread priority, as
+    /// tokio's and rayon's builders allow. A panic in it is counted in
+    /// [`PoolStats::stray_panics`] and the worker serves as usual.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    ///
+    /// thread_local!(static SCRATCH: Cell<u32> = const { Cell::new(0) });
+    ///
+    /// let pool = threadbridge::ThreadPool::builder()
+    ///     .on_thread_start(|| SCRATCH.set(7))
+    ///     .build();
+    /// let seen = futures::executor::block_on(pool.spawn(|| SCRATCH.get()));
+    /// assert_eq!(seen, 7);
+    /// ```
+    pub fn on_thread_start(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_thread_start = Some(ThreadHook(std::sync::Arc::new(hook)));
+        self
+    }
+
+    /// Runs `hook` on each worker thread as it exits (after its keep-alive,
+    /// or at shutdown), once it no longer counts as one of the pool's
+    /// threads: to flush what [`on_thread_start`](Self::on_thread_start)
+    /// set up. [`ThreadPool::shutdown`], called from outside the pool,
+    /// returns after every worker's hook has run. A panic in it is counted
+    /// in [`PoolStats::stray_panics`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let stopped = Arc::new(AtomicUsize::new(0));
+    /// let pool = threadbridge::ThreadPool::builder()
+    ///     .on_thread_stop({
+    ///         let stopped = stopped.clone();
+    ///         move || {
+    ///             stopped.fetch_add(1, Ordering::SeqCst);
+    ///         }
+    ///     })
+    ///     .build();
+    /// futures::executor::block_on(pool.spawn(|| ()));
+    /// pool.shutdown();
+    /// assert_eq!(stopped.load(Ordering::SeqCst), 1);
+    /// ```
+    pub fn on_thread_stop(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_thread_stop = Some(ThreadHook(std::sync::Arc::new(hook)));
+        self
+    }
+
     /// Fault injection for tests, not part of the supported API: `hook`
     /// runs before each worker thread starts, and an error it returns is
     /// treated as the thread failing to start (as when the process is out
@@ -492,6 +550,8 @@ impl ThreadPoolBuilder {
             stack_size: self.stack_size,
             spin: self.spin,
             start_hook: self.start_hook,
+            on_thread_start: self.on_thread_start,
+            on_thread_stop: self.on_thread_stop,
         });
         ThreadPool {
             owner: Arc::new(Owner { shared }),

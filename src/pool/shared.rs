@@ -31,6 +31,31 @@ pub(crate) struct StartHook(
     pub(crate) std::sync::Arc<dyn Fn() -> io::Result<()> + Send + Sync + RefUnwindSafe>,
 );
 
+/// A user's `on_thread_start` or `on_thread_stop` hook. It runs on the
+/// worker thread, under `catch_unwind`: a panic is counted as stray and the
+/// worker carries on, so the pool's state is never seen half-updated (hence
+/// unwind-safe whatever the closure captures).
+#[derive(Clone)]
+pub(crate) struct ThreadHook(pub(crate) std::sync::Arc<dyn Fn() + Send + Sync>);
+
+impl std::panic::UnwindSafe for ThreadHook {}
+impl RefUnwindSafe for ThreadHook {}
+
+impl ThreadHook {
+    /// Runs the hook; a panic is counted as a stray one and dropped.
+    fn run(&self, shared: &Shared) {
+        if let Err(panic) = crate::job::catch(|| (self.0)()) {
+            shared.count_stray(panic);
+        }
+    }
+}
+
+impl std::fmt::Debug for ThreadHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ThreadHook")
+    }
+}
+
 impl std::fmt::Debug for StartHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("StartHook")
@@ -45,6 +70,8 @@ pub(crate) struct Config {
     pub(crate) stack_size: Option<usize>,
     pub(crate) spin: bool,
     pub(crate) start_hook: Option<StartHook>,
+    pub(crate) on_thread_start: Option<ThreadHook>,
+    pub(crate) on_thread_stop: Option<ThreadHook>,
 }
 
 struct State {
@@ -233,7 +260,18 @@ impl Shared {
             shared: &self,
             state: None,
         };
+        if let Some(hook) = &self.config.on_thread_start {
+            hook.run(&self);
+        }
         exit.state = Some(self.serve());
+        drop(exit);
+        // After the worker is counted out, not before: counting out happens
+        // under the lock hold that decided to exit, and user code never
+        // runs under the pool's lock. A `shutdown` that joins the workers
+        // still waits for it.
+        if let Some(hook) = &self.config.on_thread_stop {
+            hook.run(&self);
+        }
     }
 
     /// Runs jobs until this worker should exit; returns the lock it decided
@@ -331,6 +369,12 @@ impl Shared {
             report.outcome(Outcome::Panicked);
         }
         report.end.get().unwrap_or(start)
+    }
+
+    /// Counts a panic of user code outside any job, and drops it.
+    fn count_stray(&self, panic: Panic) {
+        self.counters.stray_panics.fetch_add(1, Ordering::Relaxed);
+        discard(panic);
     }
 
     /// Stops accepting work; queued jobs still run.
@@ -505,11 +549,7 @@ impl Report for RunReport<'_> {
     }
 
     fn stray(&self, panic: Panic) {
-        self.shared
-            .counters
-            .stray_panics
-            .fetch_add(1, Ordering::Relaxed);
-        discard(panic);
+        self.shared.count_stray(panic);
     }
 
     fn ran_cancelled(&self) {

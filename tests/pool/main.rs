@@ -22,4 +22,5 @@ mod shutdown;
 mod shutdown_under_load;
 mod stats;
 mod stats_after_await;
+mod thread_hooks;
 mod thread_start_failure;
