@@ -822,7 +822,7 @@ fn io_separate_release_races_wait() {
 // ---- sync_iter ----
 
 /// An endless stream of 0, 1, 2, ... that counts its drops.
-struct Numbers(usize, DropCount);
+struct Numbers(usize, #[allow(dead_code)] DropCount); // the count is kept for its `Drop`
 
 impl Stream for Numbers {
     type Item = usize;
