@@ -128,12 +128,7 @@ impl<F> ThreadedIterable<F> {
         ItemOf<F, A, M>: Send + 'static,
         A: Send + 'static,
     {
-        let func = self.func.clone();
-        IteratorWrapper::on(
-            move || func.invoke(args),
-            self.target.clone(),
-            self.max_size,
-        )
+        stream(&self.func, args, &self.target, self.max_size)
     }
 
     /// Calls the function inline and returns its iterator, as a plain
@@ -219,13 +214,26 @@ impl<F> Threaded<F> {
         ItemOf<F, A, M>: Send + 'static,
         A: Send + 'static,
     {
-        let func = self.func.clone();
-        IteratorWrapper::on(
-            move || func.invoke(args),
-            self.target.clone(),
-            THREADED_ITER_MAX_SIZE,
-        )
+        stream(&self.func, args, &self.target, THREADED_ITER_MAX_SIZE)
     }
+}
+
+/// A call of `func` with `args`, streamed from `target`.
+fn stream<F, A, M>(
+    func: &Arc<F>,
+    args: A,
+    target: &Target,
+    max_size: usize,
+) -> IteratorWrapper<ItemOf<F, A, M>>
+where
+    F: Callable<A, M>,
+    F::Output: IntoIterator,
+    IterOf<F, A, M>: Send + 'static,
+    ItemOf<F, A, M>: Send + 'static,
+    A: Send + 'static,
+{
+    let func = func.clone();
+    IteratorWrapper::on(move || func.invoke(args), target.clone(), max_size)
 }
 
 /// The iterator a call returns.
