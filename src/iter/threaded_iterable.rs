@@ -152,6 +152,20 @@ impl<F> ThreadedIterable<F> {
 /// items on a thread of their own; what
 /// [`threaded_iterable_separate`](fn@threaded_iterable_separate) returns.
 /// It is the same type: the producer's home is data, not a type.
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+/// use threadbridge::{threaded_iterable_separate, ThreadedIterableSeparate};
+///
+/// fn names() -> std::iter::Once<Option<String>> {
+///     std::iter::once(std::thread::current().name().map(String::from))
+/// }
+/// let producer: ThreadedIterableSeparate<_> = threaded_iterable_separate(names);
+/// let name = futures::executor::block_on(producer.call(()).next()).flatten();
+/// assert_eq!(name.as_deref(), Some("threadbridge-separate"));
+/// ```
 pub type ThreadedIterableSeparate<F> = ThreadedIterable<F>;
 
 /// Wraps a function that returns an iterator, so that each call gives an
