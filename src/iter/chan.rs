@@ -17,6 +17,11 @@ use crate::sync::{lock, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ord
 #[cfg(not(loom))]
 const SPIN_BUDGET: Duration = Duration::from_micros(5);
 
+/// The watch while the machine is oversubscribed (see `contention`): short,
+/// and without yields.
+#[cfg(not(loom))]
+const CONTENDED_SPIN_BUDGET: Duration = Duration::from_micros(1);
+
 /// Where the producer is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -199,9 +204,21 @@ impl<T> Chan<T> {
 
     /// Watches the buffer for up to `SPIN_BUDGET`; returns whether an item
     /// arrived.
+    ///
+    /// Between rounds it yields: the producer may be waiting for this very
+    /// core. Once a yield has handed the core away for a time slice (the
+    /// machine is oversubscribed, see `contention`), it watches only briefly
+    /// and without yielding, then registers its waker: the producer's wake
+    /// then brings it back, where a yield would have queued it behind every
+    /// CPU-bound thread on its core.
     #[cfg(not(loom))]
     pub(crate) fn spin_for_item(&self) -> bool {
         let start = Instant::now();
+        let budget = if contention::now() {
+            CONTENDED_SPIN_BUDGET
+        } else {
+            SPIN_BUDGET
+        };
         loop {
             for _ in 0..32 {
                 if self.len.load(Ordering::Relaxed) > 0 {
@@ -209,11 +226,9 @@ impl<T> Chan<T> {
                 }
                 std::hint::spin_loop();
             }
-            if start.elapsed() > SPIN_BUDGET {
-                return false;
+            if start.elapsed() > budget || contention::now() || contention::slow_yield() {
+                return self.len.load(Ordering::Relaxed) > 0;
             }
-            // The producer may be waiting for this very core.
-            std::thread::yield_now();
         }
     }
 
@@ -366,5 +381,49 @@ impl<T> Chan<T> {
         for waker in consumer.into_iter().chain(closer) {
             wake(waker, report);
         }
+    }
+}
+
+/// Whether the machine is oversubscribed: a watching consumer's `yield_now`
+/// that took longer than `SLOW_YIELD` handed its core to another thread for a
+/// time slice. For `CONTENDED_FOR` after that, watches are short and do not
+/// yield. On a machine with spare cores a yield returns at once and nothing
+/// changes.
+#[cfg(not(loom))]
+mod contention {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    use std::time::{Duration, Instant};
+
+    const SLOW_YIELD: Duration = Duration::from_micros(100);
+    const CONTENDED_FOR: Duration = Duration::from_millis(100);
+
+    /// Until when (in ns since `EPOCH`) watches stay short; 0: not contended.
+    static UNTIL: AtomicU64 = AtomicU64::new(0);
+
+    fn nanos() -> u64 {
+        static EPOCH: OnceLock<Instant> = OnceLock::new();
+        let elapsed = EPOCH.get_or_init(Instant::now).elapsed();
+        u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Whether a slow yield was seen lately.
+    pub(super) fn now() -> bool {
+        let until = UNTIL.load(Ordering::Relaxed);
+        until != 0 && nanos() < until
+    }
+
+    /// Yields this thread's core; returns whether that took a time slice
+    /// (and notes the contention).
+    pub(super) fn slow_yield() -> bool {
+        let start = Instant::now();
+        std::thread::yield_now();
+        if start.elapsed() < SLOW_YIELD {
+            return false;
+        }
+        let until =
+            nanos().saturating_add(u64::try_from(CONTENDED_FOR.as_nanos()).unwrap_or(u64::MAX));
+        UNTIL.store(until, Ordering::Relaxed);
+        true
     }
 }

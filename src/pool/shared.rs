@@ -23,6 +23,11 @@ use crate::sync::{
 #[cfg_attr(loom, allow(dead_code))]
 const SPIN_BUDGET: Duration = Duration::from_micros(50);
 
+/// The spin while the machine is oversubscribed (see `contention`): short,
+/// and without yields.
+#[cfg_attr(loom, allow(dead_code))]
+const CONTENDED_SPIN_BUDGET: Duration = Duration::from_micros(1);
+
 /// A fault-injection hook run before each worker thread starts; an error
 /// stands in for the thread failing to start. Only tests set it.
 /// (`RefUnwindSafe` keeps `ThreadPool` unwind-safe, as it is without one.)
@@ -327,9 +332,21 @@ impl Shared {
 
     /// Waits briefly for a job without parking, so a caller that submits
     /// again right away pays no wake-up.
+    ///
+    /// Between rounds it yields, so a thread waiting for this core (often
+    /// the very task about to submit) runs first. Once a yield has handed
+    /// the core away for a time slice, the machine is oversubscribed
+    /// (`contention`): then a spinning worker that yields is a worker off
+    /// its core that submitters count on and do not wake, so it spins
+    /// briefly without yielding and parks.
     #[cfg(not(loom))]
     fn spin(&self) {
         let start = Instant::now();
+        let budget = if contention::now() {
+            CONTENDED_SPIN_BUDGET
+        } else {
+            SPIN_BUDGET
+        };
         loop {
             for _ in 0..64 {
                 if self.queued.load(Ordering::Relaxed) > 0 {
@@ -337,10 +354,9 @@ impl Shared {
                 }
                 std::hint::spin_loop();
             }
-            if start.elapsed() > SPIN_BUDGET {
+            if start.elapsed() > budget || contention::now() || contention::slow_yield() {
                 return;
             }
-            thread::yield_now();
         }
     }
 
@@ -560,5 +576,51 @@ impl Report for RunReport<'_> {
             .counters
             .cancelled_running
             .fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Whether the machine is oversubscribed: a spinning thread's `yield_now`
+/// that took longer than `SLOW_YIELD` handed its core to another thread for a
+/// time slice. For `CONTENDED_FOR` after that, spins are short and do not
+/// yield: under the kernel's EEVDF scheduler a thread that yields goes behind
+/// every CPU-bound thread on its core, so a spinning worker that yields can
+/// sit off its core for milliseconds while the job it waits for is queued.
+/// On a machine with spare cores a yield returns at once and nothing changes.
+#[cfg(not(loom))]
+mod contention {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    use std::time::{Duration, Instant};
+
+    const SLOW_YIELD: Duration = Duration::from_micros(100);
+    const CONTENDED_FOR: Duration = Duration::from_millis(100);
+
+    /// Until when (in ns since `EPOCH`) spins stay short; 0: not contended.
+    static UNTIL: AtomicU64 = AtomicU64::new(0);
+
+    fn nanos() -> u64 {
+        static EPOCH: OnceLock<Instant> = OnceLock::new();
+        let elapsed = EPOCH.get_or_init(Instant::now).elapsed();
+        u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Whether a slow yield was seen lately.
+    pub(super) fn now() -> bool {
+        let until = UNTIL.load(Ordering::Relaxed);
+        until != 0 && nanos() < until
+    }
+
+    /// Yields this thread's core; returns whether that took a time slice
+    /// (and notes the contention).
+    pub(super) fn slow_yield() -> bool {
+        let start = Instant::now();
+        std::thread::yield_now();
+        if start.elapsed() < SLOW_YIELD {
+            return false;
+        }
+        let until =
+            nanos().saturating_add(u64::try_from(CONTENDED_FOR.as_nanos()).unwrap_or(u64::MAX));
+        UNTIL.store(until, Ordering::Relaxed);
+        true
     }
 }
