@@ -44,6 +44,11 @@ pub(crate) trait Report {
     /// is reported as usual too; a runner that cancels all its jobs counts
     /// those itself).
     fn ran_cancelled(&self) {}
+
+    /// The job gave its thread back to wait for its consumer, which will
+    /// queue it again (a stream's producer with a full buffer): no job of
+    /// its is coming soon. A timing hint for the runner, nothing more.
+    fn parked(&self) {}
 }
 
 /// A job as a queue sees it: something a thread runs once (or, for an

@@ -535,7 +535,8 @@
 //!   [`sync_wait`] (which lets the pool start one more thread), a separate
 //!   thread, or another pool.
 //! - An iterator stream whose buffer is empty watches it for up to 5 µs
-//!   before it yields to its executor, so a producer that keeps up costs no
+//!   (1 µs while the machine is oversubscribed) before it yields to its
+//!   executor, so a producer that keeps up costs no
 //!   wake-up per item; the executor thread is busy for that long per empty
 //!   poll.
 //! - Each [`entrypoint`] and [`EventLoop`] has its own default pool, seen by
@@ -567,6 +568,8 @@ mod ambient;
 mod callable;
 mod cancel;
 mod carrier;
+#[cfg(not(loom))]
+mod contention;
 mod context;
 mod default_pool;
 mod error;

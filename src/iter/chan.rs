@@ -7,6 +7,8 @@ use std::task::{Context, Poll, Waker};
 #[cfg(not(loom))]
 use std::time::{Duration, Instant};
 
+#[cfg(not(loom))]
+use crate::contention;
 use crate::job::{drop_caught, wake, CancelFlag, Panic, Report};
 use crate::sync::{lock, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
 
@@ -226,7 +228,7 @@ impl<T> Chan<T> {
                 }
                 std::hint::spin_loop();
             }
-            if start.elapsed() > budget || contention::now() || contention::slow_yield() {
+            if start.elapsed() > budget || contention::now() || contention::yield_now() {
                 return self.len.load(Ordering::Relaxed) > 0;
             }
         }
@@ -381,49 +383,5 @@ impl<T> Chan<T> {
         for waker in consumer.into_iter().chain(closer) {
             wake(waker, report);
         }
-    }
-}
-
-/// Whether the machine is oversubscribed: a watching consumer's `yield_now`
-/// that took longer than `SLOW_YIELD` handed its core to another thread for a
-/// time slice. For `CONTENDED_FOR` after that, watches are short and do not
-/// yield. On a machine with spare cores a yield returns at once and nothing
-/// changes.
-#[cfg(not(loom))]
-mod contention {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::OnceLock;
-    use std::time::{Duration, Instant};
-
-    const SLOW_YIELD: Duration = Duration::from_micros(100);
-    const CONTENDED_FOR: Duration = Duration::from_millis(100);
-
-    /// Until when (in ns since `EPOCH`) watches stay short; 0: not contended.
-    static UNTIL: AtomicU64 = AtomicU64::new(0);
-
-    fn nanos() -> u64 {
-        static EPOCH: OnceLock<Instant> = OnceLock::new();
-        let elapsed = EPOCH.get_or_init(Instant::now).elapsed();
-        u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
-    }
-
-    /// Whether a slow yield was seen lately.
-    pub(super) fn now() -> bool {
-        let until = UNTIL.load(Ordering::Relaxed);
-        until != 0 && nanos() < until
-    }
-
-    /// Yields this thread's core; returns whether that took a time slice
-    /// (and notes the contention).
-    pub(super) fn slow_yield() -> bool {
-        let start = Instant::now();
-        std::thread::yield_now();
-        if start.elapsed() < SLOW_YIELD {
-            return false;
-        }
-        let until =
-            nanos().saturating_add(u64::try_from(CONTENDED_FOR.as_nanos()).unwrap_or(u64::MAX));
-        UNTIL.store(until, Ordering::Relaxed);
-        true
     }
 }

@@ -141,6 +141,7 @@ where
         });
         let end = match (produced, carried) {
             (Some(Ok(Stop::Parked)), Ok(())) => {
+                report.parked();
                 report.outcome(Outcome::Completed);
                 return Finished::unawaited();
             }

@@ -11,6 +11,8 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use super::stats::{Counters, PoolStats};
+#[cfg(not(loom))]
+use crate::contention;
 use crate::error::SpawnError;
 use crate::job::{discard, run_caught, set_pool_cancelled, wake, Job, Outcome, Panic, Report};
 use crate::sync::{
@@ -22,11 +24,6 @@ use crate::sync::{
 /// short enough that an idle pool burns no measurable CPU.
 #[cfg_attr(loom, allow(dead_code))]
 const SPIN_BUDGET: Duration = Duration::from_micros(50);
-
-/// The spin while the machine is oversubscribed (see `contention`): short,
-/// and without yields.
-#[cfg_attr(loom, allow(dead_code))]
-const CONTENDED_SPIN_BUDGET: Duration = Duration::from_micros(1);
 
 /// A fault-injection hook run before each worker thread starts; an error
 /// stands in for the thread failing to start. Only tests set it.
@@ -287,13 +284,16 @@ impl Shared {
         // next: a job's busy time starts where the previous one's ended,
         // so back-to-back jobs cost one clock read each, not two.
         let mut last_end: Option<Instant> = None;
+        // Whether the last job parked to be queued again later.
+        let mut parked = false;
         loop {
             if let Some(job) = state.queue.pop_front() {
                 self.queued.store(state.queue.len(), Ordering::Relaxed);
                 state.started += 1;
                 drop(state);
                 let start = last_end.unwrap_or_else(Instant::now);
-                last_end = Some(self.run(job, start));
+                let (end, job_parked) = self.run(job, start);
+                (last_end, parked) = (Some(end), job_parked);
                 state = self.state();
                 continue;
             }
@@ -304,7 +304,7 @@ impl Shared {
             if self.config.spin && state.spinning == 0 {
                 state.spinning += 1;
                 drop(state);
-                self.spin();
+                self.spin(parked);
                 state = self.state();
                 state.spinning -= 1;
                 if !state.queue.is_empty() || state.shutdown {
@@ -331,22 +331,24 @@ impl Shared {
     }
 
     /// Waits briefly for a job without parking, so a caller that submits
-    /// again right away pays no wake-up.
+    /// again right away pays no wake-up. Between rounds it yields, so a
+    /// thread waiting for this core (often the task about to submit) runs
+    /// first.
     ///
-    /// Between rounds it yields, so a thread waiting for this core (often
-    /// the very task about to submit) runs first. Once a yield has handed
-    /// the core away for a time slice, the machine is oversubscribed
-    /// (`contention`): then a spinning worker that yields is a worker off
-    /// its core that submitters count on and do not wake, so it spins
-    /// briefly without yielding and parks.
+    /// On an oversubscribed machine (`contention`) a yield can put the
+    /// spinner off its core for a time slice while submitters count on it
+    /// and wake nobody. A worker whose last job parked to wait for its
+    /// consumer (a stream's producer with a full buffer) expects no job soon
+    /// (the consumer must first take half the buffer), so there it does not
+    /// spin at all: it parks, and the resume's wake-up brings it back
+    /// promptly. After any other job it spins as usual: an awaiting task's
+    /// next call comes within the spin.
     #[cfg(not(loom))]
-    fn spin(&self) {
+    fn spin(&self, after_park: bool) {
+        if after_park && contention::now() {
+            return;
+        }
         let start = Instant::now();
-        let budget = if contention::now() {
-            CONTENDED_SPIN_BUDGET
-        } else {
-            SPIN_BUDGET
-        };
         loop {
             for _ in 0..64 {
                 if self.queued.load(Ordering::Relaxed) > 0 {
@@ -354,9 +356,10 @@ impl Shared {
                 }
                 std::hint::spin_loop();
             }
-            if start.elapsed() > budget || contention::now() || contention::slow_yield() {
+            if start.elapsed() > SPIN_BUDGET {
                 return;
             }
+            contention::yield_now();
         }
     }
 
@@ -364,19 +367,21 @@ impl Shared {
     /// interleavings. One look at the queue covers both ways a spin ends (a
     /// job seen, or the budget spent with none) while a submitter races it.
     #[cfg(loom)]
-    fn spin(&self) {
+    fn spin(&self, _after_park: bool) {
         if self.queued.load(Ordering::Relaxed) == 0 {
             thread::yield_now();
         }
     }
 
-    /// Runs `job`, which started at `start`, and returns when it ended.
-    fn run(&self, job: Arc<dyn Job>, start: Instant) -> Instant {
+    /// Runs `job`, which started at `start`; returns when it ended, and
+    /// whether it parked to be queued again later (see [`Report::parked`]).
+    fn run(&self, job: Arc<dyn Job>, start: Instant) -> (Instant, bool) {
         let report = RunReport {
             shared: self,
             start,
             end: Cell::new(None),
             ran_cancelled: Cell::new(false),
+            parked: Cell::new(false),
         };
         run_caught(job, &report);
         if report.end.get().is_none() {
@@ -384,7 +389,7 @@ impl Shared {
             // anyway so `running` stays true.
             report.outcome(Outcome::Panicked);
         }
-        report.end.get().unwrap_or(start)
+        (report.end.get().unwrap_or(start), report.parked.get())
     }
 
     /// Counts a panic of user code outside any job, and drops it.
@@ -532,6 +537,7 @@ impl Drop for Exit<'_> {
             start: Instant::now(),
             end: Cell::new(None),
             ran_cancelled: Cell::new(false),
+            parked: Cell::new(false),
         };
         for waker in wakers {
             wake(waker, &report);
@@ -551,6 +557,8 @@ struct RunReport<'a> {
     end: Cell<Option<Instant>>,
     /// Counted in `cancelled_running` already.
     ran_cancelled: Cell<bool>,
+    /// The job parked to be queued again later.
+    parked: Cell<bool>,
 }
 
 impl Report for RunReport<'_> {
@@ -568,6 +576,10 @@ impl Report for RunReport<'_> {
         self.shared.count_stray(panic);
     }
 
+    fn parked(&self) {
+        self.parked.set(true);
+    }
+
     fn ran_cancelled(&self) {
         if self.ran_cancelled.replace(true) {
             return;
@@ -576,51 +588,5 @@ impl Report for RunReport<'_> {
             .counters
             .cancelled_running
             .fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-/// Whether the machine is oversubscribed: a spinning thread's `yield_now`
-/// that took longer than `SLOW_YIELD` handed its core to another thread for a
-/// time slice. For `CONTENDED_FOR` after that, spins are short and do not
-/// yield: under the kernel's EEVDF scheduler a thread that yields goes behind
-/// every CPU-bound thread on its core, so a spinning worker that yields can
-/// sit off its core for milliseconds while the job it waits for is queued.
-/// On a machine with spare cores a yield returns at once and nothing changes.
-#[cfg(not(loom))]
-mod contention {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::OnceLock;
-    use std::time::{Duration, Instant};
-
-    const SLOW_YIELD: Duration = Duration::from_micros(100);
-    const CONTENDED_FOR: Duration = Duration::from_millis(100);
-
-    /// Until when (in ns since `EPOCH`) spins stay short; 0: not contended.
-    static UNTIL: AtomicU64 = AtomicU64::new(0);
-
-    fn nanos() -> u64 {
-        static EPOCH: OnceLock<Instant> = OnceLock::new();
-        let elapsed = EPOCH.get_or_init(Instant::now).elapsed();
-        u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
-    }
-
-    /// Whether a slow yield was seen lately.
-    pub(super) fn now() -> bool {
-        let until = UNTIL.load(Ordering::Relaxed);
-        until != 0 && nanos() < until
-    }
-
-    /// Yields this thread's core; returns whether that took a time slice
-    /// (and notes the contention).
-    pub(super) fn slow_yield() -> bool {
-        let start = Instant::now();
-        std::thread::yield_now();
-        if start.elapsed() < SLOW_YIELD {
-            return false;
-        }
-        let until =
-            nanos().saturating_add(u64::try_from(CONTENDED_FOR.as_nanos()).unwrap_or(u64::MAX));
-        UNTIL.store(until, Ordering::Relaxed);
-        true
     }
 }
