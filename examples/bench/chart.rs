@@ -3,7 +3,7 @@
 //!
 //! Every bar reads the same way: below 1 threadbridge does better than the
 //! best peer, above 1 worse. For a case where larger is better (`fanout`,
-//! calls/s) the ratio is inverted (best peer / ours) and the label says so.
+//! calls/s, MB/s) the ratio is inverted (best peer / ours) and the label says so.
 //! The axis is logarithmic from 1/20 to 20; a bar beyond it is clipped and
 //! ends in an arrow, and its label gives the real value (`0` or `inf`
 //! where one side measured zero). Green: better by more than 3%; red: worse
@@ -29,7 +29,9 @@ const BOTTOM: f64 = 58.0;
 struct Bar {
     label: String,
     ratio: Option<f64>,
-    inverted: bool,
+    /// The unit when larger is better (calls/s, MB/s): the ratio is then
+    /// inverted, and the label says so.
+    inverted: Option<&'static str>,
 }
 
 fn bars(reports: &[Report]) -> Vec<Bar> {
@@ -52,7 +54,7 @@ fn bars(reports: &[Report]) -> Vec<Bar> {
                     peer.map_or("-", |row| row.name.as_str())
                 ),
                 ratio,
-                inverted: report.better == Better::Higher,
+                inverted: (report.better == Better::Higher).then_some(report.unit),
             }
         })
         .collect()
@@ -132,10 +134,9 @@ pub fn svg(reports: &[Report], subtitle: &str) -> String {
     for (index, bar) in bars.iter().enumerate() {
         let y = TOP + ROW * index as f64;
         let middle = y + ROW / 2.0;
-        let label = if bar.inverted {
-            format!("{} (calls/s, inverted)", bar.label)
-        } else {
-            bar.label.clone()
+        let label = match bar.inverted {
+            Some(unit) => format!("{} ({unit}, inverted)", bar.label),
+            None => bar.label.clone(),
         };
         let _ = writeln!(
             out,
