@@ -16,6 +16,37 @@ fn read_fn<T: Read>(inner: &mut T, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 impl<T: Read + Send + 'static> Unblock<T> {
+    /// Copies up to `room` unread bytes out through `put`; what both
+    /// libraries' `poll_read` do.
+    pub(super) fn poll_read_into(
+        &mut self,
+        cx: &mut Context<'_>,
+        room: usize,
+        put: impl FnOnce(&[u8]),
+    ) -> Poll<io::Result<usize>> {
+        if room == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        std::task::ready!(self.poll_fill(cx))?;
+        let available = &self.current[self.pos..];
+        let n = available.len().min(room);
+        put(&available[..n]);
+        self.pos += n;
+        Poll::Ready(Ok(n))
+    }
+
+    /// The unread bytes, filled first if there are none: both libraries'
+    /// `poll_fill_buf`.
+    pub(super) fn poll_buffered(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        std::task::ready!(self.poll_fill(cx))?;
+        Poll::Ready(Ok(&self.current[self.pos..]))
+    }
+
+    /// Marks `amt` unread bytes as read: both libraries' `consume`.
+    pub(super) fn consume_buffered(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.current.len());
+    }
+
     /// Makes `current` hold unread bytes, or leaves it empty at the end of
     /// input.
     pub(super) fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -75,28 +106,18 @@ impl<T: Read + Send + 'static> AsyncRead for Unblock<T> {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        std::task::ready!(this.poll_fill(cx))?;
-        let available = &this.current[this.pos..];
-        let n = available.len().min(buf.len());
-        buf[..n].copy_from_slice(&available[..n]);
-        this.pos += n;
-        Poll::Ready(Ok(n))
+        let room = buf.len();
+        self.get_mut()
+            .poll_read_into(cx, room, |bytes| buf[..bytes.len()].copy_from_slice(bytes))
     }
 }
 
 impl<T: Read + Send + 'static> AsyncBufRead for Unblock<T> {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        let this = self.get_mut();
-        std::task::ready!(this.poll_fill(cx))?;
-        Poll::Ready(Ok(&this.current[this.pos..]))
+        self.get_mut().poll_buffered(cx)
     }
 
     fn consume(self: Pin<&mut Self>, amt: usize) {
-        let this = self.get_mut();
-        this.pos = (this.pos + amt).min(this.current.len());
+        self.get_mut().consume_buffered(amt);
     }
 }

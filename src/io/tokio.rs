@@ -15,29 +15,20 @@ impl<T: Read + Send + 'static> AsyncRead for Unblock<T> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if buf.remaining() == 0 {
-            return Poll::Ready(Ok(()));
-        }
-        std::task::ready!(this.poll_fill(cx))?;
-        let available = &this.current[this.pos..];
-        let n = available.len().min(buf.remaining());
-        buf.put_slice(&available[..n]);
-        this.pos += n;
-        Poll::Ready(Ok(()))
+        let room = buf.remaining();
+        self.get_mut()
+            .poll_read_into(cx, room, |bytes| buf.put_slice(bytes))
+            .map_ok(drop)
     }
 }
 
 impl<T: Read + Send + 'static> AsyncBufRead for Unblock<T> {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        let this = self.get_mut();
-        std::task::ready!(this.poll_fill(cx))?;
-        Poll::Ready(Ok(&this.current[this.pos..]))
+        self.get_mut().poll_buffered(cx)
     }
 
     fn consume(self: Pin<&mut Self>, amt: usize) {
-        let this = self.get_mut();
-        this.pos = (this.pos + amt).min(this.current.len());
+        self.get_mut().consume_buffered(amt);
     }
 }
 

@@ -19,11 +19,6 @@ use crate::sync::{lock, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ord
 #[cfg(not(loom))]
 const SPIN_BUDGET: Duration = Duration::from_micros(5);
 
-/// The watch while the machine is oversubscribed (see `contention`): short,
-/// and without yields.
-#[cfg(not(loom))]
-const CONTENDED_SPIN_BUDGET: Duration = Duration::from_micros(1);
-
 /// Where the producer is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -208,19 +203,16 @@ impl<T> Chan<T> {
     /// arrived.
     ///
     /// Between rounds it yields: the producer may be waiting for this very
-    /// core. Once a yield has handed the core away for a time slice (the
-    /// machine is oversubscribed, see `contention`), it watches only briefly
-    /// and without yielding, then registers its waker: the producer's wake
-    /// then brings it back, where a yield would have queued it behind every
-    /// CPU-bound thread on its core.
+    /// core. While the machine is oversubscribed (see `contention`; this
+    /// watch's own slow yield says so too) it stops after one round of looks,
+    /// well under a microsecond, without yielding, and the consumer
+    /// registers its waker: the producer's wake then brings it back, where
+    /// a yield would have queued it behind every CPU-bound thread on its
+    /// core.
     #[cfg(not(loom))]
     pub(crate) fn spin_for_item(&self) -> bool {
         let start = Instant::now();
-        let budget = if contention::now() {
-            CONTENDED_SPIN_BUDGET
-        } else {
-            SPIN_BUDGET
-        };
+        let contended = contention::now();
         loop {
             for _ in 0..32 {
                 if self.len.load(Ordering::Relaxed) > 0 {
@@ -228,7 +220,7 @@ impl<T> Chan<T> {
                 }
                 std::hint::spin_loop();
             }
-            if start.elapsed() > budget || contention::now() || contention::yield_now() {
+            if contended || start.elapsed() > SPIN_BUDGET || contention::yield_now() {
                 return self.len.load(Ordering::Relaxed) > 0;
             }
         }
