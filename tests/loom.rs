@@ -23,7 +23,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use futures_core::Stream;
 use loom::future::block_on;
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use loom::sync::Arc;
+use loom::sync::{Arc, Notify};
 use threadbridge::{
     threaded_separate, try_sync_iter, try_sync_wait, BoxedTask, IteratorWrapper,
     IteratorWrapperSeparate, Spawner, ThreadPool, Unblock,
@@ -221,6 +221,27 @@ fn two_jobs_two_workers() {
         pool.shutdown();
         assert_eq!(ran.load(SeqCst), 2);
         assert_eq!(pool.stats().completed, 2);
+    });
+}
+
+/// A backlog reaches every parked worker: a submitter keeps one wake-up in
+/// flight, so the worker woken for the first of two jobs must wake another
+/// for the second, here the one the first waits for. The first pair of the
+/// same shape makes the pool start both its workers, which then park.
+#[test]
+fn backlog_wakes_parked_workers_in_turn() {
+    model("backlog_wakes_parked_workers_in_turn", Some(1), || {
+        let pool = ThreadPool::builder().max_threads(2).spin(false).build();
+        for _ in 0..2 {
+            let signal = Arc::new(Notify::new());
+            let waiter = signal.clone();
+            let first = pool.spawn(move || waiter.wait());
+            let second = pool.spawn(move || signal.notify());
+            block_on(first);
+            block_on(second);
+        }
+        pool.shutdown();
+        assert_eq!(pool.stats().completed, 4);
     });
 }
 
