@@ -18,17 +18,19 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
-    pub(crate) fn record(&self, outcome: Outcome, busy: Duration) {
+    pub(crate) fn record(&self, outcome: Outcome) {
         let counter = match outcome {
             Outcome::Completed => &self.completed,
             Outcome::Panicked => &self.panicked,
             Outcome::Cancelled => &self.cancelled,
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        if outcome != Outcome::Cancelled {
-            let nanos = u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX);
-            self.busy_nanos.fetch_add(nanos, Ordering::Relaxed);
-        }
+    }
+
+    /// Adds a worker's finished busy streak (see `Shared::serve`).
+    pub(crate) fn add_busy(&self, busy: Duration) {
+        let nanos = u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX);
+        self.busy_nanos.fetch_add(nanos, Ordering::Relaxed);
     }
 
     /// Jobs that have ended one way or another.
@@ -96,6 +98,9 @@ pub struct PoolStats {
     /// waker, a carrier. Each was caught (the worker lives on) and dropped;
     /// the panic hook reported it when it happened.
     pub stray_panics: u64,
-    /// Total time workers spent running jobs.
+    /// Total time workers spent running jobs: from taking a job off an
+    /// empty-handed start until the queue was empty again, so back-to-back
+    /// jobs count with the moments between them, and a job still running
+    /// counts up to now.
     pub busy: Duration,
 }

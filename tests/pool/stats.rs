@@ -56,3 +56,35 @@ fn running_and_idle_are_visible_while_jobs_run() {
         stats.running == 0 && stats.idle == 1
     }));
 }
+
+#[test]
+fn busy_counts_a_running_job_up_to_now_and_stops_when_idle() {
+    let pool = ThreadPool::builder()
+        .max_threads(1)
+        .keep_alive(Duration::from_secs(30))
+        .build();
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let blocker = pool.spawn(move || {
+        let _ = rx.recv();
+    });
+    assert!(common::eventually(Duration::from_secs(5), || pool
+        .stats()
+        .running
+        == 1));
+    // The job started before it was seen running: it has been busy at
+    // least as long as we wait now, though it has not ended.
+    std::thread::sleep(Duration::from_millis(30));
+    let busy = pool.stats().busy;
+    assert!(busy >= Duration::from_millis(30), "{busy:?}");
+    drop(tx);
+    futures::executor::block_on(blocker);
+    // Once the worker waits for work, busy time stands still.
+    assert!(common::eventually(Duration::from_secs(5), || pool
+        .stats()
+        .idle
+        == 1));
+    let idle = pool.stats().busy;
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(pool.stats().busy, idle);
+    assert!(idle >= Duration::from_millis(30), "{idle:?}");
+}
