@@ -98,9 +98,9 @@ pub struct PoolStats {
     /// waker, a carrier. Each was caught (the worker lives on) and dropped;
     /// the panic hook reported it when it happened.
     pub stray_panics: u64,
-    /// Total time workers spent running jobs: from taking a job off an
-    /// empty-handed start until the queue was empty again, so back-to-back
-    /// jobs count with the moments between them, and a job still running
+    /// Total time workers spent running jobs. It is counted per stretch of
+    /// back-to-back jobs, from taking the first until the queue is empty,
+    /// so the moments between such jobs count too; a job still running
     /// counts up to now.
     pub busy: Duration,
 }

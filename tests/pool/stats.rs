@@ -33,12 +33,9 @@ fn statistics_add_up() {
     });
 }
 
-#[test]
-fn running_and_idle_are_visible_while_jobs_run() {
-    let pool = ThreadPool::builder()
-        .max_threads(2)
-        .keep_alive(Duration::from_secs(30))
-        .build();
+/// A job on `pool` that blocks until the sender is dropped, once it is seen
+/// running.
+fn blocked_job(pool: &ThreadPool) -> (std::sync::mpsc::Sender<()>, threadbridge::JoinHandle<()>) {
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let blocker = pool.spawn(move || {
         let _ = rx.recv();
@@ -47,6 +44,16 @@ fn running_and_idle_are_visible_while_jobs_run() {
         .stats()
         .running
         == 1));
+    (tx, blocker)
+}
+
+#[test]
+fn running_and_idle_are_visible_while_jobs_run() {
+    let pool = ThreadPool::builder()
+        .max_threads(2)
+        .keep_alive(Duration::from_secs(30))
+        .build();
+    let (tx, blocker) = blocked_job(&pool);
     let stats = pool.stats();
     assert_eq!((stats.threads, stats.idle), (1, 0));
     drop(tx);
@@ -63,14 +70,7 @@ fn busy_counts_a_running_job_up_to_now_and_stops_when_idle() {
         .max_threads(1)
         .keep_alive(Duration::from_secs(30))
         .build();
-    let (tx, rx) = std::sync::mpsc::channel::<()>();
-    let blocker = pool.spawn(move || {
-        let _ = rx.recv();
-    });
-    assert!(common::eventually(Duration::from_secs(5), || pool
-        .stats()
-        .running
-        == 1));
+    let (tx, blocker) = blocked_job(&pool);
     // The job started before it was seen running: it has been busy at
     // least as long as we wait now, though it has not ended.
     std::thread::sleep(Duration::from_millis(30));
