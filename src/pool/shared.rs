@@ -27,8 +27,7 @@ const SPIN_BUDGET: Duration = Duration::from_micros(50);
 
 /// How many wake-ups a submitter keeps in flight: one. Its `futex` wake is
 /// paid on the caller's thread, and the worker it wakes passes the backlog
-/// on (see [`Shared::summon`]). Four on an oversubscribed machine
-/// ([`Shared::submitter_wakes`]).
+/// on (see [`Shared::summon`]).
 const SUBMITTER_WAKES: usize = 1;
 
 /// How many wake-ups a worker that took a job keeps in flight for what is
@@ -248,7 +247,7 @@ impl Shared {
         }
         state.queue.push_back(job);
         self.queued.store(state.queue.len(), Ordering::Relaxed);
-        let wake = match self.summon(&mut state, Self::submitter_wakes()) {
+        let wake = match self.summon(&mut state, SUBMITTER_WAKES) {
             Ok(wake) => wake,
             Err(error) => {
                 if state.threads == 0 {
@@ -295,24 +294,6 @@ impl Shared {
             self.start_worker(state)?;
         }
         Ok(0)
-    }
-
-    /// How many wake-ups a submitter keeps in flight: [`SUBMITTER_WAKES`],
-    /// or while the machine is oversubscribed (`contention`) as many as a
-    /// worker does: a spinner counted as on its way may then have yielded
-    /// its core to a CPU hog for a time slice.
-    #[cfg(not(loom))]
-    fn submitter_wakes() -> usize {
-        if contention::now() {
-            WORKER_WAKES
-        } else {
-            SUBMITTER_WAKES
-        }
-    }
-
-    #[cfg(loom)]
-    fn submitter_wakes() -> usize {
-        SUBMITTER_WAKES
     }
 
     /// Notifies `count` parked workers (after the lock is released).
