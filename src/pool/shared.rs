@@ -112,6 +112,8 @@ struct State {
     /// `stats` adds to the finished streaks to count busy time up to now.
     streaking: usize,
     streak_starts: u128,
+    /// The busy time of the streaks that have ended.
+    busy: Duration,
     handles: Vec<thread::JoinHandle<()>>,
     exit_wakers: Vec<Waker>,
 }
@@ -163,6 +165,7 @@ impl Shared {
                 started: 0,
                 streaking: 0,
                 streak_starts: 0,
+                busy: Duration::ZERO,
                 handles: Vec::new(),
                 exit_wakers: Vec::new(),
             }),
@@ -202,7 +205,7 @@ impl Shared {
             cancelled: counters.cancelled.load(Ordering::Relaxed),
             stray_panics: counters.stray_panics.load(Ordering::Relaxed),
             cancelled_running: counters.cancelled_running.load(Ordering::Relaxed),
-            busy: counters.busy() + self.open_streaks(&state),
+            busy: state.busy + self.open_streaks(&state),
         }
     }
 
@@ -231,7 +234,7 @@ impl Shared {
     fn close_streak(&self, state: &mut State, start: Instant) {
         state.streaking -= 1;
         state.streak_starts -= self.since_epoch(start);
-        self.counters.add_busy(start.elapsed());
+        state.busy += start.elapsed();
     }
 
     pub(crate) fn is_shutdown(&self) -> bool {

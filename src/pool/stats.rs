@@ -5,8 +5,8 @@ use std::time::Duration;
 use crate::job::Outcome;
 use crate::sync::{AtomicU64, Ordering};
 
-/// What workers count as jobs end (`submitted` and `started` live in the
-/// pool's locked state).
+/// What workers count as jobs end (`submitted`, `started` and busy time
+/// live in the pool's locked state).
 #[derive(Default)]
 pub(crate) struct Counters {
     pub(crate) completed: AtomicU64,
@@ -14,7 +14,6 @@ pub(crate) struct Counters {
     pub(crate) cancelled: AtomicU64,
     pub(crate) stray_panics: AtomicU64,
     pub(crate) cancelled_running: AtomicU64,
-    busy_nanos: AtomicU64,
 }
 
 impl Counters {
@@ -27,21 +26,11 @@ impl Counters {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Adds a worker's finished busy streak (see `Shared::serve`).
-    pub(crate) fn add_busy(&self, busy: Duration) {
-        let nanos = u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX);
-        self.busy_nanos.fetch_add(nanos, Ordering::Relaxed);
-    }
-
     /// Jobs that have ended one way or another.
     pub(crate) fn ended(&self) -> u64 {
         self.completed.load(Ordering::Relaxed)
             + self.panicked.load(Ordering::Relaxed)
             + self.cancelled.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn busy(&self) -> Duration {
-        Duration::from_nanos(self.busy_nanos.load(Ordering::Relaxed))
     }
 }
 
