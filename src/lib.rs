@@ -535,7 +535,8 @@
 //!   [`sync_wait`] (which lets the pool start one more thread), a separate
 //!   thread, or another pool.
 //! - An iterator stream whose buffer is empty watches it for up to 5 µs
-//!   (1 µs while the machine is oversubscribed) before it yields to its
+//!   (one round of looks, no yield, while the machine is oversubscribed)
+//!   before it yields to its
 //!   executor, so a producer that keeps up costs no
 //!   wake-up per item; the executor thread is busy for that long per empty
 //!   poll.

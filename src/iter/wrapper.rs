@@ -59,8 +59,9 @@ use crate::ThreadPool;
 /// - An iterator blocked inside `next()` cannot be interrupted: a close
 ///   takes effect when `next()` returns.
 /// - A poll that finds the buffer empty while the producer runs watches it
-///   for up to about 5 µs (yielding its thread between looks; 1 µs without
-///   yielding while the machine is oversubscribed) before returning
+///   for up to about 5 µs (yielding its thread between looks; one round of
+///   looks, well under a microsecond and without yielding, while the
+///   machine is oversubscribed) before returning
 ///   `Pending`, so that a producer that keeps up needs no wake-up per item.
 /// - If the pool is shut down while the producer waits for room, the next
 ///   poll that needs it panics with the pool's error.
