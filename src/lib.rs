@@ -538,7 +538,8 @@
 //!   (one round of looks, no yield, while the machine is oversubscribed)
 //!   before it yields to its
 //!   executor, so a producer that keeps up costs no
-//!   wake-up per item; the executor thread is busy for that long per empty
+//!   wake-up per item; once an item arrives it lets a batch gather for up
+//!   to 5 µs more. The executor thread is busy for that long per empty
 //!   poll.
 //! - Each [`entrypoint`] and [`EventLoop`] has its own default pool, seen by
 //!   its tasks and the jobs they start (as each asyncio loop has its own

@@ -19,6 +19,16 @@ use crate::sync::{lock, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ord
 #[cfg(not(loom))]
 const SPIN_BUDGET: Duration = Duration::from_micros(5);
 
+/// How many items a consumer that saw the first one arrive lets gather
+/// before it takes them (`Chan::gather`), how often it looks meanwhile, and
+/// for how long at most: the latency a fast producer's items can gain.
+#[cfg(not(loom))]
+const GATHER: usize = 256;
+#[cfg(not(loom))]
+const LOOK_EVERY: Duration = Duration::from_micros(1);
+#[cfg(not(loom))]
+const GATHER_BUDGET: Duration = Duration::from_micros(5);
+
 /// Where the producer is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -216,6 +226,9 @@ impl<T> Chan<T> {
         loop {
             for _ in 0..32 {
                 if self.len.load(Ordering::Relaxed) > 0 {
+                    if !contended {
+                        self.gather();
+                    }
                     return true;
                 }
                 std::hint::spin_loop();
@@ -223,6 +236,35 @@ impl<T> Chan<T> {
             if contended || start.elapsed() > SPIN_BUDGET || contention::yield_now() {
                 return self.len.load(Ordering::Relaxed) > 0;
             }
+        }
+    }
+
+    /// An item arrived during a watch and the producer is likely still
+    /// pushing: let a batch gather before taking the lock, looking only
+    /// every `LOOK_EVERY`. Taking the first item at once would settle the
+    /// pair into batches of a few items, with the consumer's looks and
+    /// locks pulling the producer's cache lines away after every push.
+    /// Stops when `GATHER` items (at most the resume mark) wait, when the
+    /// count stopped growing since the last look (the producer is slow,
+    /// parked or done), or after `GATHER_BUDGET`.
+    #[cfg(not(loom))]
+    fn gather(&self) {
+        let target = self.resume_at.clamp(1, GATHER);
+        let start = Instant::now();
+        let mut look = start;
+        let mut seen = self.len.load(Ordering::Relaxed);
+        while seen < target {
+            std::hint::spin_loop();
+            let now = Instant::now();
+            if now - look < LOOK_EVERY {
+                continue;
+            }
+            look = now;
+            let len = self.len.load(Ordering::Relaxed);
+            if len == seen || now - start > GATHER_BUDGET {
+                return;
+            }
+            seen = len;
         }
     }
 
