@@ -76,6 +76,10 @@ static CARRIERS: RwLock<Option<Carriers>> = RwLock::new(None);
 
 type Carriers = Arc<[Arc<dyn Carrier>]>;
 
+/// What the carriers captured for one call: a thin pointer, since it rides
+/// in every call's allocation.
+pub(crate) type CapturedAll = Arc<Vec<Arc<dyn Captured>>>;
+
 /// Registers `carrier` for the rest of the process: from now on every
 /// `threaded*` call, iterator wrapper and `sync_wait` takes what it captures
 /// into the thread that runs the job.
@@ -93,7 +97,7 @@ pub fn register_carrier(carrier: impl Carrier) {
 
 /// What every registered carrier (and the `tracing` span) captures now; empty
 /// when there is nothing to carry.
-pub(crate) fn capture_all() -> Option<Arc<[Arc<dyn Captured>]>> {
+pub(crate) fn capture_all() -> Option<CapturedAll> {
     if !ANY_CARRIER.load(Ordering::Acquire) {
         return None;
     }
@@ -107,7 +111,7 @@ pub(crate) fn capture_all() -> Option<Arc<[Arc<dyn Captured>]>> {
     if let Some(carriers) = carriers {
         captured.extend(carriers.iter().filter_map(|carrier| carrier.capture()));
     }
-    (!captured.is_empty()).then(|| captured.into())
+    (!captured.is_empty()).then(|| Arc::new(captured))
 }
 
 /// Runs `f` inside every captured state, outermost first.

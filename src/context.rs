@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 
-use crate::carrier::{capture_all, run_in_all, Captured, Captures};
+use crate::carrier::{capture_all, run_in_all, CapturedAll, Captures};
 
 type Value = Arc<dyn Any + Send + Sync>;
 
@@ -47,9 +47,11 @@ struct Entry {
 /// ```
 #[derive(Clone, Default)]
 pub struct Context {
-    entries: Option<Arc<[Entry]>>,
+    // Thin pointers (`Arc<Vec<_>>`, not `Arc<[_]>`): every call carries a
+    // snapshot inside its one allocation, so its size is paid per call.
+    entries: Option<Arc<Vec<Entry>>>,
     /// What registered carriers (and the `tracing` span) captured.
-    captured: Option<Arc<[Arc<dyn Captured>]>>,
+    captured: Option<CapturedAll>,
 }
 
 thread_local! {
@@ -154,13 +156,13 @@ impl Context {
 
     /// A copy of `self` with `id` set to `value`.
     fn with(&self, id: usize, name: &'static str, value: Value) -> Context {
-        let mut entries: Vec<Entry> = self.entries.as_deref().unwrap_or_default().to_vec();
+        let mut entries: Vec<Entry> = self.entries.as_deref().cloned().unwrap_or_default();
         match entries.iter_mut().find(|entry| entry.id == id) {
             Some(entry) => entry.value = value,
             None => entries.push(Entry { id, name, value }),
         }
         Context {
-            entries: Some(entries.into()),
+            entries: Some(Arc::new(entries)),
             captured: self.captured.clone(),
         }
     }
@@ -168,7 +170,7 @@ impl Context {
 
 impl fmt::Debug for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names = self.entries.as_deref().unwrap_or_default();
+        let names = self.entries.as_deref().map_or(&[][..], Vec::as_slice);
         let mut set = f.debug_set();
         set.entries(names.iter().map(|entry| entry.name));
         if let Some(captured) = &self.captured {
