@@ -49,6 +49,13 @@ pub(crate) trait Report {
     /// queue it again (a stream's producer with a full buffer): no job of
     /// its is coming soon. A timing hint for the runner, nothing more.
     fn parked(&self) {}
+
+    /// The job is about to park (see [`Report::parked`]) and return its
+    /// thread to the runner. Called before its consumer can see it parked,
+    /// and so before the consumer can queue it again: the runner counts
+    /// this thread as on its way back to the queue, so that the re-queue
+    /// does not wake another one.
+    fn parking(&self) {}
 }
 
 /// A job as a queue sees it: something a thread runs once (or, for an

@@ -367,6 +367,8 @@ impl<T> Chan<T> {
             .saturating_add(self.taken.load(Ordering::Relaxed));
         let full = held >= self.capacity;
         if full {
+            // Before the consumer can see it parked and queue it again.
+            report.parking();
             state.phase = Phase::Parked;
             self.parked.store(true, Ordering::Relaxed);
         }

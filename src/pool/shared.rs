@@ -125,6 +125,12 @@ pub(crate) struct Shared {
     all_exited: Condvar,
     /// A lock-free mirror of `queue.len()`, read by the spinning worker.
     queued: AtomicUsize,
+    /// Workers running a job that is parking (`Report::parking`): each is
+    /// on its way back to the queue, where it takes the next job, so
+    /// `summon` counts it as coming. Raised outside the lock (under the
+    /// job's own, before anyone can queue the job again), lowered under
+    /// it when the worker is back.
+    returning: AtomicUsize,
     /// A lock-free mirror of `State::shutdown`, for `is_shutdown`.
     closed: AtomicBool,
     /// Set by `shutdown_now`: every job of the pool is cancelled. Each
@@ -172,6 +178,7 @@ impl Shared {
             work_available: Condvar::new(),
             all_exited: Condvar::new(),
             queued: AtomicUsize::new(0),
+            returning: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             cancelling: Arc::new(AtomicBool::new(false)),
             next_thread: AtomicUsize::new(0),
@@ -282,7 +289,7 @@ impl Shared {
     /// workers in turn, while a queue that the awake workers keep up with
     /// wakes nobody. See `README.md`.
     fn summon(self: &Arc<Self>, state: &mut State, in_flight: usize) -> io::Result<usize> {
-        let coming = state.spinning + state.notified;
+        let coming = state.spinning + state.notified + self.returning.load(Ordering::Relaxed);
         let unserved = state.queue.len().saturating_sub(coming);
         if unserved == 0 {
             return Ok(0);
@@ -383,8 +390,14 @@ impl Shared {
                 let wake = self.summon(&mut state, WORKER_WAKES).unwrap_or(0);
                 drop(state);
                 self.notify(wake);
-                parked = self.run(job);
+                let ran = self.run(job);
+                parked = ran.parked;
                 state = self.state();
+                if ran.returning {
+                    // Back at the queue, under the lock a submitter's
+                    // `summon` reads this under.
+                    self.returning.fetch_sub(1, Ordering::Relaxed);
+                }
                 continue;
             }
             if let Some(start) = streak.take() {
@@ -467,20 +480,18 @@ impl Shared {
 
     /// Runs `job`; returns whether it parked to be queued again later (see
     /// [`Report::parked`]).
-    fn run(&self, job: Arc<dyn Job>) -> bool {
-        let report = RunReport {
-            shared: self,
-            ended: Cell::new(false),
-            ran_cancelled: Cell::new(false),
-            parked: Cell::new(false),
-        };
+    fn run(&self, job: Arc<dyn Job>) -> Ran {
+        let report = RunReport::new(self);
         run_caught(job, &report);
         if !report.ended.get() {
             // Only a bug of this crate lets a job end unheard; count it
             // anyway so `running` stays true.
             report.outcome(Outcome::Panicked);
         }
-        report.parked.get()
+        Ran {
+            parked: report.parked.get(),
+            returning: report.returning.get(),
+        }
     }
 
     /// Counts a panic of user code outside any job, and drops it.
@@ -624,18 +635,21 @@ impl Drop for Exit<'_> {
         drop(state);
         shared.all_exited.notify_all();
         // Every waker is woken even if one panics.
-        let report = RunReport {
-            shared,
-            ended: Cell::new(false),
-            ran_cancelled: Cell::new(false),
-            parked: Cell::new(false),
-        };
+        let report = RunReport::new(shared);
         for waker in wakers {
             wake(waker, &report);
         }
         CURRENT.with(|current| current.borrow_mut().take());
         set_pool_cancelled(None);
     }
+}
+
+/// How a job's run ended, as the worker loop needs it.
+struct Ran {
+    /// It parked to be queued again later (`Report::parked`).
+    parked: bool,
+    /// It was counted in `Shared::returning` (`Report::parking`).
+    returning: bool,
 }
 
 /// What one run of a job reports to its worker: the outcome goes to the
@@ -648,6 +662,21 @@ struct RunReport<'a> {
     ran_cancelled: Cell<bool>,
     /// The job parked to be queued again later.
     parked: Cell<bool>,
+    /// The job said it is parking: counted in `Shared::returning` until
+    /// the worker is back at the queue.
+    returning: Cell<bool>,
+}
+
+impl<'a> RunReport<'a> {
+    fn new(shared: &'a Shared) -> RunReport<'a> {
+        RunReport {
+            shared,
+            ended: Cell::new(false),
+            ran_cancelled: Cell::new(false),
+            parked: Cell::new(false),
+            returning: Cell::new(false),
+        }
+    }
 }
 
 impl Report for RunReport<'_> {
@@ -666,6 +695,12 @@ impl Report for RunReport<'_> {
 
     fn parked(&self) {
         self.parked.set(true);
+    }
+
+    fn parking(&self) {
+        if !self.returning.replace(true) {
+            self.shared.returning.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     fn ran_cancelled(&self) {
