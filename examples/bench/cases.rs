@@ -624,27 +624,39 @@ const CONTEXT_CALLS: usize = 5_000;
 const CONTEXT_NAMES: [&str; 2] = ["two-vars", "empty-context"];
 
 /// `roundtrip` on our pool with two `ContextVar`s set against an empty
-/// context: what carrying a context costs per call.
+/// context: what carrying a context costs per call. The two kinds of call
+/// alternate within each round, so both rows see the same moments of the
+/// machine: `roundtrip` has two regimes (whether the kernel keeps the
+/// awaiting thread and the worker on separate cores), and whole rounds of
+/// each kind could land in different ones (ratios of 1.0 and 6.2 in two
+/// runs of the same build).
 pub fn context(settings: &Settings) -> Vec<Report> {
     let pool = Ours(threadbridge::ThreadPool::builder().name("tb-bench").build());
-    let samples =
-        alternate_named(
-            &CONTEXT_NAMES,
-            settings.rounds * SHORT_ROUNDS,
-            2,
-            |index| match index {
-                0 => REQUEST_ID.scope(7, || {
-                    TENANT.scope("acme", || sequential(&pool, CONTEXT_CALLS))
-                }),
-                _ => {
-                    assert!(threadbridge::Context::current().is_empty());
-                    sequential(&pool, CONTEXT_CALLS)
+    let two_vars = REQUEST_ID.scope(7, || TENANT.scope("acme", threadbridge::Context::current));
+    assert!(threadbridge::Context::current().is_empty());
+    let mut samples = [Vec::new(), Vec::new()];
+    for _ in 0..settings.rounds * SHORT_ROUNDS {
+        warm_up(&pool);
+        let [with, without] = pool.block_on(async {
+            let mut rows = [Vec::new(), Vec::new()];
+            for call in 0..CONTEXT_CALLS {
+                let with_vars = call % 2 == 0;
+                let start = Instant::now();
+                if with_vars {
+                    two_vars.run(|| pool.call(noop)).await;
+                } else {
+                    pool.call(noop).await;
                 }
-            },
-        );
+                rows[usize::from(!with_vars)].push(nanos(start.elapsed()));
+            }
+            rows
+        });
+        samples[0].extend(with);
+        samples[1].extend(without);
+    }
     let mut report = Report::new("context", "ns/call", Better::Lower).note(format!(
         "{CONTEXT_CALLS} sequential no-op calls per round on threadbridge's pool, \
-         with two ContextVars set and with an empty context"
+         every other one with two ContextVars set (the others with an empty context)"
     ));
     for (name, samples) in CONTEXT_NAMES.iter().zip(&samples) {
         report.rows.push(Row {
