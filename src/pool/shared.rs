@@ -479,7 +479,8 @@ impl Shared {
     }
 
     /// Runs `job`; returns whether it parked to be queued again later (see
-    /// [`Report::parked`]).
+    /// [`Report::parked`]) and whether it counted this worker in
+    /// `returning` ([`Report::parking`]), which the caller lowers.
     fn run(&self, job: Arc<dyn Job>) -> Ran {
         let report = RunReport::new(self);
         run_caught(job, &report);
