@@ -191,8 +191,10 @@ impl Shared {
         lock(&self.state)
     }
 
-    fn queue_len(state: &State) -> usize {
-        state.queue.len()
+    /// Mirrors the queue's length into `queued` for the spinning worker;
+    /// called under the lock after every change to the queue.
+    fn publish_queued(&self, state: &State) {
+        self.queued.store(state.queue.len(), Ordering::Relaxed);
     }
 
     /// A snapshot of the pool's statistics.
@@ -202,7 +204,7 @@ impl Shared {
         PoolStats {
             threads: state.threads,
             idle: state.idle,
-            queued: Self::queue_len(&state),
+            queued: state.queue.len(),
             // Read under the lock after `started`, so it cannot exceed it.
             running: usize::try_from(state.started.saturating_sub(counters.ended()))
                 .unwrap_or(usize::MAX),
@@ -256,14 +258,14 @@ impl Shared {
             return Err(SpawnError::shutdown(&self.config.name));
         }
         state.queue.push_back(job);
-        self.queued.store(state.queue.len(), Ordering::Relaxed);
+        self.publish_queued(&state);
         let wake = match self.summon(&mut state, SUBMITTER_WAKES) {
             Ok(wake) => wake,
             Err(error) => {
                 if state.threads == 0 {
                     // Nobody will ever run it: hand the error back.
                     state.queue.pop_back();
-                    self.queued.store(state.queue.len(), Ordering::Relaxed);
+                    self.publish_queued(&state);
                     return Err(SpawnError::thread(&self.config.name, error));
                 }
                 // The existing workers will get to it.
@@ -380,7 +382,7 @@ impl Shared {
         let mut parked = false;
         loop {
             if let Some(job) = state.queue.pop_front() {
-                self.queued.store(state.queue.len(), Ordering::Relaxed);
+                self.publish_queued(&state);
                 state.started += 1;
                 if streak.is_none() {
                     *streak = Some(self.open_streak(&mut state));
