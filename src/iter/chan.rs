@@ -213,7 +213,8 @@ impl<T> Chan<T> {
     /// arrived.
     ///
     /// Between rounds it yields: the producer may be waiting for this very
-    /// core. While the machine is oversubscribed (see `contention`; this
+    /// core (and after a yield that let another thread run, a round is one
+    /// look: `contention::looks`). While the machine is oversubscribed (see `contention`; this
     /// watch's own slow yield says so too) it stops after one round of looks,
     /// well under a microsecond, without yielding, and the consumer
     /// registers its waker: the producer's wake then brings it back, where
@@ -224,7 +225,7 @@ impl<T> Chan<T> {
         let start = Instant::now();
         let contended = contention::now();
         loop {
-            for _ in 0..32 {
+            for _ in 0..contention::looks(32) {
                 if self.len.load(Ordering::Relaxed) > 0 {
                     if !contended {
                         self.gather();

@@ -440,7 +440,8 @@ impl Shared {
     /// Waits briefly for a job without parking, so a caller that submits
     /// again right away pays no wake-up. Between rounds it yields, so a
     /// thread waiting for this core (often the task about to submit) runs
-    /// first.
+    /// first; after a yield that let another thread run, a round is one
+    /// look (`contention::looks`).
     ///
     /// On an oversubscribed machine (`contention`) a yield can put the
     /// spinner off its core for a time slice while submitters count on it
@@ -457,7 +458,7 @@ impl Shared {
         }
         let start = Instant::now();
         loop {
-            for _ in 0..64 {
+            for _ in 0..contention::looks(64) {
                 if self.queued.load(Ordering::Relaxed) > 0 {
                     return;
                 }
