@@ -20,14 +20,15 @@
 //! run there. Two threads of a hand-off (a stream's consumer and the
 //! producer's worker, or a task and the worker it calls) often end up on
 //! one core, and then nothing arrives while the spinner looks: each round
-//! of looks (32-64 `PAUSE`s, about a microsecond and a half) only delays
-//! the other side. So after such a yield (`looks`) the spinner yields
-//! after every look, until a quick yield says it is alone again; this is
-//! per thread, and off while the process counts as contended (every yield
-//! is slow then, and a spinner that yields at once loses its core to the
-//! CPU-bound threads just before the job it waits for comes). Measured on a 2-core machine, a stream of `max_size` 1 with
-//! the whole process pinned to one CPU: 5.5 µs per item before, 3.1 after
-//! (tokio's `spawn_blocking` with an mpsc channel of 1: 4.3).
+//! of looks (32-64 `PAUSE`s, 0.8-1.6 µs) only delays the other side. So
+//! after such a yield (`looks`) the spinner yields after every look, until
+//! a quick yield says it is alone again; this is per thread, and off while
+//! the process counts as contended (every yield is slow then, and a
+//! spinner that yields at once loses its core to the CPU-bound threads
+//! just before the job it waits for comes). Measured on a 2-core machine,
+//! a stream of `max_size` 1 with the whole process pinned to one CPU:
+//! 5.5 µs per item before, 3.1 after (tokio's `spawn_blocking` with an
+//! mpsc channel of 1: 4.3).
 //!
 //! Timing policy only: no protocol depends on it, so under loom it does not
 //! exist.

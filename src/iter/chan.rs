@@ -219,12 +219,12 @@ impl<T> Chan<T> {
     ///
     /// Between rounds it yields: the producer may be waiting for this very
     /// core (and after a yield that let another thread run, a round is one
-    /// look: `contention::looks`). While the machine is oversubscribed (see `contention`; this
-    /// watch's own slow yield says so too) it stops after one round of looks,
-    /// well under a microsecond, without yielding, and the consumer
-    /// registers its waker: the producer's wake then brings it back, where
-    /// a yield would have queued it behind every CPU-bound thread on its
-    /// core.
+    /// look: `contention::looks`). While the machine is oversubscribed (see
+    /// `contention`; this watch's own slow yield says so too) it stops after
+    /// one round of looks, well under a microsecond, without yielding, and
+    /// the consumer registers its waker: the producer's wake then brings it
+    /// back, where a yield would have queued it behind every CPU-bound
+    /// thread on its core.
     #[cfg(not(loom))]
     pub(crate) fn spin_for_item(&self) -> bool {
         let start = Instant::now();
@@ -409,7 +409,7 @@ impl<T> Chan<T> {
 
     /// Watches `parked` for up to `ROOM_BUDGET`, yielding between rounds
     /// of looks, before the producer blocks on `room`: a `futex` wait and
-    /// the consumer's wake-up per resume cost 5-40 µs, mostly when the
+    /// the consumer's wake-up per resume cost 4-40 µs, mostly when the
     /// two threads share a core. Not while the process is contended (see
     /// `contention`): there a yield costs a time slice, and the wake-up is
     /// served sooner. A hint only: the caller decides under the lock.
