@@ -1,9 +1,9 @@
 //! Whether the machine is oversubscribed (more runnable threads than cores),
 //! judged by how long a yield takes.
 //!
-//! Both spinners of the crate (a pool's idle worker waiting for the next
-//! job, a stream's consumer watching for the next item) yield between
-//! looks, so that a thread waiting for their core runs first. With cores to
+//! The crate's spinners (a pool's idle worker waiting for the next job, a
+//! stream's consumer watching for the next item, a thread-hosted producer
+//! watching for room) yield between looks, so that a thread waiting for their core runs first. With cores to
 //! spare a yield returns at once. When CPU-bound threads compete for every
 //! core, Linux's EEVDF scheduler puts a thread that yields behind all of
 //! them, so one yield can cost a time slice (milliseconds) while the job or
@@ -11,8 +11,8 @@
 //! marks the process as contended for `CONTENDED_FOR`; meanwhile the
 //! spinners look briefly, without yielding, and then park, so that the
 //! other side's wake-up (which the scheduler serves promptly) brings them
-//! back. One process-wide state: a slow yield seen by either spinner
-//! informs both.
+//! back. One process-wide state: a slow yield seen by any spinner
+//! informs all.
 //!
 //! A yield also tells whether the spinner shares its core with the thread
 //! it waits for. Alone on its core a yield returns in about half a
