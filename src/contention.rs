@@ -3,8 +3,8 @@
 //!
 //! The crate's spinners (a pool's idle worker waiting for the next job, a
 //! stream's consumer watching for the next item, a thread-hosted producer
-//! watching for room) yield between looks, so that a thread waiting for their core runs first. With cores to
-//! spare a yield returns at once. When CPU-bound threads compete for every
+//! watching for room) yield between looks, so that a thread waiting for
+//! their core runs first. With cores to spare a yield returns at once. When CPU-bound threads compete for every
 //! core, Linux's EEVDF scheduler puts a thread that yields behind all of
 //! them, so one yield can cost a time slice (milliseconds) while the job or
 //! item it waits for is ready. A yield that took longer than `SLOW_YIELD`
