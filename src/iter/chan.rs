@@ -89,6 +89,13 @@ pub(crate) struct Chan<T> {
     pub(crate) cancel: CancelFlag,
     /// Wakes a thread-hosted producer parked on a full buffer.
     room: Condvar,
+    /// Whether a thread-hosted producer is blocked on `room`: set under the
+    /// lock before it waits, so a consumer that resumes it under a later
+    /// hold of the lock sees it (`wake_producer_thread`), and one that
+    /// resumes it earlier leaves a phase it sees before waiting. A producer
+    /// that caught the resume in its watch costs no `notify` (a system
+    /// call even with nobody waiting).
+    producer_waiting: AtomicBool,
     /// The most items the buffer holds; `usize::MAX` when unbounded.
     capacity: usize,
     /// A lock-free mirror of the buffer's length, watched by a spinning
@@ -121,6 +128,7 @@ impl<T> Chan<T> {
             }),
             cancel: CancelFlag::default(),
             room: Condvar::new(),
+            producer_waiting: AtomicBool::new(false),
             len: AtomicUsize::new(0),
             parked: AtomicBool::new(false),
             taken: AtomicUsize::new(0),
@@ -344,9 +352,13 @@ impl<T> Chan<T> {
         Poll::Pending
     }
 
-    /// Wakes a thread-hosted producer after `Action::Resume`.
+    /// Wakes a thread-hosted producer after `Action::Resume`, if it is
+    /// blocked (see `producer_waiting`); called after the lock hold that
+    /// resumed it.
     pub(crate) fn wake_producer_thread(&self) {
-        self.room.notify_one();
+        if self.producer_waiting.load(Ordering::Relaxed) {
+            self.room.notify_one();
+        }
     }
 
     // ---- producer side ----
@@ -399,10 +411,12 @@ impl<T> Chan<T> {
         self.spin_for_room();
         let mut state = self.state();
         while state.phase == Phase::Parked && !state.closed {
+            self.producer_waiting.store(true, Ordering::Relaxed);
             state = self
                 .room
                 .wait(state)
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
+            self.producer_waiting.store(false, Ordering::Relaxed);
         }
         !state.closed
     }
