@@ -3,8 +3,8 @@
 //!
 //! The crate's spinners (a pool's idle worker waiting for the next job, a
 //! stream's consumer watching for the next item, a thread-hosted producer
-//! watching for room) yield between looks, so that a thread waiting for
-//! their core runs first. With cores to spare a yield returns at once. When CPU-bound threads compete for every
+//! watching for room) share one loop (`watch`), which yields between
+//! rounds of looks, so that a thread waiting for their core runs first. With cores to spare a yield returns at once. When CPU-bound threads compete for every
 //! core, Linux's EEVDF scheduler puts a thread that yields behind all of
 //! them, so one yield can cost a time slice (milliseconds) while the job or
 //! item it waits for is ready. A yield that took longer than `SLOW_YIELD`
@@ -70,11 +70,30 @@ thread_local! {
     static SHARING: Cell<bool> = const { Cell::new(false) };
 }
 
+/// The crate's spin: looks for `ready` in rounds of `full` looks (see
+/// `looks`), yielding between rounds, until it holds, `budget` has passed
+/// or a yield was slow. A zero `budget` is one round without a yield.
+/// Returns whether `ready` held at the last look.
+pub(crate) fn watch(full: usize, budget: Duration, mut ready: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        for _ in 0..looks(full) {
+            if ready() {
+                return true;
+            }
+            std::hint::spin_loop();
+        }
+        if budget.is_zero() || start.elapsed() > budget || yield_now() {
+            return ready();
+        }
+    }
+}
+
 /// How many looks a spinner takes between yields: `full`, or one while its
 /// last yield let another thread run on its core (in under `SLOW_YIELD`).
 /// Then the event it waits for likely comes from that thread, which cannot
 /// run while this one looks: each round of looks only delays it.
-pub(crate) fn looks(full: usize) -> usize {
+fn looks(full: usize) -> usize {
     // While the process is contended every yield is slow, and says nothing
     // about whom the spinner waits for.
     if SHARING.with(Cell::get) && !now() {
@@ -86,7 +105,7 @@ pub(crate) fn looks(full: usize) -> usize {
 
 /// Yields this thread's core; returns whether that took a time slice (and
 /// then marks the process as contended).
-pub(crate) fn yield_now() -> bool {
+fn yield_now() -> bool {
     let start = Instant::now();
     std::thread::yield_now();
     let took = start.elapsed();

@@ -235,22 +235,17 @@ impl<T> Chan<T> {
     /// thread on its core.
     #[cfg(not(loom))]
     pub(crate) fn spin_for_item(&self) -> bool {
-        let start = Instant::now();
         let contended = contention::now();
-        loop {
-            for _ in 0..contention::looks(32) {
-                if self.len.load(Ordering::Relaxed) > 0 {
-                    if !contended {
-                        self.gather();
-                    }
-                    return true;
-                }
-                std::hint::spin_loop();
-            }
-            if contended || start.elapsed() > SPIN_BUDGET || contention::yield_now() {
-                return self.len.load(Ordering::Relaxed) > 0;
-            }
+        let budget = if contended {
+            Duration::ZERO
+        } else {
+            SPIN_BUDGET
+        };
+        let arrived = contention::watch(32, budget, || self.len.load(Ordering::Relaxed) > 0);
+        if arrived && !contended {
+            self.gather();
         }
+        arrived
     }
 
     /// An item arrived during a watch and the producer is likely still
@@ -432,18 +427,7 @@ impl<T> Chan<T> {
         if contention::now() {
             return;
         }
-        let start = Instant::now();
-        loop {
-            for _ in 0..contention::looks(32) {
-                if !self.parked.load(Ordering::Relaxed) {
-                    return;
-                }
-                std::hint::spin_loop();
-            }
-            if start.elapsed() > ROOM_BUDGET || contention::yield_now() {
-                return;
-            }
-        }
+        contention::watch(32, ROOM_BUDGET, || !self.parked.load(Ordering::Relaxed));
     }
 
     /// The iterator has been dropped: record how it ended and wake whoever

@@ -456,19 +456,7 @@ impl Shared {
         if after_park && contention::now() {
             return;
         }
-        let start = Instant::now();
-        loop {
-            for _ in 0..contention::looks(64) {
-                if self.queued.load(Ordering::Relaxed) > 0 {
-                    return;
-                }
-                std::hint::spin_loop();
-            }
-            if start.elapsed() > SPIN_BUDGET {
-                return;
-            }
-            contention::yield_now();
-        }
+        contention::watch(64, SPIN_BUDGET, || self.queued.load(Ordering::Relaxed) > 0);
     }
 
     /// Loom cannot model a time budget, and an unbounded spin has unbounded
