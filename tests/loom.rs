@@ -422,8 +422,8 @@ fn next<S: Stream + Unpin>(stream: &mut S) -> impl Future<Output = Option<S::Ite
 /// lost notification leaves `close().await` parked: a loom deadlock), and
 /// the iterator is dropped exactly once, before `close()` returns. The
 /// consumer notifies only a producer it sees waiting (`producer_waiting`),
-/// both for the resume after the first item and for the close: a flag
-/// raised too late, or never, deadlocks here.
+/// both for the resume after the first item and for the close: with the
+/// flag never raised, this model deadlocks.
 #[test]
 fn iter_close_races_blocked_producer() {
     model("iter_close_races_blocked_producer", None, || {
