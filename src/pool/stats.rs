@@ -64,8 +64,9 @@ pub struct PoolStats {
     pub threads: usize,
     /// Workers waiting for work.
     pub idle: usize,
-    /// Jobs in the queue, including ones whose handles were dropped and that
-    /// a worker will skip.
+    /// Jobs waiting to start (in the queue, or taken along by a worker to
+    /// run next), including ones whose handles were dropped and that a
+    /// worker will skip.
     pub queued: usize,
     /// Jobs running now.
     pub running: usize,

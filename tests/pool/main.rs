@@ -8,6 +8,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod batches;
 mod cancel;
 mod cancel_storm;
 mod exactly_once;

@@ -20,6 +20,10 @@ fn all_exited(prefix: &str) -> bool {
     })
 }
 
+/// Starts one job per worker (four) that waits for the test to open the
+/// gate, then queues the rest behind them: a worker may take queued jobs
+/// along with the one it runs, so the gated jobs go first and are seen
+/// running before anything else is queued.
 fn queue_behind_a_gate(
     pool: &ThreadPool,
     jobs: usize,
@@ -27,16 +31,19 @@ fn queue_behind_a_gate(
     let (open, gate) = mpsc::channel::<()>();
     let gate = Arc::new(std::sync::Mutex::new(gate));
     let mut handles = Vec::with_capacity(jobs);
-    for job in 0..jobs {
+    for job in 0..4 {
         let gate = gate.clone();
         handles.push(pool.spawn(move || {
-            if job < 4 {
-                // The first jobs hold every worker until the test opens the gate.
-                let _ = gate.lock().unwrap().recv();
-            }
+            let _ = gate.lock().unwrap().recv();
             job
         }));
     }
+    assert!(
+        eventually(Duration::from_secs(10), || pool.stats().running == 4),
+        "the gated jobs never all ran: {:?}",
+        pool.stats()
+    );
+    handles.extend((4..jobs).map(|job| pool.spawn(move || job)));
     (open, handles)
 }
 
