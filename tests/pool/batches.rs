@@ -78,3 +78,36 @@ fn a_queued_job_is_overtaken_by_a_bounded_number_of_later_ones() {
         }
     });
 }
+
+#[test]
+fn statistics_count_the_jobs_a_worker_took_along() {
+    common::with_deadline("batch statistics", Duration::from_secs(30), || {
+        let pool = ThreadPool::new(1);
+        let (open_first, first_gate) = mpsc::channel::<()>();
+        let (open_second, second_gate) = mpsc::channel::<()>();
+        let first = pool.spawn(move || first_gate.recv().unwrap());
+        assert!(common::eventually(Duration::from_secs(5), || {
+            pool.stats().running == 1
+        }));
+        // Five jobs queue behind the first; when it ends, the one worker
+        // takes the first of them and three more along, and blocks in it.
+        let second = pool.spawn(move || second_gate.recv().unwrap());
+        let rest: Vec<_> = (0..4).map(|_| pool.spawn(|| ())).collect();
+        open_first.send(()).unwrap();
+        assert!(common::eventually(Duration::from_secs(5), || {
+            let stats = pool.stats();
+            stats.completed == 1 && stats.running == 1
+        }));
+        let stats = pool.stats();
+        assert_eq!((stats.running, stats.queued), (1, 4), "{stats:?}");
+        assert_eq!(stats.submitted, stats.completed + 1 + 4);
+        open_second.send(()).unwrap();
+        futures::executor::block_on(first);
+        futures::executor::block_on(second);
+        for handle in rest {
+            futures::executor::block_on(handle);
+        }
+        let stats = pool.stats();
+        assert_eq!((stats.running, stats.queued, stats.completed), (0, 0, 6));
+    });
+}
