@@ -1,7 +1,8 @@
 //! A worker's batch: the jobs it took off the pool's queue in the same lock
 //! hold as the one it runs first, to run next without taking the pool's lock
-//! again. Other workers steal from it, so a job in a batch never waits
-//! behind a long job while a worker is free. See `README.md` ("Batches").
+//! again. Other workers steal from it when they run dry, or once 64 later
+//! jobs have started, so a job in a batch does not wait behind a long job
+//! while other workers are free. See `README.md` ("Batches").
 
 use std::collections::VecDeque;
 
