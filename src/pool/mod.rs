@@ -1,7 +1,6 @@
 //! [`ThreadPool`]: a bounded pool of worker threads that run blocking jobs
 //! and hand their results to async code.
 
-mod batch;
 mod shared;
 mod stats;
 

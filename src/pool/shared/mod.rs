@@ -1,7 +1,8 @@
 //! The state every worker and every handle of one pool share: the job queue,
 //! the worker loop, parking and waking, growth and shutdown.
 //!
-//! `README.md` beside this file explains the protocol.
+//! `src/pool/README.md` explains the protocol; `batch.rs` holds what a
+//! worker takes along.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -10,7 +11,8 @@ use std::panic::RefUnwindSafe;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use super::batch::Batch;
+mod batch;
+
 use super::stats::{Counters, PoolStats};
 #[cfg(not(loom))]
 use crate::contention;
@@ -19,6 +21,7 @@ use crate::job::{discard, run_caught, set_pool_cancelled, Job, Outcome, Panic, R
 use crate::sync::{
     lock, thread, Arc, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering,
 };
+use batch::{Batch, Member};
 
 /// How long an idle worker spins on the queue before it parks. Long enough to
 /// cover the awaiting task's round trip (wake, poll, submit the next call),
@@ -36,18 +39,6 @@ const SUBMITTER_WAKES: usize = 1;
 /// every submit woke a worker (`sleepy`, 64 sleeps of 10 ms: 10.8 ms, as
 /// before; 11.4 with two in flight, 10.9 to 11.3 with one).
 const WORKER_WAKES: usize = 4;
-
-/// How many more queued jobs a worker takes along with the one it runs,
-/// into its own [`Batch`]. Fewer holds of the pool's lock per job:
-/// `fanout` (100,000 no-op calls from one thread, medians of three
-/// interleaved runs) went from 5.0 to 6.2 M calls/s; seven gave 6.4.
-const BATCH_EXTRAS: usize = 3;
-
-/// How many jobs may start after a batch was filled before the other
-/// workers take its jobs ahead of the queue's: a job in a batch is
-/// overtaken by a bounded number of later ones, even while its worker runs
-/// a job that never ends.
-const BATCH_STALE: u64 = 64;
 
 /// A fault-injection hook run before each worker thread starts; an error
 /// stands in for the thread failing to start. Only tests set it.
@@ -173,14 +164,6 @@ thread_local! {
 #[cfg(loom)]
 loom::thread_local! {
     static CURRENT: std::cell::RefCell<Option<Arc<Shared>>> = std::cell::RefCell::new(None);
-}
-
-/// A worker's batch as the pool sees it.
-struct Member {
-    batch: Arc<Batch>,
-    /// `started` when the batch was last filled; `u64::MAX` once a look
-    /// under the lock found it empty.
-    filled: u64,
 }
 
 impl Shared {
@@ -510,110 +493,6 @@ impl Shared {
             }
         }
         state
-    }
-
-    /// The next job for this worker, under the pool's lock: the oldest of
-    /// its own batch; else one from a stale batch of another worker (see
-    /// [`BATCH_STALE`]); else the queue's first, taking up to
-    /// [`BATCH_EXTRAS`] more into the batch if it holds more; else one
-    /// stolen from any batch.
-    /// `None` also means that no batch holds a job.
-    fn next_job(
-        &self,
-        state: &mut State,
-        batch: &Batch,
-        holding: &mut bool,
-    ) -> Option<Arc<dyn Job>> {
-        if *holding {
-            let job = batch.pop();
-            self.settle(state, batch.settle());
-            if job.is_some() {
-                return job;
-            }
-            *holding = false;
-            self.stamp(state, batch, u64::MAX);
-        }
-        if let Some(job) = self.steal_stale(state) {
-            return Some(job);
-        }
-        if let Some(job) = state.queue.pop_front() {
-            let extras = state.queue.len().min(BATCH_EXTRAS);
-            if extras > 0 {
-                batch.fill(state.queue.drain(..extras));
-                state.held += extras;
-                *holding = true;
-                self.stamp(state, batch, state.started);
-            }
-            self.publish_queued(state);
-            state.started += 1;
-            return Some(job);
-        }
-        (0..state.batches.len()).find_map(|index| self.steal_from(state, index))
-    }
-
-    /// Looks at one batch, the next in turn, if any job is held: takes its
-    /// oldest job if more than [`BATCH_STALE`] jobs started since it was
-    /// filled. One look per call keeps the cost flat in the pool's size.
-    fn steal_stale(&self, state: &mut State) -> Option<Arc<dyn Job>> {
-        if state.held == 0 || state.batches.is_empty() {
-            return None;
-        }
-        let index = state.next_victim % state.batches.len();
-        state.next_victim = index + 1;
-        let filled = state.batches[index].filled;
-        if filled == u64::MAX || state.started < filled.saturating_add(BATCH_STALE) {
-            return None;
-        }
-        self.steal_from(state, index)
-    }
-
-    /// Takes the oldest job of the batch at `index`, settling it on the
-    /// way; marks it empty if it has none. So a `steal_from` of every
-    /// batch that finds nothing leaves `held` exact, and zero.
-    fn steal_from(&self, state: &mut State, index: usize) -> Option<Arc<dyn Job>> {
-        if state.held == 0 {
-            return None;
-        }
-        let (taken, job) = state.batches[index].batch.steal();
-        self.settle(state, taken);
-        let Some(job) = job else {
-            state.batches[index].filled = u64::MAX;
-            return None;
-        };
-        state.held -= 1;
-        state.started += 1;
-        Some(job)
-    }
-
-    /// Sets when this worker's batch was filled (`u64::MAX`: it is empty).
-    fn stamp(&self, state: &mut State, batch: &Batch, filled: u64) {
-        if let Some(own) = state
-            .batches
-            .iter_mut()
-            .find(|member| std::ptr::eq(&*member.batch, batch))
-        {
-            own.filled = filled;
-        }
-    }
-
-    /// Moves `taken` jobs, popped by a batch's owner without the pool's
-    /// lock, from `held` to `started`.
-    fn settle(&self, state: &mut State, taken: usize) {
-        state.held -= taken;
-        state.started += taken as u64;
-    }
-
-    /// Puts a batch's jobs back at the head of the queue, in order (the
-    /// caller then summons workers for them): for a worker that leaves with
-    /// jobs, which only an unwind nobody foresaw can make it do.
-    fn return_batch(&self, state: &mut State, batch: &Batch) {
-        let (taken, jobs) = batch.drain();
-        self.settle(state, taken);
-        state.held -= jobs.len();
-        for job in jobs.into_iter().rev() {
-            state.queue.push_front(job);
-        }
-        self.publish_queued(state);
     }
 
     /// Waits briefly for a job without parking, so a caller that submits
