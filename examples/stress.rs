@@ -4,7 +4,8 @@
 //! on their own threads) read partly and then dropped, closed or exhausted,
 //! one whose iterator panics, one left parked when its pool shuts down;
 //! `sync_wait` calls that return, panic, or whose executor drops them.
-//! Exits non-zero if a result is wrong.
+//! Exits non-zero if a result is wrong, or if a thread it started is still
+//! running 30 s after the work ended.
 //!
 //! ```text
 //! cargo build --release --example stress
@@ -12,6 +13,7 @@
 //! ```
 
 use std::panic::{self, AssertUnwindSafe};
+use std::time::{Duration, Instant};
 
 use futures::{FutureExt, StreamExt};
 use threadbridge::{
@@ -27,6 +29,24 @@ fn main() {
     // destroyed, so std's handle for it (which `entrypoint`'s parking waker
     // holds) would show up in valgrind as 48 bytes "possibly lost".
     std::thread::spawn(move || run(calls)).join().unwrap();
+    // Detached threads (separate calls whose handles were dropped, separate
+    // producers, the futures pool of the `sync_wait` phase) may still be on
+    // their way out. One alive at exit makes its thread-local block look
+    // "possibly lost" to valgrind, so wait for them all to leave.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while other_threads() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "{} threads still running 30 s after the work ended",
+            other_threads()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Threads of this process besides the calling one (Linux; 0 elsewhere).
+fn other_threads() -> usize {
+    std::fs::read_dir("/proc/self/task").map_or(1, Iterator::count) - 1
 }
 
 fn run(calls: usize) {
