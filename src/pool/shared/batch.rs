@@ -62,8 +62,8 @@ impl Batch {
         std::mem::take(&mut self.inner().taken)
     }
 
-    /// Settles, and takes the oldest job for another worker (under the
-    /// pool's lock). Returns what `settle` returns, and the job if any.
+    /// Settles, and takes the oldest job (under the pool's lock). Returns
+    /// what `settle` returns, and the job if any.
     pub(crate) fn steal(&self) -> (usize, Option<Arc<dyn Job>>) {
         let mut inner = self.inner();
         let taken = std::mem::take(&mut inner.taken);
@@ -110,10 +110,8 @@ impl Shared {
         holding: &mut bool,
     ) -> Option<Arc<dyn Job>> {
         if *holding {
-            let job = batch.pop();
-            self.settle(state, batch.settle());
-            if job.is_some() {
-                return job;
+            if let Some(job) = self.count_steal(state, batch.steal()) {
+                return Some(job);
             }
             *holding = false;
             self.stamp(state, batch, u64::MAX);
@@ -159,15 +157,27 @@ impl Shared {
         if state.held == 0 {
             return None;
         }
-        let (taken, job) = state.batches[index].batch.steal();
-        self.settle(state, taken);
-        let Some(job) = job else {
+        let stolen = state.batches[index].batch.steal();
+        let job = self.count_steal(state, stolen);
+        if job.is_none() {
             state.batches[index].filled = u64::MAX;
-            return None;
-        };
-        state.held -= 1;
-        state.started += 1;
-        Some(job)
+        }
+        job
+    }
+
+    /// Counts what a [`Batch::steal`] (by the batch's owner or a thief,
+    /// under the pool's lock) settled and took.
+    fn count_steal(
+        &self,
+        state: &mut State,
+        (taken, job): (usize, Option<Arc<dyn Job>>),
+    ) -> Option<Arc<dyn Job>> {
+        self.settle(state, taken);
+        if job.is_some() {
+            state.held -= 1;
+            state.started += 1;
+        }
+        job
     }
 
     /// Sets when this worker's batch was filled (`u64::MAX`: it is empty).
