@@ -607,7 +607,8 @@ pub use runtime::{entrypoint, new_event_loop, Entrypoint, EventLoop, LoopSpawner
 pub use slot::JoinHandle;
 pub use sync_wait::{
     sync_await, sync_await_iter, sync_iter, sync_wait, try_sync_await, try_sync_await_iter,
-    try_sync_iter, try_sync_wait, BoxedTask, Spawner, SyncIter, SyncWaitError, SYNC_ITER_LOOKAHEAD,
+    try_sync_iter, try_sync_wait, BlockingSection, BoxedTask, Spawner, SyncIter, SyncWaitError,
+    SYNC_ITER_LOOKAHEAD,
 };
 pub use threaded::{spawn, threaded, threaded_separate, Threaded};
 

@@ -14,7 +14,7 @@ use std::future::{poll_fn, Future};
 use std::panic::{self, AssertUnwindSafe};
 use std::task::{self, Poll, Waker};
 
-pub use spawner::{BoxedTask, Spawner};
+pub use spawner::{BlockingSection, BoxedTask, Spawner};
 pub use stream::{
     sync_await_iter, sync_iter, try_sync_await_iter, try_sync_iter, SyncIter, SYNC_ITER_LOOKAHEAD,
 };
@@ -110,7 +110,7 @@ where
     let slot = Arc::new(Slot::new());
     let task = carrier(Context::current(), future, Completion(Some(slot.clone())));
     caught_misuse(|| {
-        spawner.blocking_section(|| {
+        spawner.blocking_section().run(|| {
             let spawned = {
                 let _spawning = Spawning::start();
                 spawner.spawn_task(task)

@@ -1,6 +1,7 @@
 //! [`Spawner`]: the executors [`sync_wait`](crate::sync_wait) can hand a
 //! future to.
 
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -72,11 +73,13 @@ pub trait Spawner<Marker> {
     /// ```
     fn spawn_task(&self, task: BoxedTask) -> Result<(), SpawnError>;
 
-    /// Runs `blocking` (which spawns the task and blocks this thread until
-    /// it completes) in the way this executor needs: the tokio handle uses
-    /// `tokio::task::block_in_place` on a multi-thread runtime's worker, and
-    /// panics on the thread of a current-thread runtime. The default just
-    /// calls it.
+    /// How a thread blocks while it waits for this executor's tasks: the
+    /// [`BlockingSection`] that [`sync_wait`](crate::sync_wait) runs its
+    /// whole wait in, and that a [`SyncIter`](crate::SyncIter) keeps and
+    /// runs each of its waits in (on whatever thread calls `next` then).
+    /// The tokio handle's section uses `tokio::task::block_in_place` on a
+    /// multi-thread runtime's worker, and panics on the thread of the
+    /// current-thread runtime it is a handle of. The default blocks plainly.
     ///
     /// # Examples
     ///
@@ -84,10 +87,138 @@ pub trait Spawner<Marker> {
     /// use threadbridge::Spawner;
     ///
     /// let pool = futures::executor::ThreadPool::new().unwrap();
-    /// assert_eq!(pool.blocking_section(|| 3), 3);
+    /// assert_eq!(pool.blocking_section().run(|| 3), 3);
     /// ```
-    fn blocking_section<R>(&self, blocking: impl FnOnce() -> R) -> R {
-        blocking()
+    fn blocking_section(&self) -> BlockingSection {
+        BlockingSection::plain()
+    }
+}
+
+/// How a thread blocks while it waits for a [`Spawner`]'s task: from
+/// [`Spawner::blocking_section`]. A wait that would stop the executor
+/// from running the very task waited for is made safe here (tokio's
+/// `block_in_place`) or refused with a panic that says what to do.
+///
+/// # Examples
+///
+/// A spawner whose executor needs nothing special, counting its waits:
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::sync::Arc;
+///
+/// use threadbridge::{sync_wait, BlockingSection, BoxedTask, Spawner};
+///
+/// struct Counted(futures::executor::ThreadPool, Arc<AtomicUsize>);
+///
+/// impl Spawner<()> for Counted {
+///     fn spawn_task(&self, task: BoxedTask) -> Result<(), futures::task::SpawnError> {
+///         self.0.spawn_ok(task);
+///         Ok(())
+///     }
+///
+///     fn blocking_section(&self) -> BlockingSection {
+///         let waits = self.1.clone();
+///         BlockingSection::new(move |wait| {
+///             waits.fetch_add(1, Ordering::SeqCst);
+///             wait()
+///         })
+///     }
+/// }
+///
+/// let waits = Arc::new(AtomicUsize::new(0));
+/// let spawner = Counted(futures::executor::ThreadPool::new().unwrap(), waits.clone());
+/// assert_eq!(sync_wait(&spawner, async { 2 }), 2);
+/// assert_eq!(waits.load(Ordering::SeqCst), 1);
+/// ```
+pub struct BlockingSection(How);
+
+/// The kinds of section, decided in one place ([`BlockingSection::run`]).
+enum How {
+    Plain,
+    #[cfg(feature = "tokio")]
+    Tokio(tokio::runtime::Handle),
+    Custom(Box<CustomSection>),
+}
+
+/// A section of the spawner's own ([`BlockingSection::new`]).
+type CustomSection = dyn Fn(&mut dyn FnMut()) + Send + Sync;
+
+impl BlockingSection {
+    /// The section that just blocks: for executors whose threads never
+    /// wait on themselves.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(threadbridge::BlockingSection::plain().run(|| 1), 1);
+    /// ```
+    pub fn plain() -> BlockingSection {
+        BlockingSection(How::Plain)
+    }
+
+    /// A section of the spawner's own: `section` is handed each wait and
+    /// must call it once, on the thread that called it (for example inside
+    /// the executor's own "block in place" call). A panic of the wait
+    /// passes through it.
+    ///
+    /// # Panics
+    ///
+    /// [`run`](BlockingSection::run) panics if `section` returns without
+    /// calling the wait.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let section = threadbridge::BlockingSection::new(|wait| wait());
+    /// assert_eq!(section.run(|| "waited"), "waited");
+    /// ```
+    pub fn new(section: impl Fn(&mut dyn FnMut()) + Send + Sync + 'static) -> BlockingSection {
+        BlockingSection(How::Custom(Box::new(section)))
+    }
+
+    /// Runs `blocking` (a wait for the spawner's task) in this section, on
+    /// this thread, and returns what it returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use threadbridge::Spawner;
+    ///
+    /// let pool = futures::executor::ThreadPool::new().unwrap();
+    /// assert_eq!(pool.blocking_section().run(|| 3), 3);
+    /// ```
+    pub fn run<R>(&self, blocking: impl FnOnce() -> R) -> R {
+        match &self.0 {
+            How::Plain => blocking(),
+            #[cfg(feature = "tokio")]
+            How::Tokio(target) => tokio_impls::wait_in_place(target, blocking),
+            How::Custom(section) => {
+                let mut blocking = Some(blocking);
+                let mut output = None;
+                section(&mut || {
+                    if let Some(blocking) = blocking.take() {
+                        output = Some(blocking());
+                    }
+                });
+                output.expect(
+                    "threadbridge: a `BlockingSection::new` section returned without calling \
+                     the wait it was given; it must call it once",
+                )
+            }
+        }
+    }
+}
+
+impl fmt::Debug for BlockingSection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match &self.0 {
+            How::Plain => "plain",
+            #[cfg(feature = "tokio")]
+            How::Tokio(_) => "tokio",
+            How::Custom(_) => "custom",
+        };
+        f.debug_tuple("BlockingSection").field(&kind).finish()
     }
 }
 
@@ -128,7 +259,7 @@ mod async_executor_impls {
 mod tokio_impls {
     use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
 
-    use super::{BoxedTask, SpawnError, Spawner};
+    use super::{BlockingSection, BoxedTask, How, SpawnError, Spawner};
 
     #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     impl Spawner<fn(&Handle)> for Handle {
@@ -139,8 +270,8 @@ mod tokio_impls {
             Ok(())
         }
 
-        fn blocking_section<R>(&self, blocking: impl FnOnce() -> R) -> R {
-            tokio_blocking_section(self, blocking)
+        fn blocking_section(&self) -> BlockingSection {
+            BlockingSection(How::Tokio(self.clone()))
         }
     }
 
@@ -150,12 +281,14 @@ mod tokio_impls {
             self.handle().spawn_task(task)
         }
 
-        fn blocking_section<R>(&self, blocking: impl FnOnce() -> R) -> R {
-            tokio_blocking_section(self.handle(), blocking)
+        fn blocking_section(&self) -> BlockingSection {
+            self.handle().blocking_section()
         }
     }
 
-    fn tokio_blocking_section<R>(target: &Handle, blocking: impl FnOnce() -> R) -> R {
+    /// The decision for a wait on a task of `target`'s runtime, made on the
+    /// thread that waits, at each wait.
+    pub(super) fn wait_in_place<R>(target: &Handle, blocking: impl FnOnce() -> R) -> R {
         let Ok(current) = Handle::try_current() else {
             return blocking();
         };
@@ -172,10 +305,6 @@ mod tokio_impls {
         }
     }
 
-    /// Whether this thread is inside a current-thread runtime's `block_on`
-    /// (rather than on one of its blocking-pool threads, which also see its
-    /// handle). tokio says so only by refusing `block_in_place` there, with a
-    /// panic of its own (which the panic hook prints).
     /// Whether this thread drives a current-thread runtime (or a
     /// `LocalSet`): tokio refuses `block_in_place` there, and only there.
     /// Tokio refuses by panicking; the panic hook is told to stay quiet

@@ -15,7 +15,7 @@ use std::task::Poll;
 use futures_core::Stream;
 
 use super::feed::{feed, Chan, End, Guard};
-use super::{Kind, Spawner, Spawning, SyncWaitError};
+use super::{BlockingSection, Kind, Spawner, Spawning, SyncWaitError};
 use crate::park::block_on;
 use crate::pool::Shared;
 use crate::sync::{lock, Arc, Ordering};
@@ -61,6 +61,14 @@ pub const SYNC_ITER_LOOKAHEAD: usize = 64;
 #[doc(alias = "block_on_stream")]
 #[doc(alias = "BlockingStream")]
 pub struct SyncIter<T> {
+    reader: Reader<T>,
+    /// The spawner's way of blocking, which every wait in `next` runs in
+    /// (as `sync_wait`'s one wait does), on the thread that calls it.
+    section: BlockingSection,
+}
+
+/// The iterator's side of the buffer.
+struct Reader<T> {
     chan: Arc<Chan<T>>,
     /// The batch taken from the buffer, handed out without the lock.
     batch: VecDeque<T>,
@@ -133,16 +141,20 @@ where
 {
     let chan = Arc::new(Chan::new(lookahead));
     let task = Box::pin(feed(Context::current(), stream, Guard(chan.clone())));
+    let section = spawner.blocking_section();
     super::caught_misuse(|| {
-        spawner.blocking_section(|| {
+        section.run(|| {
             let _spawning = Spawning::start();
             spawner.spawn_task(task)
         })
     })
     .map_err(super::refused)?;
     Ok(SyncIter {
-        chan,
-        batch: VecDeque::new(),
+        reader: Reader {
+            chan,
+            batch: VecDeque::new(),
+        },
+        section,
     })
 }
 
@@ -194,7 +206,7 @@ where
     try_sync_iter(&*spawner, stream, lookahead)
 }
 
-impl<T> SyncIter<T> {
+impl<T> Reader<T> {
     /// Takes the whole buffer as the next batch, or registers `cx` to wait.
     fn poll_batch(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Option<T>> {
         let mut st = lock(&self.chan.inner);
@@ -277,19 +289,28 @@ impl<T> SyncIter<T> {
 impl<T> Iterator for SyncIter<T> {
     type Item = T;
 
+    #[track_caller]
     fn next(&mut self) -> Option<T> {
-        if let Some(item) = self.take_from_batch() {
+        let reader = &mut self.reader;
+        if let Some(item) = reader.take_from_batch() {
             return Some(item);
         }
         let noop = futures_task::noop_waker_ref();
-        if let Poll::Ready(item) = self.poll_batch(&mut std::task::Context::from_waker(noop)) {
+        if let Poll::Ready(item) = reader.poll_batch(&mut std::task::Context::from_waker(noop)) {
             return item;
         }
-        Shared::block_in_place(|| block_on(poll_fn(|cx| self.poll_batch(cx))))
+        // Each wait is one `sync_wait`-like wait: in the spawner's section
+        // (tokio's `block_in_place` on a worker, the misuse panic on the
+        // thread that must run the stream), counted as blocked on a pool
+        // worker.
+        let section = &self.section;
+        super::caught_misuse(|| {
+            section.run(|| Shared::block_in_place(|| block_on(poll_fn(|cx| reader.poll_batch(cx)))))
+        })
     }
 }
 
-impl<T> Drop for SyncIter<T> {
+impl<T> Drop for Reader<T> {
     fn drop(&mut self) {
         let (items, task) = {
             let mut st = lock(&self.chan.inner);
@@ -307,10 +328,11 @@ impl<T> Drop for SyncIter<T> {
 
 impl<T> fmt::Debug for SyncIter<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let st = lock(&self.chan.inner);
+        let reader = &self.reader;
+        let st = lock(&reader.chan.inner);
         f.debug_struct("SyncIter")
-            .field("buffered", &(st.items.len() + self.batch.len()))
-            .field("lookahead", &self.chan.lookahead)
+            .field("buffered", &(st.items.len() + reader.batch.len()))
+            .field("lookahead", &reader.chan.lookahead)
             .field("ended", &!matches!(st.end, End::Open))
             .finish()
     }
