@@ -362,15 +362,20 @@ impl Spawn for LoopSpawner {
         if crate::sync_wait::spawning_to_wait() {
             if Driving::is_driving(&core) {
                 drop(future);
-                crate::sync_wait::misuse(
-                    "the thread that runs this event loop (inside its own task)",
-                );
+                crate::sync_wait::misuse(LOOP_THREAD);
             }
             if !core.wait_until_running(NOT_RUNNING_GRACE) {
                 // Nobody runs the loop: the waiting thread would wait
                 // forever. Tell it now.
                 return Err(crate::sync_wait::not_running());
             }
+            // A `SyncIter` waits again later, maybe inside this loop's task.
+            let weak = Arc::downgrade(&core);
+            crate::sync_wait::leave_refusal(Box::new(move || {
+                weak.upgrade()
+                    .filter(Driving::is_driving)
+                    .map(|_| LOOP_THREAD)
+            }));
         }
         core.executor.spawn(future).detach();
         Ok(())
@@ -391,6 +396,9 @@ impl fmt::Debug for LoopSpawner {
             .finish()
     }
 }
+
+/// The thread a wait on a loop's task must not be on, in the misuse panic.
+const LOOP_THREAD: &str = "the thread that runs this event loop (inside its own task)";
 
 thread_local! {
     /// The loops this thread is running in `run_until_complete` (innermost

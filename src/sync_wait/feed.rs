@@ -19,6 +19,17 @@ use crate::job::Panic;
 use crate::sync::{lock, AtomicBool, Mutex, Ordering};
 use crate::Context;
 
+/// The largest look-ahead: a larger one counts as this. A look-ahead is
+/// what the stream may run ahead of the iterator, so it is what may sit in
+/// memory; `usize::MAX` asks for more than any machine has.
+pub(super) const MAX_LOOKAHEAD: usize = 1 << 16;
+
+/// The most items the task polls before it hands them over (and, if there
+/// is room for more, yields to its executor): a big look-ahead over a
+/// stream that is always ready neither keeps the first item from the
+/// iterator nor holds an executor thread for the whole look-ahead.
+const BATCH: usize = 64;
+
 /// How the stream's task ended, as the iterator learns it.
 pub(super) enum End {
     Open,
@@ -61,7 +72,7 @@ impl<T> Chan<T> {
                 task: None,
                 reader: None,
             }),
-            lookahead: lookahead.max(1),
+            lookahead: lookahead.clamp(1, MAX_LOOKAHEAD),
             parked: AtomicBool::new(false),
         }
     }
@@ -91,9 +102,9 @@ where
             chan.parked.store(false, Ordering::Relaxed);
             room
         };
-        // Poll without the lock, up to the room there is.
+        // Poll without the lock, up to the room there is, a batch at most.
         let mut stop = None;
-        while batch.len() < room {
+        while batch.len() < room.min(BATCH) {
             let polled = panic::catch_unwind(AssertUnwindSafe(|| {
                 context.run(|| stream.as_mut().poll_next(cx))
             }));
@@ -116,7 +127,7 @@ where
         let mut st = lock(&chan.inner);
         if st.closed {
             drop(st);
-            batch.clear();
+            drop_each(batch.drain(..));
             return Poll::Ready(None);
         }
         st.items.extend(batch.drain(..));
@@ -133,6 +144,14 @@ where
         match stop {
             Some(None) => return Poll::Pending,
             Some(Some(end)) => return Poll::Ready(Some(end)),
+            // A whole batch, with room for more: let the executor run its
+            // other tasks first.
+            None if room > BATCH => {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            // The room is filled: look again (the task parks, unless the
+            // iterator took items meanwhile).
             None => {}
         }
     })
@@ -142,6 +161,17 @@ where
     let _ = panic::catch_unwind(AssertUnwindSafe(|| context.run(|| drop(stream))));
     if let Some(end) = end {
         guard.finish(end);
+    }
+}
+
+/// Drops items nobody will take, each where a panic in its `Drop` is
+/// caught and dropped: the others are still dropped, and a thread that
+/// unwinds already does not abort.
+pub(super) fn drop_each<T>(items: impl IntoIterator<Item = T>) {
+    for item in items {
+        if let Err(panic) = crate::job::catch(move || drop(item)) {
+            crate::job::discard(panic);
+        }
     }
 }
 

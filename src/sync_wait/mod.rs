@@ -14,6 +14,7 @@ use std::future::{poll_fn, Future};
 use std::panic::{self, AssertUnwindSafe};
 use std::task::{self, Poll, Waker};
 
+use spawner::Refusal;
 pub use spawner::{BlockingSection, BoxedTask, Spawner};
 pub use stream::{
     sync_await_iter, sync_iter, try_sync_await_iter, try_sync_iter, SyncIter, SYNC_ITER_LOOKAHEAD,
@@ -363,6 +364,19 @@ thread_local! {
     static SPAWNING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// Set by a spawner that refused because nobody runs its loop.
     static NOT_RUNNING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Left by a spawner that can tell, later and on any thread, whether
+    /// that thread must run the task it just started.
+    static REFUSAL: std::cell::RefCell<Option<Box<Refusal>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Leaves `refuse` for the wait on the task being spawned now (inside
+/// `try_sync_wait`'s or `try_sync_iter`'s spawn): a [`SyncIter`] waits
+/// again and again, maybe on another thread, and refuses each wait that
+/// `refuse` says would never end. The spawner has already refused a wait on
+/// this thread, if it would never end.
+#[cfg_attr(not(feature = "runtime"), allow(dead_code))]
+pub(crate) fn leave_refusal(refuse: Box<Refusal>) {
+    REFUSAL.with(|refusal| *refusal.borrow_mut() = Some(refuse));
 }
 
 /// Whether this thread is inside `try_sync_wait`'s spawn.
@@ -384,12 +398,19 @@ struct Spawning(bool);
 impl Spawning {
     fn start() -> Spawning {
         NOT_RUNNING.with(|flag| flag.set(false));
+        REFUSAL.with(|refusal| refusal.borrow_mut().take());
         Spawning(SPAWNING.with(|spawning| spawning.replace(true)))
+    }
+
+    /// What the spawner left for later waits ([`leave_refusal`]).
+    fn refusal(&self) -> Option<Box<Refusal>> {
+        REFUSAL.with(|refusal| refusal.borrow_mut().take())
     }
 }
 
 impl Drop for Spawning {
     fn drop(&mut self) {
+        REFUSAL.with(|refusal| refusal.borrow_mut().take());
         SPAWNING.with(|spawning| spawning.set(self.0));
     }
 }

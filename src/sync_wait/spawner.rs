@@ -131,7 +131,16 @@ pub trait Spawner<Marker> {
 /// assert_eq!(sync_wait(&spawner, async { 2 }), 2);
 /// assert_eq!(waits.load(Ordering::SeqCst), 1);
 /// ```
-pub struct BlockingSection(How);
+pub struct BlockingSection {
+    how: How,
+    /// Refuses a wait on the thread that must run the task (left by the
+    /// spawner when it started the task: see `sync_wait::leave_refusal`).
+    refuse: Option<Box<Refusal>>,
+}
+
+/// Whether a wait here would wait forever: the text that names this thread
+/// in the misuse panic, or `None` when the wait may go ahead.
+pub(crate) type Refusal = dyn Fn() -> Option<&'static str> + Send + Sync;
 
 /// The kinds of section, decided in one place ([`BlockingSection::run`]).
 enum How {
@@ -154,7 +163,19 @@ impl BlockingSection {
     /// assert_eq!(threadbridge::BlockingSection::plain().run(|| 1), 1);
     /// ```
     pub fn plain() -> BlockingSection {
-        BlockingSection(How::Plain)
+        BlockingSection::of(How::Plain)
+    }
+
+    fn of(how: How) -> BlockingSection {
+        BlockingSection { how, refuse: None }
+    }
+
+    /// This section, refusing a wait where `refuse` says it would never end.
+    pub(crate) fn refusing(mut self, refuse: Option<Box<Refusal>>) -> BlockingSection {
+        if refuse.is_some() {
+            self.refuse = refuse;
+        }
+        self
     }
 
     /// A section of the spawner's own: `section` is handed each wait and
@@ -174,7 +195,7 @@ impl BlockingSection {
     /// assert_eq!(section.run(|| "waited"), "waited");
     /// ```
     pub fn new(section: impl Fn(&mut dyn FnMut()) + Send + Sync + 'static) -> BlockingSection {
-        BlockingSection(How::Custom(Box::new(section)))
+        BlockingSection::of(How::Custom(Box::new(section)))
     }
 
     /// Runs `blocking` (a wait for the spawner's task) in this section, on
@@ -189,7 +210,10 @@ impl BlockingSection {
     /// assert_eq!(pool.blocking_section().run(|| 3), 3);
     /// ```
     pub fn run<R>(&self, blocking: impl FnOnce() -> R) -> R {
-        match &self.0 {
+        if let Some(thread) = self.refuse.as_ref().and_then(|refuse| refuse()) {
+            crate::sync_wait::misuse(thread)
+        }
+        match &self.how {
             How::Plain => blocking(),
             #[cfg(feature = "tokio")]
             How::Tokio(target) => tokio_impls::wait_in_place(target, blocking),
@@ -212,7 +236,7 @@ impl BlockingSection {
 
 impl fmt::Debug for BlockingSection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = match &self.0 {
+        let kind = match &self.how {
             How::Plain => "plain",
             #[cfg(feature = "tokio")]
             How::Tokio(_) => "tokio",
@@ -271,7 +295,7 @@ mod tokio_impls {
         }
 
         fn blocking_section(&self) -> BlockingSection {
-            BlockingSection(How::Tokio(self.clone()))
+            BlockingSection::of(How::Tokio(self.clone()))
         }
     }
 

@@ -14,7 +14,7 @@ use std::task::Poll;
 
 use futures_core::Stream;
 
-use super::feed::{feed, Chan, End, Guard};
+use super::feed::{drop_each, feed, Chan, End, Guard};
 use super::{BlockingSection, Kind, Spawner, Spawning, SyncWaitError};
 use crate::park::block_on;
 use crate::pool::Shared;
@@ -46,7 +46,11 @@ pub const SYNC_ITER_LOOKAHEAD: usize = 64;
 ///
 /// `next` resumes a panic of the stream with its payload (then returns
 /// `None`), and panics if the executor dropped the stream's task before the
-/// stream ended (it shut down).
+/// stream ended (it shut down). A panic of the stream's `Drop`, of a
+/// buffered item's `Drop` when the iterator is dropped, or of the
+/// executor's waker when the iterator wakes the stream's task is caught and
+/// dropped (the panic hook has reported it): it loses no item and never
+/// aborts a thread that is unwinding already.
 ///
 /// # Examples
 ///
@@ -115,9 +119,15 @@ where
     try_sync_iter(spawner, stream, SYNC_ITER_LOOKAHEAD).unwrap_or_else(|error| panic!("{error}"))
 }
 
-/// Like [`sync_iter`] with a look-ahead of `lookahead` items (0 counts as
-/// 1), returning an error instead of panicking when the executor refuses
-/// the task. Misuse still panics.
+/// Like [`sync_iter`] with a look-ahead of `lookahead` items, returning an
+/// error instead of panicking when the executor refuses the task. Misuse
+/// still panics.
+///
+/// The look-ahead is what the stream may run ahead of the iterator, so it
+/// is what may sit in memory: 0 counts as 1, and anything above 65 536
+/// (`usize::MAX` too) counts as 65 536. However large it is, the stream's
+/// task hands its items over (and yields to its executor) every 64 items,
+/// so the first item never waits for the look-ahead to fill.
 ///
 /// # Examples
 ///
@@ -142,13 +152,14 @@ where
     let chan = Arc::new(Chan::new(lookahead));
     let task = Box::pin(feed(Context::current(), stream, Guard(chan.clone())));
     let section = spawner.blocking_section();
-    super::caught_misuse(|| {
+    let refusal = super::caught_misuse(|| {
         section.run(|| {
-            let _spawning = Spawning::start();
-            spawner.spawn_task(task)
+            let spawning = Spawning::start();
+            spawner.spawn_task(task).map(|()| spawning.refusal())
         })
     })
     .map_err(super::refused)?;
+    let section = section.refusing(refusal);
     Ok(SyncIter {
         reader: Reader {
             chan,
@@ -217,9 +228,7 @@ impl<T> Reader<T> {
             st.held = held;
             let task = self.wake_task_if_room(&mut st.task, held);
             drop(st);
-            if let Some(task) = task {
-                task.wake();
-            }
+            wake_task(task);
             return Poll::Ready(item);
         }
         st.held = 0;
@@ -232,9 +241,7 @@ impl<T> Reader<T> {
                     waker => *waker = Some(cx.waker().clone()),
                 }
                 drop(st);
-                if let Some(task) = task {
-                    task.wake();
-                }
+                wake_task(task);
                 Poll::Pending
             }
             End::Exhausted => Poll::Ready(None),
@@ -278,9 +285,7 @@ impl<T> Reader<T> {
                 st.held = held;
                 self.wake_task_if_room(&mut st.task, held)
             };
-            if let Some(task) = task {
-                task.wake();
-            }
+            wake_task(task);
         }
         Some(item)
     }
@@ -318,10 +323,20 @@ impl<T> Drop for Reader<T> {
             st.reader = None;
             (std::mem::take(&mut st.items), st.task.take())
         };
-        drop(items);
-        self.batch.clear();
-        if let Some(task) = task {
-            task.wake();
+        drop_each(items);
+        drop_each(self.batch.drain(..));
+        wake_task(task);
+    }
+}
+
+/// Wakes the stream's task. The waker is the executor's: a panic in it is
+/// caught and dropped (the panic hook has reported it), so that it neither
+/// takes the item being handed out with it nor, in `Drop` while the thread
+/// unwinds, aborts the process.
+fn wake_task(task: Option<std::task::Waker>) {
+    if let Some(task) = task {
+        if let Err(panic) = crate::job::catch(|| task.wake()) {
+            crate::job::discard(panic);
         }
     }
 }

@@ -11,6 +11,7 @@ mod common;
 
 mod sync_await_carried_loop;
 mod sync_iter;
+mod sync_iter_hostile;
 mod sync_iter_in_place;
 mod sync_wait;
 mod sync_wait_deadlock;
