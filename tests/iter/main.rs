@@ -9,6 +9,7 @@ mod common;
 
 mod iter_backpressure;
 mod iter_default_pool;
+mod iter_hostile;
 mod iter_order;
 mod iter_panic;
 mod iter_stop;
