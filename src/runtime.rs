@@ -370,12 +370,14 @@ impl Spawn for LoopSpawner {
                 return Err(crate::sync_wait::not_running());
             }
             // A `SyncIter` waits again later, maybe inside this loop's task.
-            let weak = Arc::downgrade(&core);
-            crate::sync_wait::leave_refusal(Box::new(move || {
-                weak.upgrade()
-                    .filter(Driving::is_driving)
-                    .map(|_| LOOP_THREAD)
-            }));
+            crate::sync_wait::leave_refusal(|| {
+                let weak = Arc::downgrade(&core);
+                Box::new(move || {
+                    weak.upgrade()
+                        .filter(Driving::is_driving)
+                        .map(|_| LOOP_THREAD)
+                })
+            });
         }
         core.executor.spawn(future).detach();
         Ok(())

@@ -111,9 +111,9 @@ where
     let slot = Arc::new(Slot::new());
     let task = carrier(Context::current(), future, Completion(Some(slot.clone())));
     caught_misuse(|| {
-        spawner.blocking_section().run(|| {
+        spawner.blocking_section().run_raw(|| {
             let spawned = {
-                let _spawning = Spawning::start();
+                let _spawning = Spawning::start(false);
                 spawner.spawn_task(task)
             };
             spawned.map_err(refused)?;
@@ -364,19 +364,34 @@ thread_local! {
     static SPAWNING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// Set by a spawner that refused because nobody runs its loop.
     static NOT_RUNNING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    /// Left by a spawner that can tell, later and on any thread, whether
-    /// that thread must run the task it just started.
-    static REFUSAL: std::cell::RefCell<Option<Box<Refusal>>> = const { std::cell::RefCell::new(None) };
+    /// What a spawner that can tell, later and on any thread, whether that
+    /// thread must run the task it just started leaves for a `SyncIter`.
+    static REFUSAL: std::cell::RefCell<Refusing> = const { std::cell::RefCell::new(Refusing::NotWanted) };
 }
 
-/// Leaves `refuse` for the wait on the task being spawned now (inside
-/// `try_sync_wait`'s or `try_sync_iter`'s spawn): a [`SyncIter`] waits
-/// again and again, maybe on another thread, and refuses each wait that
-/// `refuse` says would never end. The spawner has already refused a wait on
-/// this thread, if it would never end.
+/// The refusal a spawn leaves behind ([`leave_refusal`]).
+enum Refusing {
+    /// Not inside `try_sync_iter`'s spawn (`sync_wait` waits only once, and
+    /// the spawner refused that wait already if it would never end).
+    NotWanted,
+    /// Inside `try_sync_iter`'s spawn, nothing left yet.
+    Wanted,
+    Left(Box<Refusal>),
+}
+
+/// Leaves the refusal `make` builds for the waits on the task being spawned
+/// now, if they are a [`SyncIter`]'s: it waits again and again, maybe on
+/// another thread, and refuses each wait that the refusal says would never
+/// end. The spawner has already refused a wait on this thread, if it would
+/// never end.
 #[cfg_attr(not(feature = "runtime"), allow(dead_code))]
-pub(crate) fn leave_refusal(refuse: Box<Refusal>) {
-    REFUSAL.with(|refusal| *refusal.borrow_mut() = Some(refuse));
+pub(crate) fn leave_refusal(make: impl FnOnce() -> Box<Refusal>) {
+    REFUSAL.with(|refusal| {
+        let mut refusal = refusal.borrow_mut();
+        if let Refusing::Wanted = *refusal {
+            *refusal = Refusing::Left(make());
+        }
+    });
 }
 
 /// Whether this thread is inside `try_sync_wait`'s spawn.
@@ -396,21 +411,31 @@ pub(crate) fn not_running() -> futures_task::SpawnError {
 struct Spawning(bool);
 
 impl Spawning {
-    fn start() -> Spawning {
+    /// The scope of a spawn for a wait; `again` when the waiter waits again
+    /// later (a [`SyncIter`]), so the spawner may leave a refusal.
+    fn start(again: bool) -> Spawning {
         NOT_RUNNING.with(|flag| flag.set(false));
-        REFUSAL.with(|refusal| refusal.borrow_mut().take());
+        let refusing = if again {
+            Refusing::Wanted
+        } else {
+            Refusing::NotWanted
+        };
+        REFUSAL.with(|refusal| *refusal.borrow_mut() = refusing);
         Spawning(SPAWNING.with(|spawning| spawning.replace(true)))
     }
 
     /// What the spawner left for later waits ([`leave_refusal`]).
     fn refusal(&self) -> Option<Box<Refusal>> {
-        REFUSAL.with(|refusal| refusal.borrow_mut().take())
+        match REFUSAL.with(|refusal| refusal.replace(Refusing::NotWanted)) {
+            Refusing::Left(refuse) => Some(refuse),
+            Refusing::NotWanted | Refusing::Wanted => None,
+        }
     }
 }
 
 impl Drop for Spawning {
     fn drop(&mut self) {
-        REFUSAL.with(|refusal| refusal.borrow_mut().take());
+        REFUSAL.with(|refusal| refusal.replace(Refusing::NotWanted));
         SPAWNING.with(|spawning| spawning.set(self.0));
     }
 }

@@ -201,6 +201,12 @@ impl BlockingSection {
     /// Runs `blocking` (a wait for the spawner's task) in this section, on
     /// this thread, and returns what it returns.
     ///
+    /// # Panics
+    ///
+    /// If this thread is the one that must run the spawner's tasks (the
+    /// thread of the current-thread tokio runtime this section is for), with
+    /// the message [`sync_wait`](crate::sync_wait) gives there.
+    ///
     /// # Examples
     ///
     /// ```
@@ -209,7 +215,14 @@ impl BlockingSection {
     /// let pool = futures::executor::ThreadPool::new().unwrap();
     /// assert_eq!(pool.blocking_section().run(|| 3), 3);
     /// ```
+    #[track_caller]
     pub fn run<R>(&self, blocking: impl FnOnce() -> R) -> R {
+        crate::sync_wait::caught_misuse(|| self.run_raw(blocking))
+    }
+
+    /// [`BlockingSection::run`] for callers that turn a misuse into the
+    /// panic themselves, at their caller's line (`caught_misuse`).
+    pub(crate) fn run_raw<R>(&self, blocking: impl FnOnce() -> R) -> R {
         if let Some(thread) = self.refuse.as_ref().and_then(|refuse| refuse()) {
             crate::sync_wait::misuse(thread)
         }

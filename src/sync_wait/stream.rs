@@ -153,8 +153,8 @@ where
     let task = Box::pin(feed(Context::current(), stream, Guard(chan.clone())));
     let section = spawner.blocking_section();
     let refusal = super::caught_misuse(|| {
-        section.run(|| {
-            let spawning = Spawning::start();
+        section.run_raw(|| {
+            let spawning = Spawning::start(true);
             spawner.spawn_task(task).map(|()| spawning.refusal())
         })
     })
@@ -310,7 +310,9 @@ impl<T> Iterator for SyncIter<T> {
         // worker.
         let section = &self.section;
         super::caught_misuse(|| {
-            section.run(|| Shared::block_in_place(|| block_on(poll_fn(|cx| reader.poll_batch(cx)))))
+            section.run_raw(|| {
+                Shared::block_in_place(|| block_on(poll_fn(|cx| reader.poll_batch(cx))))
+            })
         })
     }
 }

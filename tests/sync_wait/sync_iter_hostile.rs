@@ -493,6 +493,58 @@ fn buffered_items_whose_drop_panics_are_dropped_with_the_iterator_even_while_unw
     );
 }
 
+/// A spawner whose blocking section lets its stream make one step per
+/// wait: a wait that skipped the section would wait forever.
+struct SteppedBySection {
+    exec: futures::executor::ThreadPool,
+    step: async_channel::Sender<()>,
+    sections: Arc<AtomicUsize>,
+}
+
+impl Spawner<()> for SteppedBySection {
+    fn spawn_task(&self, task: BoxedTask) -> Result<(), futures::task::SpawnError> {
+        self.exec.spawn_ok(task);
+        Ok(())
+    }
+
+    fn blocking_section(&self) -> threadbridge::BlockingSection {
+        let (step, sections) = (self.step.clone(), self.sections.clone());
+        threadbridge::BlockingSection::new(move |wait| {
+            sections.fetch_add(1, Ordering::SeqCst);
+            let _ = step.try_send(());
+            wait()
+        })
+    }
+}
+
+#[test]
+fn every_wait_of_next_runs_in_the_spawners_own_blocking_section() {
+    within(ENTRYPOINT_THREAD, || {
+        let (step, steps) = async_channel::unbounded();
+        let sections = Arc::new(AtomicUsize::new(0));
+        let spawner = SteppedBySection {
+            exec: executor(),
+            step,
+            sections: sections.clone(),
+        };
+        let numbers = stream::unfold((0, steps), |(n, steps)| async move {
+            steps.recv().await.ok()?;
+            (n < 10).then_some((n, (n + 1, steps)))
+        });
+        let all: Vec<u32> = try_sync_iter(&spawner, numbers, 1).unwrap().collect();
+        assert!(all.into_iter().eq(0..10));
+        // The spawn, then at least one wait per item: more than ten.
+        assert!(sections.load(Ordering::SeqCst) > 10, "{sections:?}");
+    });
+}
+
+#[test]
+fn a_custom_section_that_never_calls_the_wait_is_a_clear_panic() {
+    let section = threadbridge::BlockingSection::new(|_wait| {});
+    let text = panic_text(|| section.run(|| ()));
+    assert!(text.contains("without calling the wait"), "{text}");
+}
+
 // ---- absurd look-aheads ----
 
 #[test]
