@@ -163,3 +163,64 @@ fn iterating_on_a_current_thread_runtimes_blocking_thread_works() {
     });
     assert_eq!(sum, 45);
 }
+
+#[test]
+fn sync_iter_on_the_thread_in_a_multi_thread_runtimes_block_on_works_as_sync_wait_does() {
+    let (waited, sum) = within(ENTRYPOINT_THREAD, || {
+        let runtime = multi_thread(1);
+        runtime.block_on(async {
+            let handle = Handle::current();
+            let waited = threadbridge::sync_wait(&handle, async { 7 });
+            (waited, sync_iter(&handle, slow_numbers(10)).sum::<u64>())
+        })
+    });
+    assert_eq!((waited, sum), (7, 45));
+}
+
+#[test]
+fn a_stream_panic_inside_a_one_worker_runtimes_task_reaches_the_task_and_the_worker_goes_on() {
+    let text = within(ENTRYPOINT_THREAD, || {
+        let runtime = multi_thread(1);
+        runtime.block_on(async {
+            let numbers = slow_numbers(10).map(|n| {
+                assert!(n < 3, "the stream broke at {n}");
+                n
+            });
+            let joined =
+                tokio::spawn(async move { sync_iter(&Handle::current(), numbers).sum::<u64>() })
+                    .await;
+            // The worker still runs tasks, and a new iterator.
+            let after =
+                tokio::spawn(async { sync_iter(&Handle::current(), slow_numbers(4)).sum::<u64>() })
+                    .await
+                    .unwrap();
+            assert_eq!(after, 6);
+            message(&*joined.unwrap_err().into_panic())
+        })
+    });
+    assert_eq!(text, "the stream broke at 3");
+}
+
+#[test]
+fn a_runtime_shut_down_while_its_task_waits_in_next_reports_it_to_that_task() {
+    let text = within(ENTRYPOINT_THREAD, || {
+        let runtime = multi_thread(1);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (first, first_rx) = std::sync::mpsc::channel();
+        runtime.spawn(async move {
+            let mut iter = sync_iter(
+                &Handle::current(),
+                stream::iter([1]).chain(stream::pending()),
+            );
+            first.send(iter.next()).unwrap();
+            let outcome = panic::catch_unwind(AssertUnwindSafe(|| iter.next()));
+            tx.send(message(&*outcome.unwrap_err())).unwrap();
+        });
+        assert_eq!(first_rx.recv().unwrap(), Some(1));
+        // The task now waits in `next`, in place: the shutdown drops the
+        // stream's task, which wakes it with the report.
+        runtime.shutdown_timeout(crate::common::DEADLINE);
+        rx.recv().unwrap()
+    });
+    assert!(text.contains("dropped before it ended"), "{text}");
+}
