@@ -734,6 +734,20 @@ fn an_iterator_moved_into_its_loops_own_task_panics_at_the_wait() {
 }
 
 #[test]
+fn sync_iter_from_a_task_of_a_two_runner_smol_executor_works_as_sync_wait_does() {
+    within(ENTRYPOINT_THREAD, || {
+        let runtime = SmolRuntime::new();
+        let executor = runtime.executor.clone();
+        let task = runtime.executor.spawn(async move {
+            let waited = threadbridge::sync_wait(&executor, async { 5 });
+            let summed = sync_iter(&executor, stream::iter(0..10)).sum::<i32>();
+            (waited, summed)
+        });
+        assert_eq!(futures::executor::block_on(task), (5, 45));
+    });
+}
+
+#[test]
 fn sync_iter_from_a_worker_of_the_executor_it_runs_on_works_as_sync_wait_does() {
     // A futures pool of two: a task on one worker iterates, the other
     // worker runs the stream (as sync_wait would).
