@@ -609,3 +609,239 @@ fn the_sync_form_of_an_iterable_runs_inline() {
     drop(probe);
     assert_eq!(record.dropped_on(), Some(current_thread_name()));
 }
+
+// `Self` inside an item nested in a free function's body names that item's
+// type: the function is still free, and its async form calls `name_sync`.
+
+#[threaded]
+fn built_by_a_nested_impl(x: u32) -> u32 {
+    struct Point(u32);
+    impl Point {
+        fn new(x: u32) -> Self {
+            Self(x + 1)
+        }
+    }
+    Point::new(x).0
+}
+
+#[threaded_separate]
+fn built_by_a_nested_trait(x: u32) -> u32 {
+    trait Make {
+        fn make(x: u32) -> Self;
+    }
+    impl Make for u32 {
+        fn make(x: u32) -> Self {
+            x * 2
+        }
+    }
+    <u32 as Make>::make(x)
+}
+
+#[threaded_iterable]
+fn walked_from_a_nested_enum(n: u32) -> Vec<u32> {
+    enum List {
+        Cons(u32, Box<Self>),
+        Nil,
+    }
+    struct Wrapper(Option<Box<Self>>);
+    let mut list = List::Nil;
+    for i in 0..n {
+        list = List::Cons(i, Box::new(list));
+    }
+    let _ = Wrapper(None).0.is_some();
+    let mut items = Vec::new();
+    while let List::Cons(item, rest) = list {
+        items.push(item);
+        list = *rest;
+    }
+    items
+}
+
+/// Passes items through: `Self` reaches the body only inside a macro's
+/// tokens.
+macro_rules! items {
+    ($($item:item)*) => { $($item)* };
+}
+
+#[threaded_iterable_separate]
+fn made_in_macros(n: u32) -> Vec<u32> {
+    items! {
+        struct Counter(u32);
+        impl Counter {
+            fn up_to(n: u32) -> Self {
+                Self(n)
+            }
+        }
+    }
+    macro_rules! wrapped {
+        ($x:expr) => {{
+            struct Wrapped(u32);
+            impl Wrapped {
+                fn get(self) -> u32 {
+                    let Self(x) = self;
+                    x
+                }
+            }
+            Wrapped($x).get()
+        }};
+    }
+    (0..Counter::up_to(n).0).map(|i| wrapped!(i)).collect()
+}
+
+#[threaded]
+fn with_a_nested_fn_and_closure(x: u32) -> u32 {
+    fn helper(x: u32) -> u32 {
+        struct Inner;
+        impl Inner {
+            const ONE: u32 = 1;
+            fn one() -> u32 {
+                Self::ONE
+            }
+        }
+        x + Inner::one()
+    }
+    let through = |x: u32| {
+        struct Local;
+        impl Local {
+            fn id(x: u32) -> u32 {
+                let _: Option<Self> = None;
+                x
+            }
+        }
+        Local::id(x)
+    };
+    // `'static` is a lifetime, `fn(..)` a pointer type: neither starts an
+    // item.
+    let name: &'static str = "x";
+    let pointer: fn(u32) -> u32 = helper;
+    through(pointer(x)) + u32::from(name == "x")
+}
+
+#[test]
+fn self_in_items_nested_in_a_free_function_names_their_own_type() {
+    on_every_runtime_alone(|| async {
+        assert_eq!(built_by_a_nested_impl(1).await, 2);
+        assert_eq!(built_by_a_nested_trait(4).await, 8);
+        let walked: Vec<u32> = walked_from_a_nested_enum(3).collect().await;
+        assert_eq!(walked, [2, 1, 0]);
+        let made: Vec<u32> = made_in_macros(3).collect().await;
+        assert_eq!(made, [0, 1, 2]);
+        assert_eq!(with_a_nested_fn_and_closure(1).await, 3);
+
+        assert_eq!(built_by_a_nested_impl_sync(2), 3);
+        assert_eq!(built_by_a_nested_trait_sync(1), 2);
+        assert_eq!(walked_from_a_nested_enum_sync(2), [1, 0]);
+        assert_eq!(made_in_macros_sync(2), [0, 1]);
+        assert_eq!(with_a_nested_fn_and_closure_sync(2), 4);
+    });
+}
+
+struct Tally {
+    counts: Vec<u32>,
+}
+
+impl Tally {
+    const START: u32 = 100;
+
+    /// An associated function whose only `Self` is in a closure.
+    #[threaded]
+    fn in_a_closure(n: u32) -> Tally {
+        let make = move || Self { counts: vec![n] };
+        make()
+    }
+
+    /// ... or in a macro's tokens.
+    #[threaded_separate]
+    fn in_a_macro(n: u32) -> Vec<u32> {
+        vec![Self::START, n]
+    }
+
+    /// ... or in the signature's `where` clause, the way to mark an
+    /// associated function that names its type nowhere else.
+    #[threaded_iterable]
+    fn in_the_where_clause(n: u32) -> Vec<u32>
+    where
+        Self: Sized,
+    {
+        vec![n; 2]
+    }
+
+    /// A nested item's `Self` beside the function's own.
+    #[threaded_iterable_separate]
+    fn beside_a_nested_impl(n: u32) -> Vec<u32> {
+        struct Other;
+        impl Other {
+            fn make() -> Self {
+                Other
+            }
+        }
+        let _ = Other::make();
+        Self::in_a_macro_sync(n)
+    }
+}
+
+#[test]
+fn associated_functions_call_their_blocking_form_through_self() {
+    on_every_runtime_alone(|| async {
+        assert_eq!(Tally::in_a_closure(3).await.counts, [3]);
+        assert_eq!(Tally::in_a_macro(4).await, [100, 4]);
+        let doubled: Vec<u32> = Tally::in_the_where_clause(5).collect().await;
+        assert_eq!(doubled, [5, 5]);
+        let beside: Vec<u32> = Tally::beside_a_nested_impl(6).collect().await;
+        assert_eq!(beside, [100, 6]);
+    });
+}
+
+// An argument configured out is gone from both forms and from the call
+// between them.
+
+#[threaded]
+fn configured_out(a: u32, #[cfg(any())] b: u32, #[cfg(feature = "macros")] c: u32) -> u32 {
+    a + c
+}
+
+#[threaded_separate]
+fn configured_out_by_cfg_attr(
+    #[cfg_attr(feature = "macros", cfg(any()))] skipped: String,
+    #[cfg_attr(feature = "macros", allow(unused_variables))] unused: u32,
+    a: u32,
+) -> u32 {
+    a
+}
+
+#[threaded_iterable]
+fn configured_out_items(#[cfg(any())] first: Vec<u8>, n: u8) -> std::ops::Range<u8> {
+    0..n
+}
+
+#[threaded_iterable_separate(max_size = 1)]
+fn configured_out_items_separate(n: u8, #[cfg(any())] last: u8) -> std::ops::Range<u8> {
+    0..n
+}
+
+struct Configured(u32);
+
+impl Configured {
+    #[threaded]
+    fn add(self, #[cfg(any())] ignored: u32, more: u32) -> u32 {
+        self.0 + more
+    }
+}
+
+#[test]
+fn an_argument_configured_out_is_gone_from_every_form() {
+    on_every_runtime_alone(|| async {
+        assert_eq!(configured_out(1, 2).await, 3);
+        assert_eq!(configured_out_by_cfg_attr(7, 8).await, 8);
+        assert_eq!(configured_out_items(3).collect::<Vec<_>>().await, [0, 1, 2]);
+        let separate: Vec<u8> = configured_out_items_separate(2).collect().await;
+        assert_eq!(separate, [0, 1]);
+        assert_eq!(Configured(1).add(2).await, 3);
+
+        assert_eq!(configured_out_sync(1, 2), 3);
+        assert_eq!(configured_out_by_cfg_attr_sync(7, 8), 8);
+        assert_eq!(configured_out_items_sync(2).count(), 2);
+        assert_eq!(configured_out_items_separate_sync(1).count(), 1);
+        assert_eq!(Configured(1).add_sync(1), 2);
+    });
+}

@@ -2,7 +2,7 @@
 //! emit the async form (named as the function) and the blocking form (named
 //! `<name>_sync`).
 
-use proc_macro2::{Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
@@ -168,6 +168,20 @@ fn check_signature(kind: Kind, func: &ItemFn, errors: &mut Vec<Error>) {
             format!("`{attr}` cannot take a variadic fn"),
         ));
     }
+    if let ReturnType::Type(_, ty) = &sig.output {
+        if is_never(ty) {
+            errors.push(Error::new_spanned(
+                ty,
+                format!(
+                    "`{attr}` cannot take a function that never returns (`-> !`): the async \
+                     form would return a handle of `!`, which stable Rust cannot name; return \
+                     `std::convert::Infallible` (a `loop` without `break` still type-checks) or \
+                     the value the function ends with"
+                ),
+            ));
+        }
+    }
+    check_attributes(attr, &func.attrs, errors);
     for param in &sig.generics.params {
         if let GenericParam::Lifetime(lifetime) = param {
             errors.push(Error::new_spanned(
@@ -205,6 +219,66 @@ fn check_signature(kind: Kind, func: &ItemFn, errors: &mut Vec<Error>) {
                 _ => {}
             },
             FnArg::Typed(arg) => check_type(attr, &arg.ty, errors),
+        }
+    }
+}
+
+/// Whether `ty` is `!`, in parentheses or not.
+fn is_never(ty: &Type) -> bool {
+    match ty {
+        Type::Never(_) => true,
+        Type::Paren(paren) => is_never(&paren.elem),
+        Type::Group(group) => is_never(&group.elem),
+        _ => false,
+    }
+}
+
+/// The attributes of this crate, by the last segment of their path.
+const ATTRIBUTES: [&str; 4] = [
+    "threaded",
+    "threaded_separate",
+    "threaded_iterable",
+    "threaded_iterable_separate",
+];
+
+/// Refuses the function's attributes that cannot go on both of the
+/// functions it becomes: a second attribute of this crate (which would
+/// expand twice and define `<name>_sync` twice), and those that give the
+/// function a symbol name of its own (`no_mangle`, `export_name`), which
+/// two functions cannot share.
+fn check_attributes(attr: &str, attrs: &[syn::Attribute], errors: &mut Vec<Error>) {
+    for other in attrs {
+        let mut path = other.path();
+        // `#[unsafe(no_mangle)]`, the 2024 edition's spelling.
+        let inner;
+        if path.is_ident("unsafe") {
+            if let Ok(meta) = other.parse_args::<Meta>() {
+                inner = meta;
+                path = inner.path();
+            }
+        }
+        let Some(last) = path.segments.last() else {
+            continue;
+        };
+        if ATTRIBUTES.iter().any(|name| last.ident == name) {
+            errors.push(Error::new_spanned(
+                other,
+                format!(
+                    "`{attr}` and `#[{}]` cannot go on the same function: each makes an async \
+                     form and a blocking form; keep one",
+                    last.ident
+                ),
+            ));
+        } else if path.is_ident("no_mangle") || path.is_ident("export_name") {
+            errors.push(Error::new_spanned(
+                other,
+                format!(
+                    "`{attr}` cannot take `#[{}]`: the function becomes two (`name` and \
+                     `name_sync`), which cannot share one symbol; export a plain function that \
+                     calls `name_sync`",
+                    last.ident
+                ),
+            ));
         }
     }
 }
@@ -350,19 +424,83 @@ fn item_type(kind: Kind, sig: &syn::Signature) -> syn::Result<TokenStream> {
     Ok(quote!(<#ty as ::core::iter::IntoIterator>::Item))
 }
 
-/// Whether the function lives in an `impl` block: it takes `self`, or names
-/// `Self` anywhere. The async form then calls `Self::<name>_sync`.
-fn in_impl(func: &ItemFn) -> bool {
-    fn names_self(tokens: TokenStream) -> bool {
-        tokens.into_iter().any(|tree| match tree {
-            TokenTree::Ident(ident) => ident == "Self",
-            TokenTree::Group(group) => names_self(group.stream()),
+/// Whether the async form must call `Self::<name>_sync` rather than
+/// `<name>_sync`: whether the function is in an `impl` block. An attribute
+/// cannot see where it stands, so this is read from what can only be
+/// written inside one: a `self` receiver, or `Self` in the signature or in
+/// the body's own code. A `Self` inside an item nested in the body (an
+/// `impl`, a `trait`, a `struct`, a `fn`, ...) names that item's type, never
+/// the enclosing `impl`'s, so nested items are skipped; macro invocations
+/// are scanned as tokens, by the same rule.
+fn calls_through_self(func: &ItemFn) -> bool {
+    let sig = &func.sig;
+    sig.receiver().is_some()
+        || names_own_self(sig.generics.params.to_token_stream())
+        || names_own_self(sig.generics.where_clause.to_token_stream())
+        || names_own_self(sig.inputs.to_token_stream())
+        || names_own_self(sig.output.to_token_stream())
+        || names_own_self(func.block.to_token_stream())
+}
+
+/// Whether `tokens` name `Self` outside the items nested in them.
+fn names_own_self(tokens: TokenStream) -> bool {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut at = 0;
+    while at < tokens.len() {
+        if let Some(end) = nested_item_end(&tokens, at) {
+            at = end;
+            continue;
+        }
+        match &tokens[at] {
+            TokenTree::Ident(ident) if ident == "Self" => return true,
+            TokenTree::Group(group) if names_own_self(group.stream()) => return true,
+            _ => {}
+        }
+        at += 1;
+    }
+    false
+}
+
+/// When an item starts at `tokens[at]` (read from its keyword), the index
+/// just past it: past the first `;` or `{ .. }` that follows, which ends a
+/// `struct S(..);`, a `type`, a `const`, a `static`, and holds the body of
+/// an `impl`, a `trait`, a `fn`, a `mod`. A keyword that is not an item here
+/// is left to the caller: `fn(..)` (a pointer type), `const { .. }` (an
+/// inline const), `'static` (a lifetime), `extern "C" fn(..)`.
+fn nested_item_end(tokens: &[TokenTree], at: usize) -> Option<usize> {
+    let TokenTree::Ident(keyword) = &tokens[at] else {
+        return None;
+    };
+    let after_quote =
+        at > 0 && matches!(&tokens[at - 1], TokenTree::Punct(punct) if punct.as_char() == '\'');
+    if after_quote {
+        return None;
+    }
+    let next = tokens.get(at + 1);
+    let next_is_ident = matches!(next, Some(TokenTree::Ident(_)));
+    let opens_brace = |tree: Option<&TokenTree>| matches!(tree, Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Brace);
+    let starts = match keyword.to_string().as_str() {
+        "impl" | "struct" | "enum" | "trait" | "mod" => true,
+        "fn" | "union" | "type" | "static" | "const" => next_is_ident,
+        "extern" => match next {
+            Some(TokenTree::Ident(ident)) => ident == "crate",
+            Some(TokenTree::Literal(_)) => opens_brace(tokens.get(at + 2)),
+            other => opens_brace(other),
+        },
+        _ => false,
+    };
+    if !starts {
+        return None;
+    }
+    let end = tokens[at + 1..]
+        .iter()
+        .position(|tree| match tree {
+            TokenTree::Punct(punct) => punct.as_char() == ';',
+            TokenTree::Group(group) => group.delimiter() == Delimiter::Brace,
             _ => false,
         })
-    }
-    func.sig.receiver().is_some()
-        || names_self(func.sig.to_token_stream())
-        || names_self(func.block.to_token_stream())
+        .map_or(tokens.len(), |offset| at + 1 + offset + 1);
+    Some(end)
 }
 
 /// Adds `Send + 'static` to every type parameter: in its `where` predicate
@@ -409,7 +547,7 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
     } = func.clone();
     let name = &sig.ident;
     let sync_name = format_ident!("{}_sync", name);
-    let in_impl = in_impl(&func);
+    let through_self = calls_through_self(&func);
 
     // Docs go on the async form, which keeps the name; everything else
     // (`cfg`, `allow`, `doc(hidden)`, ...) goes on both.
@@ -418,19 +556,21 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
         .partition(|attr| matches!(&attr.meta, Meta::NameValue(meta) if meta.path.is_ident("doc")));
 
     // The async form's parameters: plain names are kept (a `pool = expr` may
-    // use them); any other pattern becomes a hygienic `argN`.
+    // use them); any other pattern becomes a hygienic `argN`. Each keeps its
+    // attributes, and its argument in the call keeps the `cfg`s among them,
+    // so that a parameter configured out is gone from both forms and from
+    // the call alike.
     let mut params = Vec::new();
     let mut call_args = Vec::new();
     for (index, input) in sig.inputs.iter().enumerate() {
-        match input {
+        let (attrs, param, arg) = match input {
             FnArg::Receiver(receiver) => {
                 let self_token = &receiver.self_token;
                 let param = match &receiver.kind {
                     ReceiverKind::Typed(colon, ty) => quote!(#self_token #colon #ty),
                     _ => quote!(#self_token),
                 };
-                params.push(param);
-                call_args.push(quote!(#self_token));
+                (&receiver.attrs, param, quote!(#self_token))
             }
             FnArg::Typed(arg) => {
                 let ident = match &*arg.pat {
@@ -440,10 +580,14 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
                     _ => Ident::new(&format!("arg{index}"), Span::mixed_site()),
                 };
                 let ty = &arg.ty;
-                params.push(quote!(#ident: #ty));
-                call_args.push(quote!(#ident));
+                (&arg.attrs, quote!(#ident: #ty), quote!(#ident))
             }
-        }
+        };
+        let cfgs = attrs
+            .iter()
+            .filter(|attr| attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr"));
+        params.push(quote!(#(#attrs)* #param));
+        call_args.push(quote!(#(#cfgs)* #arg));
     }
 
     // `Send + 'static` for each type parameter (where its other bounds are,
@@ -460,7 +604,7 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
     let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
     let turbofish = type_generics.as_turbofish();
 
-    let sync_path = if in_impl {
+    let sync_path = if through_self {
         quote!(Self::#sync_name)
     } else {
         quote!(#sync_name)
@@ -482,6 +626,14 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
         };
         quote!(let #max_size: usize = #expr;)
     };
+    // After the bindings above, which may use the arguments that this
+    // closure takes. The blocking form carries the function's attributes,
+    // `#[deprecated]` among them; calling it here is no use of the user's.
+    let run = Ident::new("run", Span::mixed_site());
+    let run_binding = quote! {
+        #[allow(deprecated)]
+        let #run = move || #call;
+    };
     let sync_output = &sig.output;
     let ret = match &sig.output {
         ReturnType::Default => quote!(()),
@@ -493,9 +645,13 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
             let body = match &args.pool {
                 Some(_) => quote! {
                     #pool_binding
-                    ::threadbridge::ThreadPool::spawn(&#pool, move || #call)
+                    #run_binding
+                    ::threadbridge::ThreadPool::spawn(&#pool, #run)
                 },
-                None => quote!(::threadbridge::spawn(move || #call)),
+                None => quote! {
+                    #run_binding
+                    ::threadbridge::spawn(#run)
+                },
             };
             (quote!(::threadbridge::JoinHandle<#ret>), body)
         }
@@ -504,7 +660,8 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
             // `threaded_separate` wants an `Fn`; the call is `FnOnce`, so it
             // waits in a slot that the one call empties.
             quote! {
-                let #job = ::std::sync::Mutex::new(::core::option::Option::Some(move || #call));
+                #run_binding
+                let #job = ::std::sync::Mutex::new(::core::option::Option::Some(#run));
                 ::threadbridge::threaded_separate(move || {
                     let #job = #job
                         .lock()
@@ -526,7 +683,8 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
                 quote! {
                     #pool_binding
                     #max_size_binding
-                    ::threadbridge::IteratorWrapper::new(move || #call, #pool_ref, #max_size)
+                    #run_binding
+                    ::threadbridge::IteratorWrapper::new(#run, #pool_ref, #max_size)
                 },
             )
         }
@@ -534,7 +692,8 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
             quote!(::threadbridge::IteratorWrapper<#item_type>),
             quote! {
                 #max_size_binding
-                ::threadbridge::IteratorWrapper::separate(move || #call, #max_size)
+                #run_binding
+                ::threadbridge::IteratorWrapper::separate(#run, #max_size)
             },
         ),
     };

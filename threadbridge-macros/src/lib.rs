@@ -58,12 +58,17 @@
 //!
 //! # In an `impl` block
 //!
-//! The async form calls `Self::name_sync` when the function takes `self` or
-//! names `Self` (in its signature or body), and `name_sync` otherwise. An
-//! associated function that does neither (one returning its own type by
-//! name, say) should name it `Self`, as in `fn open(path: PathBuf) -> Self`.
-//! The attributes cannot go in a trait or a trait impl, whose methods are
-//! fixed by the trait.
+//! An attribute cannot see whether its function stands in an `impl` block,
+//! so it reads that from what only a function there can write: the async
+//! form calls `Self::name_sync` when the function takes `self` or names
+//! `Self` in its signature or in its body's own code, and `name_sync`
+//! otherwise. A `Self` inside an item nested in the body (an `impl`, a
+//! `trait`, a `struct`, a `fn` declared there, also when a macro's tokens
+//! hold it) names that item's type and does not count. An associated
+//! function that names `Self` nowhere (one returning its own type by name,
+//! say) should name it in its signature, as in `fn open(path: PathBuf) ->
+//! Self`, or add `where Self: Sized`. The attributes cannot go in a trait or
+//! a trait impl, whose methods are fixed by the trait.
 //!
 //! ```
 //! use std::sync::Arc;
