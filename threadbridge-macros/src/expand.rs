@@ -170,14 +170,17 @@ fn check_signature(kind: Kind, func: &ItemFn, errors: &mut Vec<Error>) {
     }
     if let ReturnType::Type(_, ty) = &sig.output {
         if is_never(ty) {
+            let why = if kind.iterable() {
+                "it needs one that returns an iterator, such as `-> impl Iterator<Item = T>` or \
+                 `-> Vec<T>`"
+            } else {
+                "the async form would return a handle of `!`, which stable Rust cannot name; \
+                 return `std::convert::Infallible` instead (a body that never ends still \
+                 type-checks) or the value the function ends with"
+            };
             errors.push(Error::new_spanned(
                 ty,
-                format!(
-                    "`{attr}` cannot take a function that never returns (`-> !`): the async \
-                     form would return a handle of `!`, which stable Rust cannot name; return \
-                     `std::convert::Infallible` (a `loop` without `break` still type-checks) or \
-                     the value the function ends with"
-                ),
+                format!("`{attr}` cannot take a function that never returns (`-> !`): {why}"),
             ));
         }
     }
@@ -613,6 +616,7 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
 
     let pool = Ident::new("pool", Span::mixed_site());
     let job = Ident::new("job", Span::mixed_site());
+    let sent = Ident::new("sent_to_its_own_thread", Span::mixed_site());
     let max_size = Ident::new("max_size", Span::mixed_site());
     let pool_binding = args.pool.as_ref().map(|expr| {
         quote! {
@@ -658,19 +662,28 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
         Kind::Separate => (
             quote!(::threadbridge::JoinHandle<#ret>),
             // `threaded_separate` wants an `Fn`; the call is `FnOnce`, so it
-            // waits in a slot that the one call empties.
+            // waits in a slot that the one call empties. A generic helper
+            // does it, so that a value that cannot go to another thread is
+            // told once, as such, at its bounds.
             quote! {
                 #run_binding
-                let #job = ::std::sync::Mutex::new(::core::option::Option::Some(#run));
-                ::threadbridge::threaded_separate(move || {
-                    let #job = #job
-                        .lock()
-                        .unwrap_or_else(::std::sync::PoisonError::into_inner)
-                        .take()
-                        .expect("a `#[threaded_separate]` call runs once");
-                    #job()
-                })
-                .call(())
+                fn #sent<F, T>(#run: F) -> ::threadbridge::JoinHandle<T>
+                where
+                    F: ::core::ops::FnOnce() -> T + ::core::marker::Send + 'static,
+                    T: ::core::marker::Send + 'static,
+                {
+                    let #job = ::std::sync::Mutex::new(::core::option::Option::Some(#run));
+                    ::threadbridge::threaded_separate(move || {
+                        let #job = #job
+                            .lock()
+                            .unwrap_or_else(::std::sync::PoisonError::into_inner)
+                            .take()
+                            .expect("a `#[threaded_separate]` call runs once");
+                        #job()
+                    })
+                    .call(())
+                }
+                #sent(#run)
             },
         ),
         Kind::Iterable => {
