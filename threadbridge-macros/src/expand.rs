@@ -665,8 +665,11 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
             // waits in a slot that the one call empties. A generic helper
             // does it, so that a value that cannot go to another thread is
             // told once, as such, at its bounds.
+            // In a block of its own, so that its name shadows no argument
+            // in the call (an item's name is not hygienic).
             quote! {
                 #run_binding
+                {
                 fn #sent<F, T>(#run: F) -> ::threadbridge::JoinHandle<T>
                 where
                     F: ::core::ops::FnOnce() -> T + ::core::marker::Send + 'static,
@@ -684,6 +687,7 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
                     .call(())
                 }
                 #sent(#run)
+                }
             },
         ),
         Kind::Iterable => {
