@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
-use common::{eventually, on_every_runtime};
+use common::{eventually, on_every_runtime, with_deadline, DEADLINE};
 use futures::{FutureExt, StreamExt};
 use threadbridge::{
     threaded, threaded_iterable, threaded_iterable_separate, threaded_separate, Context,
@@ -844,4 +844,436 @@ fn an_argument_configured_out_is_gone_from_every_form() {
         assert_eq!(configured_out_items_separate_sync(1).count(), 1);
         assert_eq!(Configured(1).add_sync(1), 2);
     });
+}
+
+// Hostile but legal functions: each works, in both forms, under every
+// runtime; the ones the attributes refuse are in tests/ui/macros/.
+
+#[derive(Debug, PartialEq)]
+struct Pair {
+    left: u32,
+    right: u32,
+}
+
+#[threaded]
+#[allow(clippy::too_many_arguments, clippy::toplevel_ref_arg)]
+fn patterns_of_every_kind(
+    _: u32,
+    (a, b): (u32, u32),
+    Pair { left, right }: Pair,
+    [first, .., last]: [u32; 4],
+    ref borrowed: String,
+    mut counted: u32,
+    _ignored: Vec<u8>,
+) -> u32 {
+    counted += 1;
+    a + b + left + right + first + last + borrowed.len() as u32 + counted
+}
+
+#[threaded_separate]
+fn patterns_on_own_thread(_: String, (a, mut b): (u32, u32)) -> u32 {
+    b += a;
+    b
+}
+
+#[threaded_iterable]
+fn patterns_of_items(_: u8, (from, to): (u32, u32)) -> std::ops::Range<u32> {
+    from..to
+}
+
+#[threaded_iterable_separate]
+fn patterns_of_items_separate(Pair { left, right }: Pair, _: ()) -> std::ops::Range<u32> {
+    left..right
+}
+
+/// Arguments named as the expansion's own bindings are the user's.
+#[threaded(pool = pool)]
+fn named_like_the_expansion(pool: ThreadPool, job: u32, run: u32, _: u32, arg3: u32) -> u32 {
+    let _ = pool;
+    job + run + arg3
+}
+
+#[threaded_separate]
+fn named_like_the_helper(sent_to_its_own_thread: u32, job: u32) -> u32 {
+    sent_to_its_own_thread + job
+}
+
+#[test]
+fn patterns_in_arguments_bind_as_written() {
+    on_every_runtime_alone(|| async {
+        let pair = || Pair { left: 3, right: 4 };
+        let total = patterns_of_every_kind(9, (1, 2), pair(), [5, 0, 0, 6], "ab".into(), 7, vec![]);
+        assert_eq!(total.await, 1 + 2 + 3 + 4 + 5 + 6 + 2 + 8);
+        assert_eq!(patterns_on_own_thread(String::new(), (1, 2)).await, 3);
+        let items: Vec<u32> = patterns_of_items(0, (2, 5)).collect().await;
+        assert_eq!(items, [2, 3, 4]);
+        let items: Vec<u32> = patterns_of_items_separate(pair(), ()).collect().await;
+        assert_eq!(items, [3]);
+        let pool = ThreadPool::new(1);
+        assert_eq!(named_like_the_expansion(pool.clone(), 1, 2, 3, 4).await, 7);
+        assert_eq!(named_like_the_helper(1, 2).await, 3);
+        pool.shutdown_async().await;
+
+        let total =
+            patterns_of_every_kind_sync(0, (1, 1), pair(), [1, 0, 0, 1], "a".into(), 0, vec![]);
+        assert_eq!(total, 1 + 1 + 3 + 4 + 1 + 1 + 1 + 1);
+        assert_eq!(patterns_on_own_thread_sync(String::new(), (2, 2)), 4);
+        assert_eq!(patterns_of_items_sync(0, (0, 2)).count(), 2);
+        assert_eq!(patterns_of_items_separate_sync(pair(), ()).count(), 1);
+    });
+}
+
+struct Boxed {
+    value: u32,
+}
+
+impl Boxed {
+    #[threaded]
+    #[allow(clippy::boxed_local)]
+    fn in_a_box(self: Box<Self>) -> u32 {
+        self.value
+    }
+
+    #[threaded_separate]
+    fn pinned(self: std::pin::Pin<Box<Self>>) -> u32 {
+        self.value + 1
+    }
+
+    #[threaded_iterable]
+    fn counted(mut self, more: u32) -> std::ops::Range<u32> {
+        self.value += more;
+        0..self.value
+    }
+
+    #[threaded_iterable_separate(max_size = 1)]
+    fn shared(self: Arc<Self>) -> std::ops::Range<u32> {
+        0..self.value
+    }
+}
+
+#[test]
+fn owned_receivers_of_every_kind() {
+    on_every_runtime_alone(|| async {
+        assert_eq!(Box::new(Boxed { value: 2 }).in_a_box().await, 2);
+        assert_eq!(Box::pin(Boxed { value: 2 }).pinned().await, 3);
+        let counted: Vec<u32> = Boxed { value: 1 }.counted(1).collect().await;
+        assert_eq!(counted, [0, 1]);
+        let shared: Vec<u32> = Arc::new(Boxed { value: 3 }).shared().collect().await;
+        assert_eq!(shared, [0, 1, 2]);
+        assert_eq!(Box::new(Boxed { value: 5 }).in_a_box_sync(), 5);
+        assert_eq!(Boxed { value: 0 }.counted_sync(2).count(), 2);
+    });
+}
+
+mod attributed {
+    use std::sync::Arc;
+
+    use threadbridge::{
+        threaded, threaded_iterable, threaded_iterable_separate, threaded_separate,
+    };
+
+    /// Documented, inlined, `must_use`, crate-visible.
+    #[threaded]
+    #[inline]
+    #[must_use]
+    pub(crate) fn inlined(x: u32) -> u32 {
+        x + 1
+    }
+
+    #[threaded_separate]
+    #[inline(never)]
+    #[cold]
+    #[doc(hidden)]
+    pub(super) fn cold(x: u32) -> u32 {
+        x + 2
+    }
+
+    // Only one of the two exists: `cfg` goes on both forms.
+    #[cfg(any())]
+    #[threaded_iterable]
+    pub(crate) fn picked() -> Vec<u32> {
+        vec![1]
+    }
+
+    #[cfg(not(any()))]
+    #[threaded_iterable]
+    pub(crate) fn picked() -> Vec<u32> {
+        vec![2]
+    }
+
+    /// Its callers are warned; the expansion's own call is not.
+    #[threaded_iterable_separate]
+    #[deprecated = "a test of `#[deprecated]`"]
+    #[track_caller]
+    pub(crate) fn old(n: u32) -> std::ops::Range<u32> {
+        0..n
+    }
+
+    // Raw identifiers: the blocking form drops the `r#`.
+    #[threaded]
+    pub(crate) fn r#match(r#in: Arc<str>) -> usize {
+        r#in.len()
+    }
+}
+
+#[test]
+#[allow(deprecated)]
+fn attributes_on_the_function_go_on_both_forms() {
+    on_every_runtime_alone(|| async {
+        assert_eq!(attributed::inlined(1).await, 2);
+        assert_eq!(attributed::cold(1).await, 3);
+        assert_eq!(attributed::picked().collect::<Vec<_>>().await, [2]);
+        assert_eq!(attributed::old(2).collect::<Vec<_>>().await, [0, 1]);
+        assert_eq!(attributed::r#match("abc".into()).await, 3);
+
+        assert_eq!(attributed::inlined_sync(2), 3);
+        assert_eq!(attributed::cold_sync(2), 4);
+        assert_eq!(attributed::picked_sync(), [2]);
+        assert_eq!(attributed::old_sync(1).count(), 1);
+        assert_eq!(attributed::match_sync("a".into()), 1);
+    });
+}
+
+#[threaded]
+fn pick_first<T, U>(items: Vec<T>, fallback: U) -> Result<T, U>
+where
+    T: Clone + std::fmt::Debug,
+    Vec<T>: std::fmt::Debug,
+    U: Default + PartialEq,
+{
+    items.first().cloned().ok_or(fallback)
+}
+
+#[threaded_separate]
+fn boxed_unsized<T: ?Sized + std::fmt::Display>(value: Box<T>) -> String {
+    value.to_string()
+}
+
+#[threaded_iterable(max_size = N)]
+fn chunks<const N: usize, T>(items: Vec<T>) -> impl Iterator<Item = Vec<T>>
+where
+    T: Clone,
+{
+    let chunks: Vec<Vec<T>> = items.chunks(N.max(1)).map(<[T]>::to_vec).collect();
+    chunks.into_iter()
+}
+
+#[threaded_iterable_separate]
+fn boxed_iterator<I>(items: I) -> Box<dyn Iterator<Item = I::Item> + Send>
+where
+    I: IntoIterator + 'static,
+    I::IntoIter: Send,
+    I::Item: Send,
+{
+    Box::new(items.into_iter())
+}
+
+#[test]
+fn generics_and_where_clauses_of_every_kind() {
+    on_every_runtime_alone(|| async {
+        assert_eq!(pick_first(vec![4, 5], 0u8).await, Ok(4));
+        assert_eq!(pick_first(Vec::<u8>::new(), 7u8).await, Err(7));
+        let shown: Box<str> = "dyn".into();
+        assert_eq!(boxed_unsized(shown).await, "dyn");
+        let chunked = chunks::<2, u8>(vec![1, 2, 3]);
+        assert_eq!(chunked.max_size(), 2);
+        assert_eq!(chunked.collect::<Vec<_>>().await, [vec![1, 2], vec![3]]);
+        let items: Vec<u8> = boxed_iterator(vec![1u8, 2]).collect().await;
+        assert_eq!(items, [1, 2]);
+        assert_eq!(pick_first_sync(vec!['a'], 0u8), Ok('a'));
+        assert_eq!(chunks_sync::<1, u8>(vec![1, 2]).count(), 2);
+    });
+}
+
+#[threaded]
+fn parsed_sum(text: String) -> Result<u32, std::num::ParseIntError> {
+    if text.is_empty() {
+        return Ok(0);
+    }
+    let mut sum = 0;
+    for part in text.split(',') {
+        sum += part.trim().parse::<u32>()?;
+    }
+    Ok(sum)
+}
+
+#[threaded_separate]
+#[allow(clippy::manual_find)]
+fn first_even(items: Vec<u32>) -> Option<u32> {
+    for item in items {
+        if item % 2 == 0 {
+            return Some(item);
+        }
+    }
+    None
+}
+
+// `Option` is an iterator of at most one item: `?` and `return` in an
+// iterable function.
+#[threaded_iterable]
+fn first_number(text: String) -> Option<u32> {
+    let first = text.split(',').next()?;
+    if first.is_empty() {
+        return None;
+    }
+    first.parse().ok()
+}
+
+#[threaded_iterable_separate]
+fn up_to(n: u32) -> Vec<u32> {
+    if n == 0 {
+        return Vec::new();
+    }
+    (0..n).collect()
+}
+
+#[test]
+fn return_and_question_mark_leave_the_body() {
+    on_every_runtime_alone(|| async {
+        assert_eq!(parsed_sum("1, 2,3".into()).await, Ok(6));
+        assert_eq!(parsed_sum(String::new()).await, Ok(0));
+        assert!(parsed_sum("1,x".into()).await.is_err());
+        assert_eq!(first_even(vec![1, 3, 4, 6]).await, Some(4));
+        assert_eq!(first_even(vec![1]).await, None);
+        assert_eq!(first_number("12,3".into()).collect::<Vec<_>>().await, [12]);
+        assert_eq!(first_number(",3".into()).collect::<Vec<_>>().await, []);
+        assert_eq!(up_to(0).collect::<Vec<_>>().await, []);
+        assert_eq!(up_to(2).collect::<Vec<_>>().await, [0, 1]);
+        assert_eq!(parsed_sum_sync("4".into()), Ok(4));
+    });
+}
+
+/// Yields `before` items, then panics.
+struct PanicsAfter {
+    before: u32,
+}
+
+impl Iterator for PanicsAfter {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        if self.before == 0 {
+            std::panic::panic_any(7_u32);
+        }
+        self.before -= 1;
+        Some(self.before)
+    }
+}
+
+#[threaded(pool = pool)]
+fn panics_with_a_value(pool: ThreadPool) -> u32 {
+    let _ = pool;
+    std::panic::panic_any(5_u32)
+}
+
+#[threaded_iterable(pool = pool, max_size = 1)]
+fn panics_before_its_iterator(pool: ThreadPool) -> PanicsAfter {
+    let _ = pool;
+    panic!("no iterator")
+}
+
+#[threaded_iterable(pool = pool, max_size = 1)]
+fn panics_while_iterating(pool: ThreadPool, before: u32) -> PanicsAfter {
+    let _ = pool;
+    PanicsAfter { before }
+}
+
+#[threaded_iterable_separate]
+fn panics_before_its_iterator_separate() -> PanicsAfter {
+    panic!("no iterator")
+}
+
+#[threaded_iterable_separate(max_size = 0)]
+fn panics_while_iterating_separate(before: u32) -> PanicsAfter {
+    PanicsAfter { before }
+}
+
+/// Collects a stream's items until it panics; returns them and the panic.
+async fn items_then_panic<S>(mut stream: S) -> (Vec<u32>, Box<dyn std::any::Any + Send>)
+where
+    S: futures::Stream<Item = u32> + Unpin,
+{
+    let mut items = Vec::new();
+    loop {
+        match AssertUnwindSafe(stream.next()).catch_unwind().await {
+            Ok(Some(item)) => items.push(item),
+            Ok(None) => panic!("the stream ended without the panic, after {items:?}"),
+            Err(payload) => return (items, payload),
+        }
+    }
+}
+
+#[test]
+fn a_panic_in_the_body_or_its_iterator_reaches_the_consumer() {
+    on_every_runtime_alone(|| async {
+        let pool = ThreadPool::new(1);
+        let payload = AssertUnwindSafe(panics_with_a_value(pool.clone()))
+            .catch_unwind()
+            .await
+            .unwrap_err();
+        assert_eq!(payload.downcast_ref::<u32>(), Some(&5));
+
+        let (items, payload) = items_then_panic(panics_before_its_iterator(pool.clone())).await;
+        assert_eq!(
+            (items, panic_message(payload)),
+            (vec![], "no iterator".to_owned())
+        );
+        let (items, payload) = items_then_panic(panics_while_iterating(pool.clone(), 3)).await;
+        assert_eq!(items, [2, 1, 0]);
+        assert_eq!(payload.downcast_ref::<u32>(), Some(&7));
+
+        let (items, payload) = items_then_panic(panics_before_its_iterator_separate()).await;
+        assert_eq!(
+            (items, panic_message(payload)),
+            (vec![], "no iterator".to_owned())
+        );
+        let (items, payload) = items_then_panic(panics_while_iterating_separate(2)).await;
+        assert_eq!(items, [1, 0]);
+        assert_eq!(payload.downcast_ref::<u32>(), Some(&7));
+
+        // The pool's workers survived; each panic was counted once, as the
+        // job's, and nothing strayed.
+        assert_eq!(thread_name_on(pool.clone()).await, "ok");
+        let stats = pool.stats();
+        assert_eq!((stats.panicked, stats.stray_panics), (3, 0), "{stats:?}");
+        pool.shutdown_async().await;
+    });
+}
+
+#[threaded(pool = pool)]
+fn thread_name_on(pool: ThreadPool) -> &'static str {
+    let _ = pool;
+    "ok"
+}
+
+#[threaded]
+fn queues_a_nested_call(x: u32) -> threadbridge::JoinHandle<u32> {
+    #[threaded]
+    fn inner(x: u32) -> u32 {
+        x * 3
+    }
+    #[threaded_iterable_separate]
+    fn inner_items(x: u32) -> std::ops::Range<u32> {
+        0..x
+    }
+    assert_eq!(
+        futures::executor::block_on(inner_items(x).count()),
+        x as usize
+    );
+    assert_eq!(inner_sync(x), x * 3);
+    inner(x + 1)
+}
+
+#[test]
+fn an_attributed_function_nested_in_another_works_in_both_forms() {
+    on_every_runtime_alone(|| async {
+        let nested = queues_a_nested_call(2).await;
+        assert_eq!(nested.await, 9);
+    });
+    // Inline, the blocking form waits for its nested stream itself: outside
+    // any executor.
+    let handle = with_deadline("the blocking form", DEADLINE, || {
+        queues_a_nested_call_sync(1)
+    });
+    assert_eq!(futures::executor::block_on(handle), 6);
 }
