@@ -1277,3 +1277,96 @@ fn an_attributed_function_nested_in_another_works_in_both_forms() {
     });
     assert_eq!(futures::executor::block_on(handle), 6);
 }
+
+#[threaded]
+fn shown_twice(value: impl std::fmt::Display, times: usize) -> String {
+    value.to_string().repeat(times)
+}
+
+#[threaded_separate]
+fn summed<T: Into<u64>>(first: T, rest: Vec<impl Into<u64>>) -> u64 {
+    first.into() + rest.into_iter().map(Into::into).sum::<u64>()
+}
+
+#[threaded_iterable]
+fn doubled(items: impl IntoIterator<Item = u32, IntoIter: Send>) -> impl Iterator<Item = u32> {
+    items.into_iter().map(|item| item * 2)
+}
+
+#[threaded_iterable_separate]
+fn each_of(items: (impl Iterator<Item = u8>, u8)) -> Vec<u8> {
+    items.0.chain([items.1]).collect()
+}
+
+/// Its generic parameters are named as the expansion's helper's: they are
+/// the user's.
+#[threaded_separate]
+fn called<F, T>(f: F) -> T
+where
+    F: FnOnce() -> T,
+{
+    f()
+}
+
+#[test]
+fn impl_trait_arguments_cross_like_generic_parameters() {
+    on_every_runtime_alone(|| async {
+        assert_eq!(shown_twice(4, 2).await, "44");
+        assert_eq!(summed(1u8, vec![2u32, 3]).await, 6);
+        assert_eq!(doubled(vec![1, 2]).collect::<Vec<_>>().await, [2, 4]);
+        assert_eq!(each_of((0..2, 9)).collect::<Vec<_>>().await, [0, 1, 9]);
+        assert_eq!(called(|| "f").await, "f");
+        // A turbofish names the explicit parameters only.
+        assert_eq!(summed::<u16>(1, vec![1u8]).await, 2);
+
+        assert_eq!(shown_twice_sync("a", 3), "aaa");
+        assert_eq!(doubled_sync([3]).collect::<Vec<_>>(), [6]);
+    });
+}
+
+static SHARED: LazyLock<ThreadPool> =
+    LazyLock::new(|| ThreadPool::builder().name("shared").max_threads(1).build());
+
+struct Pooled;
+
+impl Pooled {
+    const MAX: usize = 3;
+
+    fn pool() -> &'static ThreadPool {
+        &SHARED
+    }
+
+    /// `Self` only in the attribute's arguments.
+    #[threaded(pool = Self::pool())]
+    fn where_am_i() -> String {
+        current_thread_name()
+    }
+
+    #[threaded_iterable(pool = Self::pool(), max_size = Self::MAX)]
+    fn names(times: usize) -> Vec<String> {
+        vec![current_thread_name(); times]
+    }
+}
+
+#[threaded_iterable(max_size = usize::MAX)]
+fn absurdly_bounded(n: u32) -> std::ops::Range<u32> {
+    0..n
+}
+
+#[test]
+fn self_in_the_attribute_and_absurd_bounds() {
+    on_every_runtime_alone(|| async {
+        assert!(Pooled::where_am_i().await.starts_with("shared-"));
+        let names = Pooled::names(2);
+        assert_eq!(names.max_size(), 3);
+        let names: Vec<String> = names.collect().await;
+        assert!(
+            names.iter().all(|name| name.starts_with("shared-")),
+            "{names:?}"
+        );
+        let items = absurdly_bounded(3);
+        // A bound no buffer reaches is no bound, which reads as 0.
+        assert_eq!(items.max_size(), 0);
+        assert_eq!(items.collect::<Vec<_>>().await, [0, 1, 2]);
+    });
+}

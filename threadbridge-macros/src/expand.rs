@@ -226,6 +226,41 @@ fn check_signature(kind: Kind, func: &ItemFn, errors: &mut Vec<Error>) {
     }
 }
 
+/// Adds `Send + 'static` to each `impl Trait` in an argument's type, for the
+/// async form: the argument crosses to another thread, as a generic
+/// parameter's does.
+fn send_impl_traits(ty: &mut Type) {
+    match ty {
+        Type::ImplTrait(opaque) => {
+            opaque.bounds.push(syn::parse_quote!(::core::marker::Send));
+            opaque.bounds.push(syn::parse_quote!('static));
+        }
+        Type::Path(path) => {
+            if let Some(qself) = &mut path.qself {
+                send_impl_traits(&mut qself.ty);
+            }
+            for segment in &mut path.path.segments {
+                if let PathArguments::AngleBracketed(args) = &mut segment.arguments {
+                    for arg in &mut args.args {
+                        match arg {
+                            GenericArgument::Type(ty) => send_impl_traits(ty),
+                            GenericArgument::AssocType(assoc) => send_impl_traits(&mut assoc.ty),
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+        Type::Tuple(tuple) => tuple.elems.iter_mut().for_each(send_impl_traits),
+        Type::Array(array) => send_impl_traits(&mut array.elem),
+        Type::Slice(slice) => send_impl_traits(&mut slice.elem),
+        Type::Paren(paren) => send_impl_traits(&mut paren.elem),
+        Type::Group(group) => send_impl_traits(&mut group.elem),
+        Type::Reference(reference) => send_impl_traits(&mut reference.elem),
+        _ => {}
+    }
+}
+
 /// Whether `ty` is `!`, in parentheses or not.
 fn is_never(ty: &Type) -> bool {
     match ty {
@@ -287,7 +322,7 @@ fn check_attributes(attr: &str, attrs: &[syn::Attribute], errors: &mut Vec<Error
 }
 
 /// Refuses borrowed types (a reference or a lifetime other than `'static`)
-/// and `impl Trait` in an argument's type. Function pointer types and `Fn`
+/// in an argument's type, `impl Trait` bounds included. Function pointer types and `Fn`
 /// sugar (`fn(&str)`, `dyn Fn(&str)`) borrow only for their own call, so
 /// they pass.
 fn check_type(attr: &str, ty: &Type, errors: &mut Vec<Error>) {
@@ -306,14 +341,7 @@ fn check_type(attr: &str, ty: &Type, errors: &mut Vec<Error>) {
                 ));
             }
         }
-        Type::ImplTrait(_) => errors.push(Error::new_spanned(
-            ty,
-            format!(
-                "`{attr}` cannot take an `impl Trait` argument: the blocking form is called \
-                 with its generic parameters named; use a generic parameter instead, as in \
-                 `fn name<T: Trait + Send + 'static>(arg: T)`"
-            ),
-        )),
+        Type::ImplTrait(opaque) => check_bounds(attr, &opaque.bounds, errors),
         Type::Path(path) => {
             if let Some(qself) = &path.qself {
                 check_type(attr, &qself.ty, errors);
@@ -431,13 +459,19 @@ fn item_type(kind: Kind, sig: &syn::Signature) -> syn::Result<TokenStream> {
 /// `<name>_sync`: whether the function is in an `impl` block. An attribute
 /// cannot see where it stands, so this is read from what can only be
 /// written inside one: a `self` receiver, or `Self` in the signature or in
-/// the body's own code. A `Self` inside an item nested in the body (an
+/// the body's own code (or in the attribute's own arguments, which the async
+/// form evaluates). A `Self` inside an item nested in the body (an
 /// `impl`, a `trait`, a `struct`, a `fn`, ...) names that item's type, never
 /// the enclosing `impl`'s, so nested items are skipped; macro invocations
 /// are scanned as tokens, by the same rule.
-fn calls_through_self(func: &ItemFn) -> bool {
+fn calls_through_self(func: &ItemFn, args: &Args) -> bool {
     let sig = &func.sig;
-    sig.receiver().is_some()
+    let in_args = [&args.pool, &args.max_size]
+        .into_iter()
+        .flatten()
+        .any(|expr| names_own_self(expr.to_token_stream()));
+    in_args
+        || sig.receiver().is_some()
         || names_own_self(sig.generics.params.to_token_stream())
         || names_own_self(sig.generics.where_clause.to_token_stream())
         || names_own_self(sig.inputs.to_token_stream())
@@ -550,7 +584,7 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
     } = func.clone();
     let name = &sig.ident;
     let sync_name = format_ident!("{}_sync", name);
-    let through_self = calls_through_self(&func);
+    let through_self = calls_through_self(&func, args);
 
     // Docs go on the async form, which keeps the name; everything else
     // (`cfg`, `allow`, `doc(hidden)`, ...) goes on both.
@@ -582,7 +616,8 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
                     }
                     _ => Ident::new(&format!("arg{index}"), Span::mixed_site()),
                 };
-                let ty = &arg.ty;
+                let mut ty = (*arg.ty).clone();
+                send_impl_traits(&mut ty);
                 (&arg.attrs, quote!(#ident: #ty), quote!(#ident))
             }
         };

@@ -49,12 +49,28 @@
 //!   `'static`, a lifetime parameter) is refused at compile time;
 //! - a method takes `self` by value or an owned receiver such as
 //!   `self: Arc<Self>`; `&self` and `&mut self` are refused;
-//! - the function's generic type parameters get `Send + 'static` bounds on
-//!   the async form (the arguments and the result cross threads), and so
-//!   does `Self` for a method; the type parameters of an enclosing `impl`
-//!   block need those bounds written on the `impl`;
-//! - `impl Trait` arguments are refused (write a generic parameter), and so
-//!   are `async fn`, `const fn`, `unsafe fn` and `extern` functions.
+//! - the function's generic type parameters and `impl Trait` arguments get
+//!   `Send + 'static` bounds on the async form (the arguments and the
+//!   result cross threads), and so does `Self` for a method; the type
+//!   parameters of an enclosing `impl` block need those bounds written on
+//!   the `impl`;
+//! - any pattern may bind an argument (`(a, b): (u32, u32)`, `_`, `mut x`,
+//!   `Point { x, y }: Point`);
+//! - an argument's attributes stay with it: one configured out by `#[cfg]`
+//!   or `#[cfg_attr]` is gone from both forms;
+//! - the function's attributes (docs aside, which go on the async form) go
+//!   on both forms: `#[cfg]`, `#[inline]`, `#[must_use]`, `#[allow]`,
+//!   `#[deprecated]` (the async form's own call of the blocking form is no
+//!   use of it), ...; `#[no_mangle]` and `#[export_name]`, which two
+//!   functions cannot share, are refused, and so is a second attribute of
+//!   this crate;
+//! - the body is the function's as written: `return`, `?`, nested items and
+//!   macros work as in any function; a panic resumes where the async form's
+//!   handle is awaited (or, for the iterable attributes, where the stream is
+//!   polled, after the items produced before it);
+//! - the function returns: `-> !` is refused (a handle of `!` cannot be
+//!   named on stable Rust); return `std::convert::Infallible` instead;
+//! - `async fn`, `const fn`, `unsafe fn` and `extern` functions are refused.
 //!
 //! # In an `impl` block
 //!
