@@ -688,6 +688,38 @@ fn made_in_macros(n: u32) -> Vec<u32> {
     (0..Counter::up_to(n).0).map(|i| wrapped!(i)).collect()
 }
 
+/// Puts `$body` in an `impl` of its own: the `Self` it is given names
+/// `$name`, though no item keyword comes with it.
+macro_rules! with_constructor {
+    ($name:ident, $body:expr) => {
+        impl $name {
+            fn new(x: u32) -> Self {
+                let _ = x;
+                $body
+            }
+        }
+    };
+}
+
+#[threaded]
+fn given_to_a_macro_that_makes_an_impl(x: u32) -> u32 {
+    struct Made(u32);
+    with_constructor!(Made, Self(10));
+    // A macro defined here whose `Self` is used only inside an item.
+    macro_rules! own {
+        ($value:expr) => {
+            Self($value)
+        };
+    }
+    struct Other(u32);
+    impl Other {
+        fn new(x: u32) -> Self {
+            own!(x + 1)
+        }
+    }
+    Made::new(0).0 + Other::new(x).0
+}
+
 #[threaded]
 fn with_a_nested_fn_and_closure(x: u32) -> u32 {
     fn helper(x: u32) -> u32 {
@@ -727,6 +759,8 @@ fn self_in_items_nested_in_a_free_function_names_their_own_type() {
         let made: Vec<u32> = made_in_macros(3).collect().await;
         assert_eq!(made, [0, 1, 2]);
         assert_eq!(with_a_nested_fn_and_closure(1).await, 3);
+        assert_eq!(given_to_a_macro_that_makes_an_impl(1).await, 12);
+        assert_eq!(given_to_a_macro_that_makes_an_impl_sync(2), 13);
 
         assert_eq!(built_by_a_nested_impl_sync(2), 3);
         assert_eq!(built_by_a_nested_trait_sync(1), 2);
@@ -750,10 +784,11 @@ impl Tally {
         make()
     }
 
-    /// ... or in a macro's tokens.
+    /// ... or in an expression beside a macro, whose tokens do not count.
     #[threaded_separate]
-    fn in_a_macro(n: u32) -> Vec<u32> {
-        vec![Self::START, n]
+    fn beside_a_macro(n: u32) -> Vec<u32> {
+        let start = Self::START;
+        vec![start, n]
     }
 
     /// ... or in the signature's `where` clause, the way to mark an
@@ -776,7 +811,7 @@ impl Tally {
             }
         }
         let _ = Other::make();
-        Self::in_a_macro_sync(n)
+        Self::beside_a_macro_sync(n)
     }
 }
 
@@ -784,7 +819,7 @@ impl Tally {
 fn associated_functions_call_their_blocking_form_through_self() {
     on_every_runtime_alone(|| async {
         assert_eq!(Tally::in_a_closure(3).await.counts, [3]);
-        assert_eq!(Tally::in_a_macro(4).await, [100, 4]);
+        assert_eq!(Tally::beside_a_macro(4).await, [100, 4]);
         let doubled: Vec<u32> = Tally::in_the_where_clause(5).collect().await;
         assert_eq!(doubled, [5, 5]);
         let beside: Vec<u32> = Tally::beside_a_nested_impl(6).collect().await;

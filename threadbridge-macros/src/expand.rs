@@ -2,11 +2,12 @@
 //! emit the async form (named as the function) and the blocking form (named
 //! `<name>_sync`).
 
-use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
+use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
+use syn::visit::Visit;
 use syn::{
     Error, Expr, FnArg, GenericArgument, GenericParam, Ident, ItemFn, Lifetime, Meta, Pat,
     PathArguments, ReceiverKind, ReturnType, Safety, Type, TypeParamBound, WherePredicate,
@@ -457,87 +458,54 @@ fn item_type(kind: Kind, sig: &syn::Signature) -> syn::Result<TokenStream> {
 
 /// Whether the async form must call `Self::<name>_sync` rather than
 /// `<name>_sync`: whether the function is in an `impl` block. An attribute
-/// cannot see where it stands, so this is read from what can only be
-/// written inside one: a `self` receiver, or `Self` in the signature or in
-/// the body's own code (or in the attribute's own arguments, which the async
-/// form evaluates). A `Self` inside an item nested in the body (an
-/// `impl`, a `trait`, a `struct`, a `fn`, ...) names that item's type, never
-/// the enclosing `impl`'s, so nested items are skipped; macro invocations
-/// are scanned as tokens, by the same rule.
+/// cannot see where it stands, so this is read from what only a function in
+/// an `impl` can write, and so what no free function ever has: a `self`
+/// receiver, or `Self` in the signature, in the attribute's own arguments
+/// (which the async form evaluates), or in the body's own code.
+///
+/// What is not the body's own code is not read: an item nested in the body
+/// (an `impl`, a `trait`, a `struct`, a `fn`, ...), whose `Self` names that
+/// item's type, never the enclosing `impl`'s; and a macro's tokens, whose
+/// `Self` may be put inside an item by the macro (`make_impl!(P, Self(1))`)
+/// where an attribute cannot follow it. A free function is therefore never
+/// taken for a method; an associated function whose only `Self` is in a
+/// macro must name `Self` in its signature (the crate docs say so).
 fn calls_through_self(func: &ItemFn, args: &Args) -> bool {
-    let sig = &func.sig;
-    let in_args = [&args.pool, &args.max_size]
-        .into_iter()
-        .flatten()
-        .any(|expr| names_own_self(expr.to_token_stream()));
-    in_args
-        || sig.receiver().is_some()
-        || names_own_self(sig.generics.params.to_token_stream())
-        || names_own_self(sig.generics.where_clause.to_token_stream())
-        || names_own_self(sig.inputs.to_token_stream())
-        || names_own_self(sig.output.to_token_stream())
-        || names_own_self(func.block.to_token_stream())
+    let mut finder = OwnSelf::default();
+    for expr in [&args.pool, &args.max_size].into_iter().flatten() {
+        finder.visit_expr(expr);
+    }
+    finder.visit_signature(&func.sig);
+    finder.visit_block(&func.block);
+    finder.found
 }
 
-/// Whether `tokens` name `Self` outside the items nested in them.
-fn names_own_self(tokens: TokenStream) -> bool {
-    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
-    let mut at = 0;
-    while at < tokens.len() {
-        if let Some(end) = nested_item_end(&tokens, at) {
-            at = end;
-            continue;
-        }
-        match &tokens[at] {
-            TokenTree::Ident(ident) if ident == "Self" => return true,
-            TokenTree::Group(group) if names_own_self(group.stream()) => return true,
-            _ => {}
-        }
-        at += 1;
-    }
-    false
+/// Looks for `Self` (or a `self` receiver) outside nested items and macro
+/// tokens; see [`calls_through_self`].
+#[derive(Default)]
+struct OwnSelf {
+    found: bool,
 }
 
-/// When an item starts at `tokens[at]` (read from its keyword), the index
-/// just past it: past the first `;` or `{ .. }` that follows, which ends a
-/// `struct S(..);`, a `type`, a `const`, a `static`, and holds the body of
-/// an `impl`, a `trait`, a `fn`, a `mod`. A keyword that is not an item here
-/// is left to the caller: `fn(..)` (a pointer type), `const { .. }` (an
-/// inline const), `'static` (a lifetime), `extern "C" fn(..)`.
-fn nested_item_end(tokens: &[TokenTree], at: usize) -> Option<usize> {
-    let TokenTree::Ident(keyword) = &tokens[at] else {
-        return None;
-    };
-    let after_quote =
-        at > 0 && matches!(&tokens[at - 1], TokenTree::Punct(punct) if punct.as_char() == '\'');
-    if after_quote {
-        return None;
+impl<'ast> Visit<'ast> for OwnSelf {
+    fn visit_ident(&mut self, ident: &'ast Ident) {
+        if ident == "Self" {
+            self.found = true;
+        }
     }
-    let next = tokens.get(at + 1);
-    let next_is_ident = matches!(next, Some(TokenTree::Ident(_)));
-    let opens_brace = |tree: Option<&TokenTree>| matches!(tree, Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Brace);
-    let starts = match keyword.to_string().as_str() {
-        "impl" | "struct" | "enum" | "trait" | "mod" => true,
-        "fn" | "union" | "type" | "static" | "const" => next_is_ident,
-        "extern" => match next {
-            Some(TokenTree::Ident(ident)) => ident == "crate",
-            Some(TokenTree::Literal(_)) => opens_brace(tokens.get(at + 2)),
-            other => opens_brace(other),
-        },
-        _ => false,
-    };
-    if !starts {
-        return None;
+
+    fn visit_receiver(&mut self, _: &'ast syn::Receiver) {
+        self.found = true;
     }
-    let end = tokens[at + 1..]
-        .iter()
-        .position(|tree| match tree {
-            TokenTree::Punct(punct) => punct.as_char() == ';',
-            TokenTree::Group(group) => group.delimiter() == Delimiter::Brace,
-            _ => false,
-        })
-        .map_or(tokens.len(), |offset| at + 1 + offset + 1);
-    Some(end)
+
+    // Nested items have a `Self` of their own, or none.
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+
+    // Neither a macro's tokens nor an attribute's arguments are code the
+    // attribute can place; the macro's path cannot be `Self`.
+    fn visit_macro(&mut self, _: &'ast syn::Macro) {}
+
+    fn visit_attribute(&mut self, _: &'ast syn::Attribute) {}
 }
 
 /// Adds `Send + 'static` to every type parameter: in its `where` predicate

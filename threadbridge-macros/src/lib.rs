@@ -77,14 +77,18 @@
 //! An attribute cannot see whether its function stands in an `impl` block,
 //! so it reads that from what only a function there can write: the async
 //! form calls `Self::name_sync` when the function takes `self` or names
-//! `Self` in its signature or in its body's own code, and `name_sync`
-//! otherwise. A `Self` inside an item nested in the body (an `impl`, a
-//! `trait`, a `struct`, a `fn` declared there, also when a macro's tokens
-//! hold it) names that item's type and does not count. An associated
-//! function that names `Self` nowhere (one returning its own type by name,
-//! say) should name it in its signature, as in `fn open(path: PathBuf) ->
-//! Self`, or add `where Self: Sized`. The attributes cannot go in a trait or
-//! a trait impl, whose methods are fixed by the trait.
+//! `Self` in its signature, in the attribute's arguments (`pool =
+//! Self::pool()`) or in its body's own code, and `name_sync` otherwise. Not
+//! the body's own code, and not read: the items nested in it (an `impl`, a
+//! `trait`, a `struct`, a `fn` declared there), whose `Self` is their own,
+//! and a macro's tokens, which the macro may place inside an item of its
+//! own. So a free function is never mistaken for a method. An associated
+//! function that names `Self` nowhere else (one returning its own type by
+//! name, or naming it only in `format!("{}", Self::NAME)`) is called as a
+//! free function would be, and fails with "cannot find function
+//! `name_sync`": name `Self` in its signature, as in `fn open(path:
+//! PathBuf) -> Self`, or add `where Self: Sized`. The attributes cannot go
+//! in a trait or a trait impl, whose methods are fixed by the trait.
 //!
 //! ```
 //! use std::sync::Arc;

@@ -3,6 +3,7 @@
 //! unqualified, which an `impl` block does not have in scope, and the
 //! compiler says so at the function's name (its help means `Self::`). The
 //! fix is to name `Self` in the signature: `-> Self`, or `where Self: Sized`.
+//! A `Self` that only a nested item or a macro's tokens hold does not count.
 
 use threadbridge::threaded;
 
@@ -20,6 +21,24 @@ impl Server {
             }
         }
         Reply::code()
+    }
+
+    const NAME: &'static str = "server";
+
+    // Nor does a `Self` in a macro's tokens, which the macro may put in an
+    // item of its own.
+    #[threaded]
+    pub fn name() -> String {
+        format!("{}", Self::NAME)
+    }
+
+    // What the message asks for.
+    #[threaded]
+    pub fn named() -> String
+    where
+        Self: Sized,
+    {
+        format!("{}", Self::NAME)
     }
 }
 
