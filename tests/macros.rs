@@ -791,6 +791,20 @@ impl Tally {
         vec![start, n]
     }
 
+    /// ... or in the arguments of the standard library's expression macros,
+    /// which stay where they are written.
+    #[threaded]
+    fn in_std_macros(n: u32) -> String {
+        assert!(Self::START > 0, "{}", Self::START);
+        let repeated = vec![Self::START; 2];
+        format!("{n}:{repeated:?}:{start}", start = Self::START)
+    }
+
+    #[threaded]
+    fn in_a_path_to_a_std_macro(n: u32) -> Vec<u32> {
+        std::vec![Self::START + n]
+    }
+
     /// ... or in the signature's `where` clause, the way to mark an
     /// associated function that names its type nowhere else.
     #[threaded_iterable]
@@ -820,6 +834,8 @@ fn associated_functions_call_their_blocking_form_through_self() {
     on_every_runtime_alone(|| async {
         assert_eq!(Tally::in_a_closure(3).await.counts, [3]);
         assert_eq!(Tally::beside_a_macro(4).await, [100, 4]);
+        assert_eq!(Tally::in_std_macros(1).await, "1:[100, 100]:100");
+        assert_eq!(Tally::in_a_path_to_a_std_macro(1).await, [101]);
         let doubled: Vec<u32> = Tally::in_the_where_clause(5).collect().await;
         assert_eq!(doubled, [5, 5]);
         let beside: Vec<u32> = Tally::beside_a_nested_impl(6).collect().await;

@@ -501,11 +501,69 @@ impl<'ast> Visit<'ast> for OwnSelf {
     // Nested items have a `Self` of their own, or none.
     fn visit_item(&mut self, _: &'ast syn::Item) {}
 
-    // Neither a macro's tokens nor an attribute's arguments are code the
-    // attribute can place; the macro's path cannot be `Self`.
-    fn visit_macro(&mut self, _: &'ast syn::Macro) {}
+    // A macro's tokens are not code the attribute can place, but those of
+    // the standard library's expression macros are expressions that stay
+    // where they are written.
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        if !is_std_expression_macro(&mac.path) {
+            return;
+        }
+        let listed = mac.parse_body_with(Punctuated::<Expr, syn::Token![,]>::parse_terminated);
+        // `vec![value; count]`.
+        let repeated = || {
+            mac.parse_body_with(|input: syn::parse::ParseStream<'_>| {
+                let value: Expr = input.parse()?;
+                input.parse::<syn::Token![;]>()?;
+                let count: Expr = input.parse()?;
+                Ok(Punctuated::from_iter([value, count]))
+            })
+        };
+        if let Ok(exprs) = listed.or_else(|_| repeated()) {
+            for expr in &exprs {
+                self.visit_expr(expr);
+            }
+        }
+    }
+
+    // An attribute's arguments are not code.
 
     fn visit_attribute(&mut self, _: &'ast syn::Attribute) {}
+}
+
+/// Whether `path` names one of the standard library's macros whose
+/// arguments are expressions, expanded in place (`format!`, `vec!`,
+/// `assert!`, ...): by its name alone (as the prelude brings it) or under
+/// `std`, `core` or `alloc`.
+fn is_std_expression_macro(path: &syn::Path) -> bool {
+    const NAMES: [&str; 20] = [
+        "assert",
+        "assert_eq",
+        "assert_ne",
+        "dbg",
+        "debug_assert",
+        "debug_assert_eq",
+        "debug_assert_ne",
+        "eprint",
+        "eprintln",
+        "format",
+        "format_args",
+        "panic",
+        "print",
+        "println",
+        "todo",
+        "unimplemented",
+        "unreachable",
+        "vec",
+        "write",
+        "writeln",
+    ];
+    let segments: Vec<&Ident> = path.segments.iter().map(|segment| &segment.ident).collect();
+    let name = match segments[..] {
+        [name] => name,
+        [krate, name] if ["std", "core", "alloc"].iter().any(|known| krate == known) => name,
+        _ => return false,
+    };
+    NAMES.iter().any(|known| name == known)
 }
 
 /// Adds `Send + 'static` to every type parameter: in its `where` predicate

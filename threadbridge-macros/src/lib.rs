@@ -82,12 +82,14 @@
 //! the body's own code, and not read: the items nested in it (an `impl`, a
 //! `trait`, a `struct`, a `fn` declared there), whose `Self` is their own,
 //! and a macro's tokens, which the macro may place inside an item of its
-//! own. So a free function is never mistaken for a method. An associated
-//! function that names `Self` nowhere else (one returning its own type by
-//! name, or naming it only in `format!("{}", Self::NAME)`) is called as a
-//! free function would be, and fails with "cannot find function
-//! `name_sync`": name `Self` in its signature, as in `fn open(path:
-//! PathBuf) -> Self`, or add `where Self: Sized`. The attributes cannot go
+//! own; the arguments of the standard library's expression macros
+//! (`format!`, `vec!`, `assert!`, `println!`, `write!`, `panic!`, ...) stay
+//! where they are written and are read. So a free function is never
+//! mistaken for a method. An associated function that names `Self` nowhere
+//! else (one returning its own type by name, or naming it only in another
+//! macro's tokens) is called as a free function would be, and fails with
+//! "cannot find function `name_sync`": name `Self` in its signature, as in
+//! `fn open(path: PathBuf) -> Self`, or add `where Self: Sized`. The attributes cannot go
 //! in a trait or a trait impl, whose methods are fixed by the trait.
 //!
 //! ```
