@@ -795,7 +795,7 @@ impl Tally {
     /// which stay where they are written.
     #[threaded]
     fn in_std_macros(n: u32) -> String {
-        assert!(Self::START > 0, "{}", Self::START);
+        assert!(Self::START > n, "{}", Self::START);
         let repeated = vec![Self::START; 2];
         format!("{n}:{repeated:?}:{start}", start = Self::START)
     }
