@@ -725,29 +725,29 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
             // `threaded_separate` wants an `Fn`; the call is `FnOnce`, so it
             // waits in a slot that the one call empties. A generic helper
             // does it, so that a value that cannot go to another thread is
-            // told once, as such, at its bounds.
-            // In a block of its own, so that its name shadows no argument
-            // in the call (an item's name is not hygienic).
+            // told once, as such, at the helper's bounds. The helper is in a
+            // block of its own, so that its name (an item's name is not
+            // hygienic) shadows no argument of the call.
             quote! {
                 #run_binding
                 {
-                fn #sent<F, T>(#run: F) -> ::threadbridge::JoinHandle<T>
-                where
-                    F: ::core::ops::FnOnce() -> T + ::core::marker::Send + 'static,
-                    T: ::core::marker::Send + 'static,
-                {
-                    let #job = ::std::sync::Mutex::new(::core::option::Option::Some(#run));
-                    ::threadbridge::threaded_separate(move || {
-                        let #job = #job
-                            .lock()
-                            .unwrap_or_else(::std::sync::PoisonError::into_inner)
-                            .take()
-                            .expect("a `#[threaded_separate]` call runs once");
-                        #job()
-                    })
-                    .call(())
-                }
-                #sent(#run)
+                    fn #sent<F, T>(#run: F) -> ::threadbridge::JoinHandle<T>
+                    where
+                        F: ::core::ops::FnOnce() -> T + ::core::marker::Send + 'static,
+                        T: ::core::marker::Send + 'static,
+                    {
+                        let #job = ::std::sync::Mutex::new(::core::option::Option::Some(#run));
+                        ::threadbridge::threaded_separate(move || {
+                            let #job = #job
+                                .lock()
+                                .unwrap_or_else(::std::sync::PoisonError::into_inner)
+                                .take()
+                                .expect("a `#[threaded_separate]` call runs once");
+                            #job()
+                        })
+                        .call(())
+                    }
+                    #sent(#run)
                 }
             },
         ),
