@@ -9,7 +9,7 @@ mod common;
 use std::panic::AssertUnwindSafe;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::sync::{Arc, Barrier, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
 use common::{eventually, on_every_runtime, with_deadline, DEADLINE};
@@ -1419,5 +1419,79 @@ fn self_in_the_attribute_and_absurd_bounds() {
         // A bound no buffer reaches is no bound, which reads as 0.
         assert_eq!(items.max_size(), 0);
         assert_eq!(items.collect::<Vec<_>>().await, [0, 1, 2]);
+    });
+}
+
+/// Counts its runs; waits on `gate` first when one is given.
+#[threaded(pool = pool)]
+fn counted_run(pool: ThreadPool, runs: Arc<AtomicUsize>, gate: Option<Arc<Barrier>>) -> usize {
+    let _ = pool;
+    if let Some(gate) = gate {
+        gate.wait();
+    }
+    runs.fetch_add(1, Ordering::SeqCst) + 1
+}
+
+#[threaded_iterable(pool = pool, max_size = 1)]
+fn counted_items(pool: ThreadPool, runs: Arc<AtomicUsize>) -> std::ops::Range<u32> {
+    let _ = pool;
+    runs.fetch_add(1, Ordering::SeqCst);
+    0..3
+}
+
+#[test]
+fn a_call_dropped_before_it_runs_never_runs() {
+    on_every_runtime_alone(|| async {
+        let pool = ThreadPool::new(1);
+        let runs = Arc::new(AtomicUsize::new(0));
+        // The pool's one thread waits at the gate, so the next call queues.
+        let gate = Arc::new(Barrier::new(2));
+        let first = counted_run(pool.clone(), runs.clone(), Some(gate.clone()));
+        assert!(eventually(SOON, || pool.stats().running == 1));
+        drop(counted_run(pool.clone(), runs.clone(), None));
+        // A stream dropped before its first poll queues nothing.
+        drop(counted_items(pool.clone(), runs.clone()));
+        gate.wait();
+        assert_eq!(first.await, 1);
+        // A later call runs, and the dropped ones never did.
+        assert_eq!(counted_run(pool.clone(), runs.clone(), None).await, 2);
+        let items: Vec<u32> = counted_items(pool.clone(), runs.clone()).collect().await;
+        assert_eq!(items, [0, 1, 2]);
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+        assert!(eventually(SOON, || pool.stats().running == 0));
+        let stats = pool.stats();
+        assert_eq!(
+            (stats.cancelled, stats.panicked, stats.stray_panics),
+            (1, 0, 0),
+            "{stats:?}"
+        );
+        pool.shutdown_async().await;
+    });
+}
+
+#[threaded(pool = pool)]
+fn waits_on_its_own_pool(pool: ThreadPool, executor: futures::executor::ThreadPool) -> u32 {
+    let inner = counted_run(pool.clone(), Arc::new(AtomicUsize::new(0)), None);
+    threadbridge::sync_wait(&executor, inner) as u32 + 10
+}
+
+#[test]
+fn a_body_that_waits_on_a_call_into_its_own_pool_finishes() {
+    let executor = futures::executor::ThreadPool::new().unwrap();
+    on_every_runtime_alone(move || {
+        let executor = executor.clone();
+        async move {
+            // One thread: the inner call runs only because the outer one's
+            // wait counts as blocked.
+            let pool = ThreadPool::new(1);
+            assert_eq!(waits_on_its_own_pool(pool.clone(), executor).await, 11);
+            let stats = pool.stats();
+            assert_eq!(
+                (stats.submitted, stats.completed, stats.panicked),
+                (2, 2, 0),
+                "{stats:?}"
+            );
+            pool.shutdown_async().await;
+        }
     });
 }
