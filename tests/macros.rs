@@ -860,8 +860,14 @@ fn configured_out_by_cfg_attr(
     a
 }
 
+// Its type need not exist where it is configured out, nor its pattern
+// bind.
 #[threaded_iterable]
-fn configured_out_items(#[cfg(any())] first: Vec<u8>, n: u8) -> std::ops::Range<u8> {
+fn configured_out_items(
+    #[cfg(any())] first: NoSuchType,
+    #[cfg(any())] (a, b): (u8, u8),
+    n: u8,
+) -> std::ops::Range<u8> {
     0..n
 }
 

@@ -75,22 +75,28 @@
 //! # In an `impl` block
 //!
 //! An attribute cannot see whether its function stands in an `impl` block,
-//! so it reads that from what only a function there can write: the async
-//! form calls `Self::name_sync` when the function takes `self` or names
-//! `Self` in its signature, in the attribute's arguments (`pool =
-//! Self::pool()`) or in its body's own code, and `name_sync` otherwise. Not
-//! the body's own code, and not read: the items nested in it (an `impl`, a
-//! `trait`, a `struct`, a `fn` declared there), whose `Self` is their own,
-//! and a macro's tokens, which the macro may place inside an item of its
-//! own; the arguments of the standard library's expression macros
-//! (`format!`, `vec!`, `assert!`, `println!`, `write!`, `panic!`, ...) stay
-//! where they are written and are read. So a free function is never
-//! mistaken for a method. An associated function that names `Self` nowhere
-//! else (one returning its own type by name, or naming it only in another
-//! macro's tokens) is called as a free function would be, and fails with
-//! "cannot find function `name_sync`": name `Self` in its signature, as in
-//! `fn open(path: PathBuf) -> Self`, or add `where Self: Sized`. The attributes cannot go
-//! in a trait or a trait impl, whose methods are fixed by the trait.
+//! so it reads that from what only a function there can write. The async
+//! form calls `Self::name_sync` when the function
+//!
+//! - takes `self`,
+//! - or names `Self` in its signature, in the attribute's arguments
+//!   (`pool = Self::pool()`) or in its body's own code,
+//!
+//! and `name_sync` otherwise. The body's own code leaves out the items
+//! nested in it (an `impl`, a `trait`, a `struct`, a `fn` declared there),
+//! whose `Self` is their own, and the tokens of macros, which a macro may
+//! place inside an item of its own; the arguments of the standard library's
+//! expression macros (`format!`, `vec!`, `assert!`, `println!`, `write!`,
+//! `panic!`, ...) stay where they are written, and count. So a free function
+//! is never taken for a method, whatever its body holds.
+//!
+//! An associated function that names `Self` nowhere else (one returning its
+//! own type by name, or naming it only in another macro's tokens) is called
+//! as a free function would be, and fails to compile with "cannot find
+//! function `name_sync` in this scope": name `Self` in its signature, as in
+//! `fn open(path: PathBuf) -> Self`, or add `where Self: Sized`. The
+//! attributes cannot go in a trait or a trait impl, whose methods are fixed
+//! by the trait.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -117,6 +123,28 @@
 //!     assert_eq!(store.clone().total().await, 10);
 //!     assert_eq!(store.total_sync(), 10);
 //! });
+//! ```
+//!
+//! A free function's nested items may name their own `Self`:
+//!
+//! ```
+//! use threadbridge::threaded;
+//!
+//! #[threaded]
+//! fn parse_point(text: String) -> (i32, i32) {
+//!     struct Point(i32, i32);
+//!     impl Point {
+//!         fn parse(text: &str) -> Self {
+//!             let (x, y) = text.split_once(',').unwrap();
+//!             Self(x.trim().parse().unwrap(), y.trim().parse().unwrap())
+//!         }
+//!     }
+//!     let Point(x, y) = Point::parse(&text);
+//!     (x, y)
+//! }
+//!
+//! let point = futures::executor::block_on(parse_point("3, -4".to_owned()));
+//! assert_eq!(point, (3, -4));
 //! ```
 
 #![forbid(unsafe_code)]
