@@ -1501,3 +1501,87 @@ fn a_body_that_waits_on_a_call_into_its_own_pool_finishes() {
         }
     });
 }
+
+fn no_pool() -> ThreadPool {
+    panic!("no pool")
+}
+
+fn no_bound() -> usize {
+    panic!("no bound")
+}
+
+#[threaded(pool = no_pool())]
+fn on_no_pool(runs: Arc<AtomicUsize>) {
+    runs.fetch_add(1, Ordering::SeqCst);
+}
+
+#[threaded_iterable(max_size = no_bound())]
+fn with_no_bound(runs: Arc<AtomicUsize>) -> Vec<u8> {
+    runs.fetch_add(1, Ordering::SeqCst);
+    vec![]
+}
+
+#[threaded_iterable_separate(max_size = no_bound())]
+fn with_no_bound_separate(runs: Arc<AtomicUsize>) -> Vec<u8> {
+    runs.fetch_add(1, Ordering::SeqCst);
+    vec![]
+}
+
+/// Panics when dropped, on whichever thread drops it.
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("dropped");
+        }
+    }
+}
+
+#[threaded(pool = pool)]
+fn drops_a_panicking_argument(pool: ThreadPool, _argument: PanicsOnDrop) -> u32 {
+    let _ = pool;
+    1
+}
+
+#[threaded_separate]
+fn drops_a_panicking_argument_separate(_argument: PanicsOnDrop) -> u32 {
+    1
+}
+
+#[test]
+fn a_panic_in_the_attribute_arguments_or_an_argument_drop_reaches_the_caller() {
+    on_every_runtime_alone(|| async {
+        // The attribute's expressions run in the call, on the caller's
+        // thread: their panic is the call's, and nothing runs.
+        let runs = Arc::new(AtomicUsize::new(0));
+        let calls: [&dyn Fn(); 3] = [
+            &|| drop(on_no_pool(runs.clone())),
+            &|| drop(with_no_bound(runs.clone())),
+            &|| drop(with_no_bound_separate(runs.clone())),
+        ];
+        for (call, message) in calls.into_iter().zip(["no pool", "no bound", "no bound"]) {
+            let payload = std::panic::catch_unwind(AssertUnwindSafe(call)).unwrap_err();
+            assert_eq!(panic_message(payload), message);
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 0);
+
+        // An argument dropped at the end of the body panics in the job: the
+        // panic is the job's, resumed at the await.
+        let pool = ThreadPool::new(1);
+        let payload = AssertUnwindSafe(drops_a_panicking_argument(pool.clone(), PanicsOnDrop))
+            .catch_unwind()
+            .await
+            .unwrap_err();
+        assert_eq!(panic_message(payload), "dropped");
+        let payload = AssertUnwindSafe(drops_a_panicking_argument_separate(PanicsOnDrop))
+            .catch_unwind()
+            .await
+            .unwrap_err();
+        assert_eq!(panic_message(payload), "dropped");
+        assert_eq!(thread_name_on(pool.clone()).await, "ok");
+        let stats = pool.stats();
+        assert_eq!((stats.panicked, stats.stray_panics), (1, 0), "{stats:?}");
+        pool.shutdown_async().await;
+    });
+}
