@@ -3,6 +3,9 @@
 //! functions, generic functions and methods, under every runtime.
 
 #![cfg(feature = "macros")]
+// What the attributes generate holds no `unsafe`: a user crate that forbids
+// it may use them.
+#![forbid(unsafe_code)]
 
 mod common;
 
