@@ -87,9 +87,9 @@ fn parse_args(kind: Kind, args: TokenStream) -> syn::Result<Args> {
 
 /// Expands one attribute; errors become `compile_error!`s at their tokens.
 pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
-    let func: ItemFn = match syn::parse2(item) {
+    let func: ItemFn = match syn::parse2(item.clone()) {
         Ok(func) => func,
-        Err(error) => return error.to_compile_error(),
+        Err(error) => return not_a_function(kind, item, error),
     };
     let mut errors = Vec::new();
     let args = match parse_args(kind, args) {
@@ -121,6 +121,33 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
             output
         }
     }
+}
+
+/// The error for an item that is no function with a body, followed by the
+/// item as written (so that its own uses do not fail as well); a syntax
+/// error is the parser's.
+fn not_a_function(kind: Kind, item: TokenStream, error: Error) -> TokenStream {
+    let attr = kind.attr();
+    let ours = if let Ok(method) = syn::parse2::<syn::TraitItemFn>(item.clone()) {
+        Error::new_spanned(
+            &method.sig,
+            format!(
+                "`{attr}` needs a function with a body, to run elsewhere; a trait's methods \
+                 are fixed by the trait: put the attribute on a function of your own and \
+                 call it from the trait's"
+            ),
+        )
+    } else if let Ok(other) = syn::parse2::<syn::Item>(item.clone()) {
+        Error::new_spanned(
+            &other,
+            format!("`{attr}` goes on a function (`fn name(args) -> T {{ body }}`)"),
+        )
+    } else {
+        error
+    };
+    let mut output = ours.to_compile_error();
+    output.extend(item);
+    output
 }
 
 /// The message's tail for anything borrowed.
