@@ -350,9 +350,9 @@ fn check_attributes(attr: &str, attrs: &[syn::Attribute], errors: &mut Vec<Error
 }
 
 /// Refuses borrowed types (a reference or a lifetime other than `'static`)
-/// in an argument's type, `impl Trait` bounds included. Function pointer types and `Fn`
-/// sugar (`fn(&str)`, `dyn Fn(&str)`) borrow only for their own call, so
-/// they pass.
+/// in an argument's type, `impl Trait` bounds included. Function pointer
+/// types and `Fn` sugar (`fn(&str)`, `dyn Fn(&str)`) borrow only for their
+/// own call, so they pass.
 fn check_type(attr: &str, ty: &Type, errors: &mut Vec<Error>) {
     match ty {
         Type::Reference(reference) => {
@@ -494,9 +494,11 @@ fn item_type(kind: Kind, sig: &syn::Signature) -> syn::Result<TokenStream> {
 /// (an `impl`, a `trait`, a `struct`, a `fn`, ...), whose `Self` names that
 /// item's type, never the enclosing `impl`'s; and a macro's tokens, whose
 /// `Self` may be put inside an item by the macro (`make_impl!(P, Self(1))`)
-/// where an attribute cannot follow it. A free function is therefore never
-/// taken for a method; an associated function whose only `Self` is in a
-/// macro must name `Self` in its signature (the crate docs say so).
+/// where an attribute cannot follow it, unless the macro is one of the
+/// standard library's expression macros (`format!`, `vec!`, ...), which
+/// leave their arguments where they are. A free function is therefore never
+/// taken for a method; an associated function whose only `Self` is in
+/// another macro must name `Self` in its signature (the crate docs say so).
 fn calls_through_self(func: &ItemFn, args: &Args) -> bool {
     let mut finder = OwnSelf::default();
     for expr in [&args.pool, &args.max_size].into_iter().flatten() {
@@ -553,7 +555,6 @@ impl<'ast> Visit<'ast> for OwnSelf {
     }
 
     // An attribute's arguments are not code.
-
     fn visit_attribute(&mut self, _: &'ast syn::Attribute) {}
 }
 
