@@ -808,6 +808,11 @@ impl Tally {
         std::vec![Self::START + n]
     }
 
+    #[threaded]
+    fn in_a_pattern_of_matches(n: u32) -> bool {
+        matches!(n, Self::START | 0 if n < Self::START + 1)
+    }
+
     /// ... or in the signature's `where` clause, the way to mark an
     /// associated function that names its type nowhere else.
     #[threaded_iterable]
@@ -839,6 +844,8 @@ fn associated_functions_call_their_blocking_form_through_self() {
         assert_eq!(Tally::beside_a_macro(4).await, [100, 4]);
         assert_eq!(Tally::in_std_macros(1).await, "1:[100, 100]:100");
         assert_eq!(Tally::in_a_path_to_a_std_macro(1).await, [101]);
+        assert!(Tally::in_a_pattern_of_matches(100).await);
+        assert!(!Tally::in_a_pattern_of_matches(7).await);
         let doubled: Vec<u32> = Tally::in_the_where_clause(5).collect().await;
         assert_eq!(doubled, [5, 5]);
         let beside: Vec<u32> = Tally::beside_a_nested_impl(6).collect().await;

@@ -534,7 +534,29 @@ impl<'ast> Visit<'ast> for OwnSelf {
     // the standard library's expression macros are expressions that stay
     // where they are written.
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-        if !is_std_expression_macro(&mac.path) {
+        if is_std_macro(&mac.path, &["matches"]) {
+            // `matches!(value, pattern if guard)`.
+            let parsed = mac.parse_body_with(|input: syn::parse::ParseStream<'_>| {
+                let value: Expr = input.parse()?;
+                input.parse::<syn::Token![,]>()?;
+                let pattern = Pat::parse_multi_with_leading_vert(input)?;
+                let guard = match input.parse::<Option<syn::Token![if]>>()? {
+                    Some(_) => Some(input.parse::<Expr>()?),
+                    None => None,
+                };
+                input.parse::<Option<syn::Token![,]>>()?;
+                Ok((value, pattern, guard))
+            });
+            if let Ok((value, pattern, guard)) = parsed {
+                self.visit_expr(&value);
+                self.visit_pat(&pattern);
+                if let Some(guard) = guard {
+                    self.visit_expr(&guard);
+                }
+            }
+            return;
+        }
+        if !is_std_macro(&mac.path, &STD_EXPRESSION_MACROS) {
             return;
         }
         let listed = mac.parse_body_with(Punctuated::<Expr, syn::Token![,]>::parse_terminated);
@@ -558,40 +580,42 @@ impl<'ast> Visit<'ast> for OwnSelf {
     fn visit_attribute(&mut self, _: &'ast syn::Attribute) {}
 }
 
-/// Whether `path` names one of the standard library's macros whose
-/// arguments are expressions, expanded in place (`format!`, `vec!`,
-/// `assert!`, ...): by its name alone (as the prelude brings it) or under
-/// `std`, `core` or `alloc`.
-fn is_std_expression_macro(path: &syn::Path) -> bool {
-    const NAMES: [&str; 20] = [
-        "assert",
-        "assert_eq",
-        "assert_ne",
-        "dbg",
-        "debug_assert",
-        "debug_assert_eq",
-        "debug_assert_ne",
-        "eprint",
-        "eprintln",
-        "format",
-        "format_args",
-        "panic",
-        "print",
-        "println",
-        "todo",
-        "unimplemented",
-        "unreachable",
-        "vec",
-        "write",
-        "writeln",
-    ];
+/// The standard library's macros whose arguments are expressions, expanded
+/// in place.
+const STD_EXPRESSION_MACROS: [&str; 20] = [
+    "assert",
+    "assert_eq",
+    "assert_ne",
+    "dbg",
+    "debug_assert",
+    "debug_assert_eq",
+    "debug_assert_ne",
+    "eprint",
+    "eprintln",
+    "format",
+    "format_args",
+    "panic",
+    "print",
+    "println",
+    "todo",
+    "unimplemented",
+    "unreachable",
+    "vec",
+    "write",
+    "writeln",
+];
+
+/// Whether `path` names one of the standard library's macros in `names`: by
+/// its name alone (as the prelude brings it) or under `std`, `core` or
+/// `alloc`.
+fn is_std_macro(path: &syn::Path, names: &[&str]) -> bool {
     let segments: Vec<&Ident> = path.segments.iter().map(|segment| &segment.ident).collect();
     let name = match segments[..] {
         [name] => name,
         [krate, name] if ["std", "core", "alloc"].iter().any(|known| krate == known) => name,
         _ => return false,
     };
-    NAMES.iter().any(|known| name == known)
+    names.iter().any(|known| name == known)
 }
 
 /// Adds `Send + 'static` to every type parameter: in its `where` predicate

@@ -87,7 +87,7 @@
 //! whose `Self` is their own, and the tokens of macros, which a macro may
 //! place inside an item of its own; the arguments of the standard library's
 //! expression macros (`format!`, `vec!`, `assert!`, `println!`, `write!`,
-//! `panic!`, ...) stay where they are written, and count. So a free function
+//! `panic!`, `matches!`, ...) stay where they are written, and count. So a free function
 //! is never taken for a method, whatever its body holds.
 //!
 //! An associated function that names `Self` nowhere else (one returning its
