@@ -1,9 +1,10 @@
 //! Compile-time messages, pinned with trybuild. Each folder under
 //! `tests/ui/` holds the cases of one topic: `macros/` the attributes'
-//! refusals, `errors/` the errors a user meets most with the functions (a
-//! closure that is not `Send`, arguments in the wrong form, an `FnMut`
-//! closure, a closure whose argument type nothing fixes, a borrowed
-//! argument, a value that is not an executor). A `.stderr` beside each case
+//! refusals and the compiler's errors on attributed functions, `errors/`
+//! the errors a user meets most with the functions (a closure that is not
+//! `Send`, arguments in the wrong form, an `FnMut` closure, a closure whose
+//! argument type nothing fixes, a borrowed argument, a value that is not an
+//! executor). A `.stderr` beside each case
 //! is the expected output; it depends on the compiler version
 //! (`TRYBUILD=overwrite cargo test --test ui` writes it anew, to be reviewed
 //! before it is committed).

@@ -2,11 +2,12 @@
 //! emit the async form (named as the function) and the blocking form (named
 //! `<name>_sync`).
 
-use proc_macro2::{Span, TokenStream, TokenTree};
+use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
+use syn::visit::Visit;
 use syn::{
     Error, Expr, FnArg, GenericArgument, GenericParam, Ident, ItemFn, Lifetime, Meta, Pat,
     PathArguments, ReceiverKind, ReturnType, Safety, Type, TypeParamBound, WherePredicate,
@@ -86,9 +87,9 @@ fn parse_args(kind: Kind, args: TokenStream) -> syn::Result<Args> {
 
 /// Expands one attribute; errors become `compile_error!`s at their tokens.
 pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
-    let func: ItemFn = match syn::parse2(item) {
+    let func: ItemFn = match syn::parse2(item.clone()) {
         Ok(func) => func,
-        Err(error) => return error.to_compile_error(),
+        Err(error) => return not_a_function(kind, item, error),
     };
     let mut errors = Vec::new();
     let args = match parse_args(kind, args) {
@@ -120,6 +121,33 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
             output
         }
     }
+}
+
+/// The error for an item that is no function with a body, followed by the
+/// item as written (so that its own uses do not fail as well); a syntax
+/// error is the parser's.
+fn not_a_function(kind: Kind, item: TokenStream, error: Error) -> TokenStream {
+    let attr = kind.attr();
+    let ours = if let Ok(method) = syn::parse2::<syn::TraitItemFn>(item.clone()) {
+        Error::new_spanned(
+            &method.sig,
+            format!(
+                "`{attr}` needs a function with a body, to run elsewhere; a trait's methods \
+                 are fixed by the trait: put the attribute on a function of your own and \
+                 call it from the trait's"
+            ),
+        )
+    } else if let Ok(other) = syn::parse2::<syn::Item>(item.clone()) {
+        Error::new_spanned(
+            &other,
+            format!("`{attr}` goes on a function (`fn name(args) -> T {{ body }}`)"),
+        )
+    } else {
+        error
+    };
+    let mut output = ours.to_compile_error();
+    output.extend(item);
+    output
 }
 
 /// The message's tail for anything borrowed.
@@ -168,6 +196,23 @@ fn check_signature(kind: Kind, func: &ItemFn, errors: &mut Vec<Error>) {
             format!("`{attr}` cannot take a variadic fn"),
         ));
     }
+    if let ReturnType::Type(_, ty) = &sig.output {
+        if is_never(ty) {
+            let why = if kind.iterable() {
+                "it needs one that returns an iterator, such as `-> impl Iterator<Item = T>` or \
+                 `-> Vec<T>`"
+            } else {
+                "the async form would return a handle of `!`, which stable Rust cannot name; \
+                 return `std::convert::Infallible` instead (a body that never ends still \
+                 type-checks) or the value the function ends with"
+            };
+            errors.push(Error::new_spanned(
+                ty,
+                format!("`{attr}` cannot take a function that never returns (`-> !`): {why}"),
+            ));
+        }
+    }
+    check_attributes(attr, &func.attrs, errors);
     for param in &sig.generics.params {
         if let GenericParam::Lifetime(lifetime) = param {
             errors.push(Error::new_spanned(
@@ -209,10 +254,105 @@ fn check_signature(kind: Kind, func: &ItemFn, errors: &mut Vec<Error>) {
     }
 }
 
+/// Adds `Send + 'static` to each `impl Trait` in an argument's type, for the
+/// async form: the argument crosses to another thread, as a generic
+/// parameter's does.
+fn send_impl_traits(ty: &mut Type) {
+    match ty {
+        Type::ImplTrait(opaque) => {
+            opaque.bounds.push(syn::parse_quote!(::core::marker::Send));
+            opaque.bounds.push(syn::parse_quote!('static));
+        }
+        Type::Path(path) => {
+            if let Some(qself) = &mut path.qself {
+                send_impl_traits(&mut qself.ty);
+            }
+            for segment in &mut path.path.segments {
+                if let PathArguments::AngleBracketed(args) = &mut segment.arguments {
+                    for arg in &mut args.args {
+                        match arg {
+                            GenericArgument::Type(ty) => send_impl_traits(ty),
+                            GenericArgument::AssocType(assoc) => send_impl_traits(&mut assoc.ty),
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+        Type::Tuple(tuple) => tuple.elems.iter_mut().for_each(send_impl_traits),
+        Type::Array(array) => send_impl_traits(&mut array.elem),
+        Type::Slice(slice) => send_impl_traits(&mut slice.elem),
+        Type::Paren(paren) => send_impl_traits(&mut paren.elem),
+        Type::Group(group) => send_impl_traits(&mut group.elem),
+        Type::Reference(reference) => send_impl_traits(&mut reference.elem),
+        _ => {}
+    }
+}
+
+/// Whether `ty` is `!`, in parentheses or not.
+fn is_never(ty: &Type) -> bool {
+    match ty {
+        Type::Never(_) => true,
+        Type::Paren(paren) => is_never(&paren.elem),
+        Type::Group(group) => is_never(&group.elem),
+        _ => false,
+    }
+}
+
+/// The attributes of this crate, by the last segment of their path.
+const ATTRIBUTES: [&str; 4] = [
+    "threaded",
+    "threaded_separate",
+    "threaded_iterable",
+    "threaded_iterable_separate",
+];
+
+/// Refuses the function's attributes that cannot go on both of the
+/// functions it becomes: a second attribute of this crate (which would
+/// expand twice and define `<name>_sync` twice), and those that give the
+/// function a symbol name of its own (`no_mangle`, `export_name`), which
+/// two functions cannot share.
+fn check_attributes(attr: &str, attrs: &[syn::Attribute], errors: &mut Vec<Error>) {
+    for other in attrs {
+        let mut path = other.path();
+        // `#[unsafe(no_mangle)]`, the 2024 edition's spelling.
+        let inner;
+        if path.is_ident("unsafe") {
+            if let Ok(meta) = other.parse_args::<Meta>() {
+                inner = meta;
+                path = inner.path();
+            }
+        }
+        let Some(last) = path.segments.last() else {
+            continue;
+        };
+        if ATTRIBUTES.iter().any(|name| last.ident == name) {
+            errors.push(Error::new_spanned(
+                other,
+                format!(
+                    "`{attr}` and `#[{}]` cannot go on the same function: each makes an async \
+                     form and a blocking form; keep one",
+                    last.ident
+                ),
+            ));
+        } else if path.is_ident("no_mangle") || path.is_ident("export_name") {
+            errors.push(Error::new_spanned(
+                other,
+                format!(
+                    "`{attr}` cannot take `#[{}]`: the function becomes two (`name` and \
+                     `name_sync`), which cannot share one symbol; export a plain function that \
+                     calls `name_sync`",
+                    last.ident
+                ),
+            ));
+        }
+    }
+}
+
 /// Refuses borrowed types (a reference or a lifetime other than `'static`)
-/// and `impl Trait` in an argument's type. Function pointer types and `Fn`
-/// sugar (`fn(&str)`, `dyn Fn(&str)`) borrow only for their own call, so
-/// they pass.
+/// in an argument's type, `impl Trait` bounds included. Function pointer
+/// types and `Fn` sugar (`fn(&str)`, `dyn Fn(&str)`) borrow only for their
+/// own call, so they pass.
 fn check_type(attr: &str, ty: &Type, errors: &mut Vec<Error>) {
     match ty {
         Type::Reference(reference) => {
@@ -229,14 +369,7 @@ fn check_type(attr: &str, ty: &Type, errors: &mut Vec<Error>) {
                 ));
             }
         }
-        Type::ImplTrait(_) => errors.push(Error::new_spanned(
-            ty,
-            format!(
-                "`{attr}` cannot take an `impl Trait` argument: the blocking form is called \
-                 with its generic parameters named; use a generic parameter instead, as in \
-                 `fn name<T: Trait + Send + 'static>(arg: T)`"
-            ),
-        )),
+        Type::ImplTrait(opaque) => check_bounds(attr, &opaque.bounds, errors),
         Type::Path(path) => {
             if let Some(qself) = &path.qself {
                 check_type(attr, &qself.ty, errors);
@@ -350,19 +483,139 @@ fn item_type(kind: Kind, sig: &syn::Signature) -> syn::Result<TokenStream> {
     Ok(quote!(<#ty as ::core::iter::IntoIterator>::Item))
 }
 
-/// Whether the function lives in an `impl` block: it takes `self`, or names
-/// `Self` anywhere. The async form then calls `Self::<name>_sync`.
-fn in_impl(func: &ItemFn) -> bool {
-    fn names_self(tokens: TokenStream) -> bool {
-        tokens.into_iter().any(|tree| match tree {
-            TokenTree::Ident(ident) => ident == "Self",
-            TokenTree::Group(group) => names_self(group.stream()),
-            _ => false,
-        })
+/// Whether the async form must call `Self::<name>_sync` rather than
+/// `<name>_sync`: whether the function is in an `impl` block. An attribute
+/// cannot see where it stands, so this is read from what only a function in
+/// an `impl` can write, and so what no free function ever has: a `self`
+/// receiver, or `Self` in the signature, in the attribute's own arguments
+/// (which the async form evaluates), or in the body's own code.
+///
+/// What is not the body's own code is not read: an item nested in the body
+/// (an `impl`, a `trait`, a `struct`, a `fn`, ...), whose `Self` names that
+/// item's type, never the enclosing `impl`'s; and a macro's tokens, whose
+/// `Self` may be put inside an item by the macro (`make_impl!(P, Self(1))`)
+/// where an attribute cannot follow it, unless the macro is one of the
+/// standard library's expression macros (`format!`, `vec!`, ...), which
+/// leave their arguments where they are. A free function is therefore never
+/// taken for a method; an associated function whose only `Self` is in
+/// another macro must name `Self` in its signature (the crate docs say so).
+fn calls_through_self(func: &ItemFn, args: &Args) -> bool {
+    let mut finder = OwnSelf::default();
+    for expr in [&args.pool, &args.max_size].into_iter().flatten() {
+        finder.visit_expr(expr);
     }
-    func.sig.receiver().is_some()
-        || names_self(func.sig.to_token_stream())
-        || names_self(func.block.to_token_stream())
+    finder.visit_signature(&func.sig);
+    finder.visit_block(&func.block);
+    finder.found
+}
+
+/// Looks for `Self` (or a `self` receiver) outside nested items and macro
+/// tokens; see [`calls_through_self`].
+#[derive(Default)]
+struct OwnSelf {
+    found: bool,
+}
+
+impl<'ast> Visit<'ast> for OwnSelf {
+    fn visit_ident(&mut self, ident: &'ast Ident) {
+        if ident == "Self" {
+            self.found = true;
+        }
+    }
+
+    fn visit_receiver(&mut self, _: &'ast syn::Receiver) {
+        self.found = true;
+    }
+
+    // Nested items have a `Self` of their own, or none.
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+
+    // A macro's tokens are not code the attribute can place, but those of
+    // the standard library's expression macros are expressions that stay
+    // where they are written.
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        if is_std_macro(&mac.path, &["matches"]) {
+            // `matches!(value, pattern if guard)`.
+            let parsed = mac.parse_body_with(|input: syn::parse::ParseStream<'_>| {
+                let value: Expr = input.parse()?;
+                input.parse::<syn::Token![,]>()?;
+                let pattern = Pat::parse_multi_with_leading_vert(input)?;
+                let guard = match input.parse::<Option<syn::Token![if]>>()? {
+                    Some(_) => Some(input.parse::<Expr>()?),
+                    None => None,
+                };
+                input.parse::<Option<syn::Token![,]>>()?;
+                Ok((value, pattern, guard))
+            });
+            if let Ok((value, pattern, guard)) = parsed {
+                self.visit_expr(&value);
+                self.visit_pat(&pattern);
+                if let Some(guard) = guard {
+                    self.visit_expr(&guard);
+                }
+            }
+            return;
+        }
+        if !is_std_macro(&mac.path, &STD_EXPRESSION_MACROS) {
+            return;
+        }
+        let listed = mac.parse_body_with(Punctuated::<Expr, syn::Token![,]>::parse_terminated);
+        // `vec![value; count]`.
+        let repeated = || {
+            mac.parse_body_with(|input: syn::parse::ParseStream<'_>| {
+                let value: Expr = input.parse()?;
+                input.parse::<syn::Token![;]>()?;
+                let count: Expr = input.parse()?;
+                Ok(Punctuated::from_iter([value, count]))
+            })
+        };
+        if let Ok(exprs) = listed.or_else(|_| repeated()) {
+            for expr in &exprs {
+                self.visit_expr(expr);
+            }
+        }
+    }
+
+    // An attribute's arguments are not code.
+    fn visit_attribute(&mut self, _: &'ast syn::Attribute) {}
+}
+
+/// The standard library's macros whose arguments are expressions, expanded
+/// in place.
+const STD_EXPRESSION_MACROS: [&str; 20] = [
+    "assert",
+    "assert_eq",
+    "assert_ne",
+    "dbg",
+    "debug_assert",
+    "debug_assert_eq",
+    "debug_assert_ne",
+    "eprint",
+    "eprintln",
+    "format",
+    "format_args",
+    "panic",
+    "print",
+    "println",
+    "todo",
+    "unimplemented",
+    "unreachable",
+    "vec",
+    "write",
+    "writeln",
+];
+
+/// Whether `path` names one of the standard library's macros in `names`: by
+/// its name alone (as the prelude brings it) or under `std`, `core` or
+/// `alloc`.
+fn is_std_macro(path: &syn::Path, names: &[&str]) -> bool {
+    let segments: Vec<&Ident> = path.segments.iter().map(|segment| &segment.ident).collect();
+    let name = match segments[..] {
+        [name] => name,
+        [krate, name] if ["std", "core", "alloc"].iter().any(|known| krate == known) => name,
+        _ => return false,
+    };
+    names.iter().any(|known| name == known)
 }
 
 /// Adds `Send + 'static` to every type parameter: in its `where` predicate
@@ -409,7 +662,7 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
     } = func.clone();
     let name = &sig.ident;
     let sync_name = format_ident!("{}_sync", name);
-    let in_impl = in_impl(&func);
+    let through_self = calls_through_self(&func, args);
 
     // Docs go on the async form, which keeps the name; everything else
     // (`cfg`, `allow`, `doc(hidden)`, ...) goes on both.
@@ -418,19 +671,21 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
         .partition(|attr| matches!(&attr.meta, Meta::NameValue(meta) if meta.path.is_ident("doc")));
 
     // The async form's parameters: plain names are kept (a `pool = expr` may
-    // use them); any other pattern becomes a hygienic `argN`.
+    // use them); any other pattern becomes a hygienic `argN`. Each keeps its
+    // attributes, and its argument in the call keeps the `cfg`s among them,
+    // so that a parameter configured out is gone from both forms and from
+    // the call alike.
     let mut params = Vec::new();
     let mut call_args = Vec::new();
     for (index, input) in sig.inputs.iter().enumerate() {
-        match input {
+        let (attrs, param, arg) = match input {
             FnArg::Receiver(receiver) => {
                 let self_token = &receiver.self_token;
                 let param = match &receiver.kind {
                     ReceiverKind::Typed(colon, ty) => quote!(#self_token #colon #ty),
                     _ => quote!(#self_token),
                 };
-                params.push(param);
-                call_args.push(quote!(#self_token));
+                (&receiver.attrs, param, quote!(#self_token))
             }
             FnArg::Typed(arg) => {
                 let ident = match &*arg.pat {
@@ -439,11 +694,16 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
                     }
                     _ => Ident::new(&format!("arg{index}"), Span::mixed_site()),
                 };
-                let ty = &arg.ty;
-                params.push(quote!(#ident: #ty));
-                call_args.push(quote!(#ident));
+                let mut ty = (*arg.ty).clone();
+                send_impl_traits(&mut ty);
+                (&arg.attrs, quote!(#ident: #ty), quote!(#ident))
             }
-        }
+        };
+        let cfgs = attrs
+            .iter()
+            .filter(|attr| attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr"));
+        params.push(quote!(#(#attrs)* #param));
+        call_args.push(quote!(#(#cfgs)* #arg));
     }
 
     // `Send + 'static` for each type parameter (where its other bounds are,
@@ -460,7 +720,7 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
     let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
     let turbofish = type_generics.as_turbofish();
 
-    let sync_path = if in_impl {
+    let sync_path = if through_self {
         quote!(Self::#sync_name)
     } else {
         quote!(#sync_name)
@@ -469,6 +729,7 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
 
     let pool = Ident::new("pool", Span::mixed_site());
     let job = Ident::new("job", Span::mixed_site());
+    let sent = Ident::new("sent_to_its_own_thread", Span::mixed_site());
     let max_size = Ident::new("max_size", Span::mixed_site());
     let pool_binding = args.pool.as_ref().map(|expr| {
         quote! {
@@ -482,6 +743,14 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
         };
         quote!(let #max_size: usize = #expr;)
     };
+    // After the bindings above, which may use the arguments that this
+    // closure takes. The blocking form carries the function's attributes,
+    // `#[deprecated]` among them; calling it here is no use of the user's.
+    let run = Ident::new("run", Span::mixed_site());
+    let run_binding = quote! {
+        #[allow(deprecated)]
+        let #run = move || #call;
+    };
     let sync_output = &sig.output;
     let ret = match &sig.output {
         ReturnType::Default => quote!(()),
@@ -493,27 +762,45 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
             let body = match &args.pool {
                 Some(_) => quote! {
                     #pool_binding
-                    ::threadbridge::ThreadPool::spawn(&#pool, move || #call)
+                    #run_binding
+                    ::threadbridge::ThreadPool::spawn(&#pool, #run)
                 },
-                None => quote!(::threadbridge::spawn(move || #call)),
+                None => quote! {
+                    #run_binding
+                    ::threadbridge::spawn(#run)
+                },
             };
             (quote!(::threadbridge::JoinHandle<#ret>), body)
         }
         Kind::Separate => (
             quote!(::threadbridge::JoinHandle<#ret>),
             // `threaded_separate` wants an `Fn`; the call is `FnOnce`, so it
-            // waits in a slot that the one call empties.
+            // waits in a slot that the one call empties. A generic helper
+            // does it, so that a value that cannot go to another thread is
+            // told once, as such, at the helper's bounds. The helper is in a
+            // block of its own, so that its name (an item's name is not
+            // hygienic) shadows no argument of the call.
             quote! {
-                let #job = ::std::sync::Mutex::new(::core::option::Option::Some(move || #call));
-                ::threadbridge::threaded_separate(move || {
-                    let #job = #job
-                        .lock()
-                        .unwrap_or_else(::std::sync::PoisonError::into_inner)
-                        .take()
-                        .expect("a `#[threaded_separate]` call runs once");
-                    #job()
-                })
-                .call(())
+                #run_binding
+                {
+                    fn #sent<F, T>(#run: F) -> ::threadbridge::JoinHandle<T>
+                    where
+                        F: ::core::ops::FnOnce() -> T + ::core::marker::Send + 'static,
+                        T: ::core::marker::Send + 'static,
+                    {
+                        let #job = ::std::sync::Mutex::new(::core::option::Option::Some(#run));
+                        ::threadbridge::threaded_separate(move || {
+                            let #job = #job
+                                .lock()
+                                .unwrap_or_else(::std::sync::PoisonError::into_inner)
+                                .take()
+                                .expect("a `#[threaded_separate]` call runs once");
+                            #job()
+                        })
+                        .call(())
+                    }
+                    #sent(#run)
+                }
             },
         ),
         Kind::Iterable => {
@@ -526,7 +813,8 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
                 quote! {
                     #pool_binding
                     #max_size_binding
-                    ::threadbridge::IteratorWrapper::new(move || #call, #pool_ref, #max_size)
+                    #run_binding
+                    ::threadbridge::IteratorWrapper::new(#run, #pool_ref, #max_size)
                 },
             )
         }
@@ -534,7 +822,8 @@ fn generate(kind: Kind, args: &Args, func: ItemFn, item_type: Option<TokenStream
             quote!(::threadbridge::IteratorWrapper<#item_type>),
             quote! {
                 #max_size_binding
-                ::threadbridge::IteratorWrapper::separate(move || #call, #max_size)
+                #run_binding
+                ::threadbridge::IteratorWrapper::separate(#run, #max_size)
             },
         ),
     };

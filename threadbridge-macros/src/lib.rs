@@ -49,21 +49,54 @@
 //!   `'static`, a lifetime parameter) is refused at compile time;
 //! - a method takes `self` by value or an owned receiver such as
 //!   `self: Arc<Self>`; `&self` and `&mut self` are refused;
-//! - the function's generic type parameters get `Send + 'static` bounds on
-//!   the async form (the arguments and the result cross threads), and so
-//!   does `Self` for a method; the type parameters of an enclosing `impl`
-//!   block need those bounds written on the `impl`;
-//! - `impl Trait` arguments are refused (write a generic parameter), and so
-//!   are `async fn`, `const fn`, `unsafe fn` and `extern` functions.
+//! - the function's generic type parameters and `impl Trait` arguments get
+//!   `Send + 'static` bounds on the async form (the arguments and the
+//!   result cross threads), and so does `Self` for a method; the type
+//!   parameters of an enclosing `impl` block need those bounds written on
+//!   the `impl`;
+//! - any pattern may bind an argument (`(a, b): (u32, u32)`, `_`, `mut x`,
+//!   `Point { x, y }: Point`);
+//! - an argument's attributes stay with it: one configured out by `#[cfg]`
+//!   or `#[cfg_attr]` is gone from both forms;
+//! - the function's attributes (docs aside, which go on the async form) go
+//!   on both forms: `#[cfg]`, `#[inline]`, `#[must_use]`, `#[allow]`,
+//!   `#[deprecated]` (the async form's own call of the blocking form is no
+//!   use of it), ...; `#[no_mangle]` and `#[export_name]`, which two
+//!   functions cannot share, are refused, and so is a second attribute of
+//!   this crate;
+//! - the body is the function's as written: `return`, `?`, nested items and
+//!   macros work as in any function; a panic resumes where the async form's
+//!   handle is awaited (or, for the iterable attributes, where the stream is
+//!   polled, after the items produced before it);
+//! - the function returns: `-> !` is refused (a handle of `!` cannot be
+//!   named on stable Rust); return `std::convert::Infallible` instead;
+//! - `async fn`, `const fn`, `unsafe fn` and `extern` functions are refused.
 //!
 //! # In an `impl` block
 //!
-//! The async form calls `Self::name_sync` when the function takes `self` or
-//! names `Self` (in its signature or body), and `name_sync` otherwise. An
-//! associated function that does neither (one returning its own type by
-//! name, say) should name it `Self`, as in `fn open(path: PathBuf) -> Self`.
-//! The attributes cannot go in a trait or a trait impl, whose methods are
-//! fixed by the trait.
+//! An attribute cannot see whether its function stands in an `impl` block,
+//! so it reads that from what only a function there can write. The async
+//! form calls `Self::name_sync` when the function
+//!
+//! - takes `self`,
+//! - or names `Self` in its signature, in the attribute's arguments
+//!   (`pool = Self::pool()`) or in its body's own code,
+//!
+//! and `name_sync` otherwise. The body's own code leaves out the items
+//! nested in it (an `impl`, a `trait`, a `struct`, a `fn` declared there),
+//! whose `Self` is their own, and the tokens of macros, which a macro may
+//! place inside an item of its own; the arguments of the standard library's
+//! expression macros (`format!`, `vec!`, `assert!`, `println!`, `write!`,
+//! `panic!`, `matches!`, ...) stay where they are written, and count. So a free function
+//! is never taken for a method, whatever its body holds.
+//!
+//! An associated function that names `Self` nowhere else (one returning its
+//! own type by name, or naming it only in another macro's tokens) is called
+//! as a free function would be, and fails to compile with "cannot find
+//! function `name_sync` in this scope": name `Self` in its signature, as in
+//! `fn open(path: PathBuf) -> Self`, or add `where Self: Sized`. The
+//! attributes cannot go in a trait or a trait impl, whose methods are fixed
+//! by the trait.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -90,6 +123,28 @@
 //!     assert_eq!(store.clone().total().await, 10);
 //!     assert_eq!(store.total_sync(), 10);
 //! });
+//! ```
+//!
+//! A free function's nested items may name their own `Self`:
+//!
+//! ```
+//! use threadbridge::threaded;
+//!
+//! #[threaded]
+//! fn parse_point(text: String) -> (i32, i32) {
+//!     struct Point(i32, i32);
+//!     impl Point {
+//!         fn parse(text: &str) -> Self {
+//!             let (x, y) = text.split_once(',').unwrap();
+//!             Self(x.trim().parse().unwrap(), y.trim().parse().unwrap())
+//!         }
+//!     }
+//!     let Point(x, y) = Point::parse(&text);
+//!     (x, y)
+//! }
+//!
+//! let point = futures::executor::block_on(parse_point("3, -4".to_owned()));
+//! assert_eq!(point, (3, -4));
 //! ```
 
 #![forbid(unsafe_code)]

@@ -40,8 +40,9 @@ pub fn chars(text: Cow<'_, str>) -> Vec<char> {
     text.chars().collect()
 }
 
+// An `impl Trait` may borrow only through a lifetime parameter.
 #[threaded]
-pub fn show(value: impl std::fmt::Display) -> String {
+pub fn show<'a>(value: impl std::fmt::Display + 'a) -> String {
     value.to_string()
 }
 
