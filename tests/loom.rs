@@ -969,3 +969,38 @@ fn job_shutdown_waits_for_other_stop_hooks() {
         assert_eq!(pool.stats().threads, 0);
     });
 }
+
+/// Two callers shut the pool down at once: one joins the worker's thread,
+/// and the other must not return before that join is done either. The
+/// worker's last act is to wake the `shutdown_async` wakers, so a waker
+/// registered before it left has been woken when either caller returns.
+/// (A planted bug, the other caller ignoring `joining`, lets it return
+/// before the worker's thread is done: the assertion fails.)
+#[test]
+fn concurrent_shutdowns_both_wait_for_the_join() {
+    model(
+        "concurrent_shutdowns_both_wait_for_the_join",
+        Some(2),
+        || {
+            let pool = pool(false);
+            block_on(pool.spawn(|| ()));
+            let counting = std::sync::Arc::new(CountingWaker(AtomicUsize::new(0)));
+            let mut exit = pool.shutdown_async();
+            let registered = poll_once(&mut exit, &Waker::from(counting.clone())).is_pending();
+            let other = {
+                let (pool, counting) = (pool.clone(), counting.clone());
+                loom::thread::spawn(move || {
+                    pool.shutdown();
+                    counting.0.load(SeqCst)
+                })
+            };
+            pool.shutdown();
+            let here = counting.0.load(SeqCst);
+            let there = other.join().unwrap();
+            if registered {
+                assert_eq!((here, there), (1, 1));
+            }
+            block_on(exit);
+        },
+    );
+}

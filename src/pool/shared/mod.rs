@@ -107,6 +107,9 @@ struct State {
     /// they run `on_thread_stop`. Shutdown waits for them too, so it
     /// returns only after every stop hook ran.
     stopping: usize,
+    /// A shutdown is joining the threads of `handles` it took: the other
+    /// callers wait for it too, so none returns while a thread still runs.
+    joining: bool,
     /// Every live worker's batch, and how many jobs they hold: those
     /// waiting in batches, plus those their owners popped since they last
     /// settled (so an upper bound, exact once a look at every batch found
@@ -243,6 +246,7 @@ impl Shared {
                 spinning: 0,
                 blocked: 0,
                 stopping: 0,
+                joining: false,
                 batches: Vec::new(),
                 held: 0,
                 next_victim: 0,
@@ -664,16 +668,45 @@ impl Shared {
                 return;
             }
         }
-        while state.threads + state.stopping > 0 {
-            state = self.wait_for_exit(state);
+        loop {
+            if !self.exited(&state) {
+                state = self.wait_for_exit(state);
+            } else if state.handles.is_empty() {
+                return;
+            } else {
+                state = self.join_exited(state);
+            }
         }
+    }
+
+    /// Whether every worker has left (its stop hook run) and no caller is
+    /// still joining their threads.
+    fn exited(&self, state: &State) -> bool {
+        state.threads + state.stopping == 0 && !state.joining
+    }
+
+    /// Joins the threads of every worker, all of which have left; returns
+    /// the lock again. Meanwhile `joining` holds back the other callers of
+    /// `shutdown` and `shutdown_async`, which are woken once it is done.
+    fn join_exited<'a>(&'a self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
         let handles = std::mem::take(&mut state.handles);
+        state.joining = true;
         drop(state);
         for handle in handles {
             // A worker never unwinds (see `Exit`), and if one did, its
             // count is already settled.
             let _ = handle.join();
         }
+        let mut state = self.state();
+        state.joining = false;
+        let wakers = std::mem::take(&mut state.exit_wakers);
+        drop(state);
+        self.all_exited.notify_all();
+        let report = RunReport::new(self);
+        for waker in wakers {
+            crate::job::wake(waker, &report);
+        }
+        self.state()
     }
 
     fn wait_for_exit<'a>(&self, state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
@@ -686,11 +719,9 @@ impl Shared {
     /// every worker has exited.
     pub(crate) fn poll_exited(&self, waker: &Waker) -> bool {
         let mut state = self.state();
-        if state.threads + state.stopping == 0 {
-            let handles = std::mem::take(&mut state.handles);
-            drop(state);
-            for handle in handles {
-                let _ = handle.join();
+        if self.exited(&state) {
+            if !state.handles.is_empty() {
+                drop(self.join_exited(state));
             }
             true
         } else {
