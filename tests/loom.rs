@@ -872,3 +872,135 @@ fn sync_iter_drop_races_task() {
         drop(iter);
     });
 }
+
+// ---- pool hooks ----
+
+/// A hook's way to its own pool: set once the pool is built, taken at the
+/// end of the model so that the hook's handle does not keep the pool alive.
+/// A std mutex: it is held across no loom operation.
+#[derive(Clone, Default)]
+struct OwnPool(std::sync::Arc<std::sync::Mutex<Option<ThreadPool>>>);
+
+impl OwnPool {
+    fn get(&self) -> ThreadPool {
+        self.0.lock().unwrap().clone().expect("set before any job")
+    }
+}
+
+/// A worker's stop hook shuts its own pool down while the outside caller
+/// does: the hook's shutdown is one of the pool's own (the thread is still
+/// a worker of the pool in its stop hook), so it joins no thread, and the
+/// outside shutdown returns after the hook has run. (A planted bug, the
+/// worker forgetting its pool before the stop hook as before, makes the
+/// hook's shutdown wait for the hook's own thread: a loom deadlock here.)
+#[test]
+fn stop_hooks_shut_their_own_pool_down() {
+    model("stop_hooks_shut_their_own_pool_down", None, || {
+        let own = OwnPool::default();
+        let stopped = std::sync::Arc::new(AtomicUsize::new(0));
+        let pool = ThreadPool::builder()
+            .max_threads(1)
+            .spin(false)
+            .name("loom")
+            .on_thread_stop({
+                let (own, stopped) = (own.clone(), stopped.clone());
+                move || {
+                    own.get().shutdown();
+                    stopped.fetch_add(1, SeqCst);
+                }
+            })
+            .build();
+        *own.0.lock().unwrap() = Some(pool.clone());
+        let handle = pool.spawn(|| 3);
+        pool.shutdown();
+        assert_eq!(stopped.load(SeqCst), 1);
+        assert_eq!(pool.stats().threads, 0);
+        assert_eq!(block_on(handle), 3);
+        drop(own.0.lock().unwrap().take());
+    });
+}
+
+/// A job shuts its pool down while the pool's other worker leaves and runs
+/// its stop hook: the job's shutdown (which joins no thread) returns only
+/// once every other worker that started has run its stop hook, since a
+/// leaving worker stays counted (in `stopping`) until its hook returns.
+/// (A planted bug, waiting for `threads > in_shutdown` as before, lets the
+/// job's shutdown return while the other hook still runs: the assertion
+/// fails.)
+#[test]
+fn job_shutdown_waits_for_other_stop_hooks() {
+    model("job_shutdown_waits_for_other_stop_hooks", Some(2), || {
+        let started = std::sync::Arc::new(AtomicUsize::new(0));
+        let stopped = std::sync::Arc::new(AtomicUsize::new(0));
+        let pool = ThreadPool::builder()
+            .max_threads(2)
+            .spin(false)
+            .name("loom")
+            .on_thread_start({
+                let started = started.clone();
+                move || {
+                    started.fetch_add(1, SeqCst);
+                }
+            })
+            .on_thread_stop({
+                let stopped = stopped.clone();
+                move || {
+                    stopped.fetch_add(1, SeqCst);
+                }
+            })
+            .build();
+        let (gate, gate_rx) = loom::sync::mpsc::channel::<()>();
+        let shutter = {
+            let (own, started, stopped) = (pool.clone(), started.clone(), stopped.clone());
+            // Waits for the other job, so the two run on two workers.
+            pool.spawn(move || {
+                gate_rx.recv().unwrap();
+                own.shutdown();
+                (started.load(SeqCst), stopped.load(SeqCst))
+            })
+        };
+        let opener = pool.spawn(move || gate.send(()).unwrap());
+        block_on(opener);
+        let (started_then, stopped_then) = block_on(shutter);
+        // Every worker but the job's own had left, its stop hook run.
+        assert_eq!(stopped_then, started_then - 1);
+        pool.shutdown();
+        assert_eq!(stopped.load(SeqCst), started.load(SeqCst));
+        assert_eq!(pool.stats().threads, 0);
+    });
+}
+
+/// Two callers shut the pool down at once: one joins the worker's thread,
+/// and the other must not return before that join is done either. The
+/// worker's last act is to wake the `shutdown_async` wakers, so a waker
+/// registered before it left has been woken when either caller returns.
+/// (A planted bug, the other caller ignoring `joining`, lets it return
+/// before the worker's thread is done: the assertion fails.)
+#[test]
+fn concurrent_shutdowns_both_wait_for_the_join() {
+    model(
+        "concurrent_shutdowns_both_wait_for_the_join",
+        Some(2),
+        || {
+            let pool = pool(false);
+            block_on(pool.spawn(|| ()));
+            let counting = std::sync::Arc::new(CountingWaker(AtomicUsize::new(0)));
+            let mut exit = pool.shutdown_async();
+            let registered = poll_once(&mut exit, &Waker::from(counting.clone())).is_pending();
+            let other = {
+                let (pool, counting) = (pool.clone(), counting.clone());
+                loom::thread::spawn(move || {
+                    pool.shutdown();
+                    counting.0.load(SeqCst)
+                })
+            };
+            pool.shutdown();
+            let here = counting.0.load(SeqCst);
+            let there = other.join().unwrap();
+            if registered {
+                assert_eq!((here, there), (1, 1));
+            }
+            block_on(exit);
+        },
+    );
+}

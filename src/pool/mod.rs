@@ -193,8 +193,12 @@ impl ThreadPool {
     }
 
     /// Stops accepting work, lets queued and running jobs finish, and joins
-    /// every worker thread. Calling it again is harmless. Called from one of
-    /// the pool's own jobs, it waits for every other worker.
+    /// every worker thread, once each has run its
+    /// [`on_thread_stop`](ThreadPoolBuilder::on_thread_stop) hook. Calling
+    /// it again is harmless. Called from one of the pool's own jobs or stop
+    /// hooks, it waits for every other worker (and its stop hook) and joins
+    /// none; called from a start hook, it only begins the shutdown (see
+    /// [`on_thread_start`](ThreadPoolBuilder::on_thread_start)).
     ///
     /// # Examples
     ///
@@ -238,12 +242,12 @@ impl ThreadPool {
 
     /// The async form of [`ThreadPool::shutdown`]: stops accepting work and
     /// resolves once queued and running jobs have finished and every worker
-    /// has exited.
+    /// has exited, its stop hook run.
     ///
     /// # Panics
     ///
-    /// When awaited from one of the pool's own jobs, which would wait for
-    /// itself forever.
+    /// When called on one of the pool's own threads (in a job or a hook),
+    /// where awaiting it would wait for itself forever.
     ///
     /// # Examples
     ///
@@ -256,8 +260,8 @@ impl ThreadPool {
         let shared = self.owner.shared.clone();
         assert!(
             !shared.is_current(),
-            "threadbridge: `shutdown_async` awaited on a worker of pool `{}` would wait for itself; \
-             use `shutdown()` from a job, or await it outside the pool",
+            "threadbridge: `shutdown_async` awaited on a worker of pool `{}` (in a job or a hook) \
+             would wait for itself; use `shutdown()` there, or await it outside the pool",
             shared.config.name
         );
         shared.begin_shutdown();
@@ -441,8 +445,26 @@ impl ThreadPoolBuilder {
 
     /// Runs `hook` on each worker thread as it starts, before it takes a
     /// job: to set up thread-locals, a profiler or a thread priority, as
-    /// tokio's and rayon's builders allow. A panic in it is counted in
-    /// [`PoolStats::stray_panics`] and the worker serves as usual.
+    /// tokio's and rayon's builders allow. It runs on every thread the pool
+    /// starts, including the ones started after a keep-alive exit and the
+    /// extra ones a [`sync_wait`](crate::sync_wait) on a worker lets start.
+    /// A panic in it is counted in [`PoolStats::stray_panics`] and the
+    /// worker serves as usual.
+    ///
+    /// While it runs, its thread counts as one of the pool's threads but
+    /// serves no job, so the hook must not wait for work of the pool:
+    ///
+    /// - [`sync_wait`](crate::sync_wait) (and its `try_`, `sync_await` and
+    ///   [`sync_iter`](crate::sync_iter) forms, when they would block)
+    ///   panics there, saying so, before it starts the future. Whatever the
+    ///   hook waited for on this pool would need a thread that serves, and
+    ///   every thread started for it runs this hook first. Do async set-up
+    ///   before building the pool, or in its jobs.
+    /// - Other blocking waits for the pool's jobs (`block_on` of a handle)
+    ///   deadlock once every thread waits in its start hook.
+    /// - Submitting jobs to the pool is fine: they run once a thread serves.
+    /// - [`ThreadPool::shutdown`] there begins the shutdown and returns at
+    ///   once: this thread still serves the queued jobs before it exits.
     ///
     /// # Examples
     ///
@@ -462,12 +484,24 @@ impl ThreadPoolBuilder {
         self
     }
 
-    /// Runs `hook` on each worker thread as it exits (after its keep-alive,
-    /// or at shutdown), once it no longer counts as one of the pool's
-    /// threads: to flush what [`on_thread_start`](Self::on_thread_start)
-    /// set up. [`ThreadPool::shutdown`], called from outside the pool,
-    /// returns after every worker's hook has run. A panic in it is counted
-    /// in [`PoolStats::stray_panics`].
+    /// Runs `hook` on each worker thread as it exits: when its keep-alive
+    /// runs out idle (also for an extra thread that a
+    /// [`sync_wait`](crate::sync_wait) let start), or at shutdown. It runs
+    /// once the thread no longer counts as one of the pool's threads (in
+    /// [`PoolStats::threads`] and against
+    /// [`max_threads`](Self::max_threads)): to flush what
+    /// [`on_thread_start`](Self::on_thread_start) set up. A panic in it is
+    /// counted in [`PoolStats::stray_panics`] and the thread exits as
+    /// usual.
+    ///
+    /// [`ThreadPool::shutdown`] (and the drop of the last handle) returns
+    /// only after every worker's stop hook has run, whoever calls it.
+    /// Called from a stop hook, it waits for every other worker and its
+    /// stop hook, but joins no thread, as from a job;
+    /// [`ThreadPool::shutdown_async`] panics there, since awaiting it would
+    /// wait for the hook itself. As its thread no longer counts, the hook
+    /// may submit jobs to its pool and wait for them (a new thread takes
+    /// them), unless the pool is shutting down: then they are refused.
     ///
     /// # Examples
     ///

@@ -60,7 +60,9 @@ impl Counters {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct PoolStats {
-    /// Worker threads alive now.
+    /// Worker threads alive now, not counting those already leaving (in
+    /// their [`on_thread_stop`](crate::ThreadPoolBuilder::on_thread_stop)
+    /// hook, which no longer count against the bound either).
     pub threads: usize,
     /// Workers waiting for work.
     pub idle: usize,

@@ -108,6 +108,8 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    // Before the future goes anywhere: a refused wait starts nothing.
+    Shared::refuse_start_hook_wait();
     let slot = Arc::new(Slot::new());
     let task = carrier(Context::current(), future, Completion(Some(slot.clone())));
     caught_misuse(|| {

@@ -14,6 +14,7 @@ mod cancel_storm;
 mod exactly_once;
 mod executor_gone;
 mod hostile;
+mod hostile_hooks;
 mod keep_alive;
 mod moved_handle;
 mod panic;

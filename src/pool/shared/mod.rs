@@ -103,6 +103,13 @@ struct State {
     spinning: usize,
     /// Workers blocked in `sync_wait`; each lets the pool run one thread more.
     blocked: usize,
+    /// Threads counted out of `threads` that have not finished leaving:
+    /// they run `on_thread_stop`. Shutdown waits for them too, so it
+    /// returns only after every stop hook ran.
+    stopping: usize,
+    /// A shutdown is joining the threads of `handles` it took: the other
+    /// callers wait for it too, so none returns while a thread still runs.
+    joining: bool,
     /// Every live worker's batch, and how many jobs they hold: those
     /// waiting in batches, plus those their owners popped since they last
     /// settled (so an upper bound, exact once a look at every batch found
@@ -111,8 +118,8 @@ struct State {
     held: usize,
     /// The batch `steal_stale` looks at next.
     next_victim: usize,
-    /// Workers whose job called `shutdown` and waits in it: the others wait
-    /// for every worker but these.
+    /// Workers whose job or stop hook called `shutdown` and waits in it:
+    /// the others wait for every worker but these.
     in_shutdown: usize,
     shutdown: bool,
     /// Jobs accepted, and jobs taken off the queue (run or skipped): kept
@@ -154,16 +161,77 @@ pub(crate) struct Shared {
     epoch: Instant,
 }
 
+/// Where a worker thread is in its life. It moves only forward, from
+/// `Starting` to `Serving` to `Stopping`, in [`Worker::enter`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    /// Running `on_thread_start`: counted in `threads`, serving no job yet.
+    /// It may not block in place (`block_in_place` refuses): whatever it
+    /// waits for on this pool needs a thread that serves, and every thread
+    /// started for it would run the hook first.
+    Starting,
+    /// Serving jobs; blocking in place lets the pool run one thread more.
+    Serving,
+    /// Running `on_thread_stop`: counted out of `threads`, into
+    /// `stopping`. It takes no thread of the pool's bound, so it needs no
+    /// allowance to wait on the pool's work.
+    Stopping,
+}
+
+/// The pool the current thread works for, and its phase.
+#[derive(Clone)]
+struct Worker {
+    shared: Arc<Shared>,
+    phase: Phase,
+}
+
+impl Worker {
+    /// The calling thread's pool and phase, if it is a worker.
+    fn current() -> Option<Worker> {
+        CURRENT.with(|current| current.borrow().clone())
+    }
+
+    /// The calling thread's phase if it is a worker, and its pool's name if
+    /// that phase is `Starting` (for a refusal's message).
+    fn starting_in() -> Option<String> {
+        CURRENT.with(|current| {
+            current
+                .borrow()
+                .as_ref()
+                .filter(|worker| worker.phase == Phase::Starting)
+                .map(|worker| worker.shared.config.name.clone())
+        })
+    }
+
+    /// The calling worker of `shared` enters `phase`; `None` when it is no
+    /// longer a worker. The one place a thread's phase changes.
+    fn enter(shared: &Arc<Shared>, phase: Option<Phase>) {
+        CURRENT.with(|current| {
+            let mut current = current.borrow_mut();
+            debug_assert!(match (current.as_ref().map(|w| w.phase), phase) {
+                (None, Some(Phase::Starting)) => true,
+                (Some(from), Some(to)) => from < to,
+                (Some(_), None) => true,
+                _ => false,
+            });
+            *current = phase.map(|phase| Worker {
+                shared: shared.clone(),
+                phase,
+            });
+        });
+    }
+}
+
 #[cfg(not(loom))]
 thread_local! {
     /// The pool the current thread works for, if it is a worker.
-    static CURRENT: std::cell::RefCell<Option<Arc<Shared>>> = const { std::cell::RefCell::new(None) };
+    static CURRENT: std::cell::RefCell<Option<Worker>> = const { std::cell::RefCell::new(None) };
 }
 // Loom runs its threads on one OS thread, so a std thread-local would be
 // shared by all of them.
 #[cfg(loom)]
 loom::thread_local! {
-    static CURRENT: std::cell::RefCell<Option<Arc<Shared>>> = std::cell::RefCell::new(None);
+    static CURRENT: std::cell::RefCell<Option<Worker>> = std::cell::RefCell::new(None);
 }
 
 impl Shared {
@@ -177,6 +245,8 @@ impl Shared {
                 notified: 0,
                 spinning: 0,
                 blocked: 0,
+                stopping: 0,
+                joining: false,
                 batches: Vec::new(),
                 held: 0,
                 next_victim: 0,
@@ -375,7 +445,7 @@ impl Shared {
 
     /// The worker loop. See `README.md` for the parking protocol.
     fn work(self: Arc<Self>, batch: Arc<Batch>) {
-        CURRENT.with(|current| *current.borrow_mut() = Some(self.clone()));
+        Worker::enter(&self, Some(Phase::Starting));
         set_pool_cancelled(Some(self.cancelling.clone()));
         // However the loop ends, even by an unwind nobody foresaw, the
         // thread is counted out, so shutdown always completes. On a normal
@@ -390,15 +460,10 @@ impl Shared {
         if let Some(hook) = &self.config.on_thread_start {
             hook.run(&self);
         }
+        Worker::enter(&self, Some(Phase::Serving));
         exit.state = Some(self.serve(&batch, &mut exit.streak));
-        drop(exit);
-        // After the worker is counted out, not before: counting out happens
-        // under the lock hold that decided to exit, and user code never
-        // runs under the pool's lock. A `shutdown` that joins the workers
-        // still waits for it.
-        if let Some(hook) = &self.config.on_thread_stop {
-            hook.run(&self);
-        }
+        // `Exit` counts the worker out, runs `on_thread_stop` and lets
+        // shutdown know the thread has left.
     }
 
     /// Runs jobs until this worker should exit; returns the lock it decided
@@ -564,45 +629,84 @@ impl Shared {
         self.cancelling.store(true, Ordering::Release);
     }
 
-    /// Whether the calling thread is one of this pool's workers.
+    /// Whether the calling thread is one of this pool's workers, in a job
+    /// or in a hook.
     pub(crate) fn is_current(self: &Arc<Self>) -> bool {
-        CURRENT.with(|current| {
-            current
-                .borrow()
-                .as_ref()
-                .is_some_and(|shared| Arc::ptr_eq(shared, self))
-        })
+        self.phase_here().is_some()
     }
 
-    /// Shuts down and waits for every worker to exit, then joins them.
+    /// The calling thread's phase, if it is one of this pool's workers.
+    fn phase_here(self: &Arc<Self>) -> Option<Phase> {
+        Worker::current()
+            .filter(|worker| Arc::ptr_eq(&worker.shared, self))
+            .map(|worker| worker.phase)
+    }
+
+    /// Shuts down and waits for every worker to exit (its stop hook run),
+    /// then joins them.
     ///
-    /// Called from a job of this pool, it waits for every worker but those
-    /// whose jobs, like this one, wait here (each exits once its job
-    /// returns), and joins none: two workers joining each other would wait
-    /// forever. Their handles stay for a later caller, or are let go with
-    /// the pool.
+    /// Called from a job or a stop hook of this pool, it waits for every
+    /// worker but those whose jobs or stop hooks, like this one, wait here
+    /// (each exits once its job or hook returns), and joins none: two
+    /// workers joining each other would wait forever. Their handles stay
+    /// for a later caller, or are let go with the pool. Called from a start
+    /// hook, it only begins the shutdown: that thread has not served yet,
+    /// and the others may wait for a queued job that it is to run.
     pub(crate) fn shutdown_and_join(self: &Arc<Self>) {
         self.begin_shutdown();
         let mut state = self.state();
-        if self.is_current() {
-            state.in_shutdown += 1;
-            self.all_exited.notify_all();
-            while state.threads > state.in_shutdown {
-                state = self.wait_for_exit(state);
+        match self.phase_here() {
+            None => {}
+            Some(Phase::Starting) => return,
+            Some(Phase::Serving | Phase::Stopping) => {
+                state.in_shutdown += 1;
+                self.all_exited.notify_all();
+                while state.threads + state.stopping > state.in_shutdown {
+                    state = self.wait_for_exit(state);
+                }
+                state.in_shutdown -= 1;
+                return;
             }
-            state.in_shutdown -= 1;
-            return;
         }
-        while state.threads > 0 {
-            state = self.wait_for_exit(state);
+        loop {
+            if !self.exited(&state) {
+                state = self.wait_for_exit(state);
+            } else if state.handles.is_empty() {
+                return;
+            } else {
+                state = self.join_exited(state);
+            }
         }
+    }
+
+    /// Whether every worker has left (its stop hook run) and no caller is
+    /// still joining their threads.
+    fn exited(&self, state: &State) -> bool {
+        state.threads + state.stopping == 0 && !state.joining
+    }
+
+    /// Joins the threads of every worker, all of which have left; returns
+    /// the lock again. Meanwhile `joining` holds back the other callers of
+    /// `shutdown` and `shutdown_async`, which are woken once it is done.
+    fn join_exited<'a>(&'a self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
         let handles = std::mem::take(&mut state.handles);
+        state.joining = true;
         drop(state);
         for handle in handles {
             // A worker never unwinds (see `Exit`), and if one did, its
             // count is already settled.
             let _ = handle.join();
         }
+        let mut state = self.state();
+        state.joining = false;
+        let wakers = std::mem::take(&mut state.exit_wakers);
+        drop(state);
+        self.all_exited.notify_all();
+        let report = RunReport::new(self);
+        for waker in wakers {
+            crate::job::wake(waker, &report);
+        }
+        self.state()
     }
 
     fn wait_for_exit<'a>(&self, state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
@@ -615,11 +719,9 @@ impl Shared {
     /// every worker has exited.
     pub(crate) fn poll_exited(&self, waker: &Waker) -> bool {
         let mut state = self.state();
-        if state.threads == 0 {
-            let handles = std::mem::take(&mut state.handles);
-            drop(state);
-            for handle in handles {
-                let _ = handle.join();
+        if self.exited(&state) {
+            if !state.handles.is_empty() {
+                drop(self.join_exited(state));
             }
             true
         } else {
@@ -630,11 +732,42 @@ impl Shared {
         }
     }
 
+    /// Panics if the calling thread runs its pool's `on_thread_start`
+    /// hook. A start hook holds a thread of the pool's bound that serves no
+    /// job, and whatever it waits for on its pool needs a thread that
+    /// serves, which runs the hook first: letting one more thread start per
+    /// waiting hook (as for a job) grows the pool without bound when every
+    /// start hook waits, and letting none deadlocks it. `sync_wait` calls
+    /// this before it hands its future to an executor, so a refused wait
+    /// starts nothing.
+    #[track_caller]
+    pub(crate) fn refuse_start_hook_wait() {
+        if let Some(pool) = Worker::starting_in() {
+            panic!(
+                "threadbridge: sync_wait (or sync_iter) was called in an `on_thread_start` hook \
+                 of pool `{pool}`; a start hook runs before its thread serves any job, so work it \
+                 waited for on this pool might never run: do async set-up before building the \
+                 pool, or in its jobs"
+            );
+        }
+    }
+
     /// Runs `f`, which blocks this worker on work that may need this pool
     /// (`sync_wait`), while letting the pool start one thread more so
-    /// queued jobs keep moving. Outside a worker it just runs `f`.
+    /// queued jobs keep moving. Outside a worker, and in a stop hook (whose
+    /// thread is no longer counted in the bound), it just runs `f`.
+    ///
+    /// # Panics
+    ///
+    /// In an `on_thread_start` hook (see [`Shared::refuse_start_hook_wait`]).
+    #[track_caller]
     pub(crate) fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
-        let Some(shared) = CURRENT.with(|current| current.borrow().clone()) else {
+        Shared::refuse_start_hook_wait();
+        let Some(Worker {
+            shared,
+            phase: Phase::Serving,
+        }) = Worker::current()
+        else {
             return f();
         };
         {
@@ -661,7 +794,9 @@ impl Shared {
 }
 
 /// A worker's count in the pool, settled when the worker loop ends however
-/// it ends: the last one out wakes whoever waits for the pool to exit.
+/// it ends: it counts the worker out of `threads` into `stopping`, runs
+/// `on_thread_stop`, then counts it out of `stopping`; the last one out
+/// wakes whoever waits for the pool to exit.
 struct Exit<'a> {
     shared: &'a Arc<Shared>,
     batch: &'a Arc<Batch>,
@@ -684,21 +819,34 @@ impl Drop for Exit<'_> {
             .retain(|member| !Arc::ptr_eq(&member.batch, self.batch));
         // Empty unless the loop unwound mid-batch.
         shared.return_batch(&mut state, self.batch);
+        // Counted out, but not gone: shutdown waits for `stopping` too.
+        state.stopping += 1;
         let wake = shared.summon(&mut state, WORKER_WAKES).unwrap_or(0);
-        let wakers = if state.threads == 0 {
+        drop(state);
+        shared.notify(wake);
+        // After the worker is counted out, not before: counting out happens
+        // under the lock hold that decided to exit, user code never runs
+        // under the pool's lock, and a hook that waits on this pool's work
+        // leaves the thread's place in the bound to a thread that serves.
+        Worker::enter(shared, Some(Phase::Stopping));
+        if let Some(hook) = &shared.config.on_thread_stop {
+            hook.run(shared);
+        }
+        let mut state = shared.state();
+        state.stopping -= 1;
+        let wakers = if state.threads + state.stopping == 0 {
             std::mem::take(&mut state.exit_wakers)
         } else {
             Vec::new()
         };
         drop(state);
-        shared.notify(wake);
         shared.all_exited.notify_all();
         // Every waker is woken even if one panics.
         let report = RunReport::new(shared);
         for waker in wakers {
             crate::job::wake(waker, &report);
         }
-        CURRENT.with(|current| current.borrow_mut().take());
+        Worker::enter(shared, None);
         set_pool_cancelled(None);
     }
 }
