@@ -167,6 +167,27 @@ impl<F> Threaded<F> {
         self.limit.as_ref().map_or(0, |limit| limit.waiting())
     }
 
+    /// How many calls hold one of the permits of [`Threaded::limit`] now:
+    /// handed to their pool (queued there or running), running inline
+    /// ([`Threaded::sync_call`]), or streaming ([`Threaded::iter`], until
+    /// the iterator is dropped). 0 without a limit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let f = threadbridge::threaded(|| ()).limit(2);
+    /// futures::executor::block_on(f.call(()));
+    /// assert_eq!(f.running(), 0);
+    /// ```
+    pub fn running(&self) -> usize {
+        self.limit.as_ref().map_or(0, |limit| limit.running())
+    }
+
+    /// The limit's queue, for [`Threaded::iter`].
+    pub(crate) fn limiter(&self) -> Option<&Arc<Limiter>> {
+        self.limit.as_ref()
+    }
+
     /// Calls the function off this thread and returns a handle to await.
     ///
     /// The job is queued at once; awaiting the handle waits for it. The
@@ -231,28 +252,40 @@ impl<F> Threaded<F> {
         A: Send + 'static,
     {
         let func = self.func.clone();
-        let Some(limit) = &self.limit else {
-            return self.target.spawn(move || func.invoke(args));
-        };
         let (job, handle) = Task::new(crate::context::bind(move || func.invoke(args)));
-        // The default pool is the caller's, resolved now: a waiting call is
-        // handed on later from another thread.
-        limit.admit(job, self.target.resolved())?;
-        Ok(handle)
+        match Limiter::submit(self.limit.as_ref(), job, &self.target)? {
+            Some((_, ticket)) => Ok(handle.on_release(ticket)),
+            None => Ok(handle),
+        }
     }
 
     /// Runs the function inline on the calling thread, as a plain function.
+    ///
+    /// Under a [`limit`](Threaded::limit) it counts as one of the calls
+    /// running at once: it waits (blocking this thread) for its turn, in
+    /// line with the other calls, then runs here.
+    ///
+    /// # Panics
+    ///
+    /// Under a limit, if the calls of this function that are running on
+    /// this thread already hold every permit (a limited call that calls
+    /// `sync_call` on itself with a limit of 1): it would wait for itself
+    /// forever. A panic of the function itself gives its permit back.
     ///
     /// # Examples
     ///
     /// ```
     /// let square = threadbridge::threaded(|x: i32| x * x);
     /// assert_eq!(square.sync_call(9), 81);
+    ///
+    /// let one_at_a_time = threadbridge::threaded(|x: i32| x + 1).limit(1);
+    /// assert_eq!(one_at_a_time.sync_call(1), 2);
     /// ```
     pub fn sync_call<A, M>(&self, args: A) -> <F as Callable<A, M>>::Output
     where
         F: Callable<A, M>,
     {
+        let _permit = self.limit.as_ref().map(Limiter::acquire_inline);
         self.func.invoke(args)
     }
 

@@ -228,7 +228,13 @@ impl<F> Threaded<F> {
         ItemOf<F, A, M>: Send + 'static,
         A: Send + 'static,
     {
-        stream(&self.func, args, &self.target, THREADED_ITER_MAX_SIZE)
+        let func = self.func.clone();
+        IteratorWrapper::limited(
+            move || func.invoke(args),
+            self.target.clone(),
+            THREADED_ITER_MAX_SIZE,
+            self.limiter().cloned(),
+        )
     }
 }
 

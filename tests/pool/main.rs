@@ -15,6 +15,7 @@ mod exactly_once;
 mod executor_gone;
 mod hostile;
 mod keep_alive;
+mod limits_hostile;
 mod moved_handle;
 mod panic;
 mod parallel;
