@@ -284,7 +284,7 @@ fn threaded_iter_honours_the_limit() {
                 // either queued behind the limit or running beside it.
                 if first.swap(false, Ordering::SeqCst) {
                     let me = me.get().unwrap();
-                    while me.waiting() < 3 && overlap.now.load(Ordering::SeqCst) == 1 {
+                    while me.waiting() < 3 && overlap.peak() == 1 {
                         std::thread::yield_now();
                     }
                 }
