@@ -119,14 +119,41 @@ impl<F> Threaded<F> {
     /// Lets at most `max` calls of this function (of this value and its
     /// clones) run at once. Further calls wait in order, in a queue of
     /// their own rather than on a pool thread; each keeps the context it was
-    /// called in, and one whose handle is dropped while it waits never runs.
-    /// Useful when one kind of blocking call (a slow SDK, a rate-limited
-    /// service) must not take over a shared pool. aiomisc has no
-    /// equivalent.
+    /// called in. Useful when one kind of blocking call (a slow SDK, a
+    /// rate-limited service) must not take over a shared pool. aiomisc has
+    /// no equivalent.
+    ///
+    /// Every form of a call counts: [`call`](Threaded::call) (and
+    /// `async_call`, `try_call`) from the moment it is handed to its pool
+    /// until it returns; [`iter`](Threaded::iter) from its stream's first
+    /// poll until its iterator is dropped (a producer parked on a full
+    /// buffer holds no thread, but keeps its turn); and
+    /// [`sync_call`](Threaded::sync_call), which waits for its turn on the
+    /// calling thread and runs there. [`waiting`](Threaded::waiting) and
+    /// [`running`](Threaded::running) count them.
+    ///
+    /// - A waiting call whose handle (or stream) is dropped leaves the queue
+    ///   at once and never runs; one [`cancel`](crate::JoinHandle::cancel)led
+    ///   keeps its place and runs at its turn, seeing the flag; a detached
+    ///   one runs at its turn.
+    /// - A panic of the function gives its turn to the next call.
+    /// - **Shutdown.** A call already handed to its pool finishes as the
+    ///   pool's other queued jobs do. A call still waiting when its pool
+    ///   shuts down is refused when its turn comes, as a call made after the
+    ///   shutdown is refused at once ([`try_call`](Threaded::try_call)
+    ///   returns the error): it never runs, and awaiting its handle (or
+    ///   polling its stream) panics with the pool's error.
+    /// - **Waiting for yourself.** A call that waits for another call of the
+    ///   same function while holding a turn can wait forever (with a limit
+    ///   of 1, always: the turn it waits for is its own). `sync_call` sees
+    ///   that when every turn is held on its own thread, and panics instead;
+    ///   a limited call that blocks on a handle of its own function
+    ///   (`sync_wait`, `block_on`) is not seen, and waits.
     ///
     /// # Panics
     ///
-    /// If `max` is 0.
+    /// If `max` is 0, which would never let a call run. `usize::MAX` is no
+    /// limit in effect.
     ///
     /// # Examples
     ///
