@@ -28,6 +28,7 @@ use std::fmt;
 
 use crate::error::SpawnError;
 use crate::job::{catch, CancelFlag, Finished, Job, Outcome, Panic, Report, Uncounted};
+use crate::pool::Shared;
 use crate::slot::Withdraw;
 use crate::sync::{lock, thread, Arc, AtomicBool, AtomicU64, Mutex, Ordering};
 use crate::target::Target;
@@ -177,9 +178,14 @@ impl Limiter {
             }
         };
         if let Some(wait) = wait {
-            while !wait.granted.load(Ordering::Acquire) {
-                thread::park();
-            }
+            // On a pool worker, the call holding the permit may be queued
+            // behind this very job: the pool may start a thread more
+            // meanwhile, as for `sync_wait`.
+            Shared::block_in_place(|| {
+                while !wait.granted.load(Ordering::Acquire) {
+                    thread::park();
+                }
+            });
         }
         InlinePermit::enter(self.clone())
     }

@@ -404,6 +404,32 @@ fn sync_call_waits_for_its_turn_under_the_limit() {
     });
 }
 
+#[test]
+fn a_sync_call_on_a_worker_waiting_for_a_call_queued_behind_it_lets_the_pool_grow() {
+    common::on_every_runtime(|| async {
+        let pool = ThreadPool::new(1);
+        let f = threaded(|i: u32| i).with_pool(&pool).limit(1);
+        let gate = Arc::new(Gate::default());
+        let waits_inline = {
+            let (f, gate) = (f.clone(), gate.clone());
+            pool.spawn(move || {
+                gate.wait();
+                f.sync_call(2)
+            })
+        };
+        // Holds the permit, queued behind the job above on the one thread.
+        let queued = f.call(1);
+        assert_eq!(f.running(), 1);
+        gate.open();
+        assert_eq!(waits_inline.await, 2);
+        assert_eq!(queued.await, 1);
+        assert_eq!((f.running(), f.waiting()), (0, 0));
+        pool.shutdown_async().await;
+        let stats = pool.stats();
+        assert_eq!((stats.submitted, stats.completed), (2, 2), "{stats:?}");
+    });
+}
+
 static REENTRANT: Reentrant = OnceLock::new();
 
 /// At depth 0, calls itself through its own limited `sync_call`.
