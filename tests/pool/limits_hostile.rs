@@ -880,3 +880,81 @@ fn waiting_and_running_are_exact_after_a_storm_of_dropped_and_awaited_calls() {
         );
     });
 }
+
+#[test]
+fn a_limited_separate_function_runs_one_thread_at_a_time_in_every_form() {
+    common::on_every_runtime(|| async {
+        let overlap = Arc::new(Overlap::default());
+        let f = {
+            let overlap = overlap.clone();
+            threadbridge::threaded_separate(move |n: u32| {
+                overlap.enter();
+                std::thread::yield_now();
+                overlap.leave();
+                0..n
+            })
+            .limit(1)
+        };
+        let calls = futures::future::join_all((0..8).map(|n| f.call(n)));
+        let streams = futures::future::join_all((0..8).map(|n| f.iter(n).collect::<Vec<_>>()));
+        let (calls, streams) = futures::join!(calls, streams);
+        assert_eq!(calls, (0..8).map(|n| 0..n).collect::<Vec<_>>());
+        assert_eq!(
+            streams,
+            (0..8).map(|n| (0..n).collect()).collect::<Vec<Vec<u32>>>()
+        );
+        assert_eq!(f.sync_call(2), 0..2);
+        assert_eq!(overlap.peak(), 1);
+        assert_eq!((f.running(), f.waiting()), (0, 0));
+    });
+}
+
+/// A waker whose `wake` panics.
+struct PanickingWaker;
+
+impl std::task::Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        panic!("waker panicked");
+    }
+}
+
+#[test]
+fn a_refused_call_whose_waker_panics_is_counted_and_the_hand_off_goes_on() {
+    with_deadline("refused waker", DEADLINE, || {
+        let pool = ThreadPool::new(1);
+        let gate = Arc::new(Gate::default());
+        let f = {
+            let gate = gate.clone();
+            threaded(move |first: bool| {
+                if first {
+                    gate.wait();
+                }
+            })
+            .with_pool(&pool)
+            .limit(1)
+        };
+        let first = f.call(true);
+        let mut bomb = f.call(false);
+        let waker = std::task::Waker::from(Arc::new(PanickingWaker));
+        assert!(Pin::new(&mut bomb)
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
+        let rest: Vec<_> = (0..3).map(|_| f.call(false)).collect();
+        let shutting = {
+            let pool = pool.clone();
+            std::thread::spawn(move || pool.shutdown())
+        };
+        assert!(eventually(DEADLINE, || pool.is_shutdown()));
+        gate.open();
+        shutting.join().unwrap();
+        futures::executor::block_on(first);
+        assert!(panic_message(bomb).contains("refused"));
+        for handle in rest {
+            assert!(panic_message(handle).contains("refused"));
+        }
+        let stats = pool.stats();
+        assert_eq!((stats.submitted, stats.completed), (1, 1), "{stats:?}");
+        assert_eq!(stats.stray_panics, 1, "{stats:?}");
+        assert_eq!((f.running(), f.waiting()), (0, 0));
+    });
+}
