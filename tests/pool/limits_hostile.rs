@@ -958,3 +958,60 @@ fn a_refused_call_whose_waker_panics_is_counted_and_the_hand_off_goes_on() {
         assert_eq!((f.running(), f.waiting()), (0, 0));
     });
 }
+
+#[test]
+fn shutdown_racing_a_storm_of_limited_calls_leaves_every_call_with_an_outcome() {
+    common::on_every_runtime(|| async {
+        let pool = ThreadPool::new(2);
+        let ran = Arc::new(AtomicUsize::new(0));
+        let f = {
+            let ran = ran.clone();
+            threaded(move |i: usize| {
+                ran.fetch_add(1, Ordering::SeqCst);
+                std::thread::yield_now();
+                i
+            })
+            .with_pool(&pool)
+            .limit(2)
+        };
+        let all_made = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let shutting = {
+            let (pool, f, all_made) = (pool.clone(), f.clone(), all_made.clone());
+            std::thread::spawn(move || {
+                // Once calls are waiting, shut down under them.
+                while f.waiting() < 50 && !all_made.load(Ordering::SeqCst) {
+                    std::thread::yield_now();
+                }
+                pool.shutdown_now();
+            })
+        };
+        let (mut values, mut refused, mut rejected) = (0, 0, 0);
+        let mut handles = Vec::new();
+        for i in 0..5_000 {
+            match f.try_call(i) {
+                Ok(handle) => handles.push(handle),
+                Err(error) => {
+                    assert!(error.is_shutdown(), "{error}");
+                    rejected += 1;
+                }
+            }
+        }
+        all_made.store(true, Ordering::SeqCst);
+        for handle in handles {
+            match futures::FutureExt::catch_unwind(AssertUnwindSafe(handle)).await {
+                Ok(_) => values += 1,
+                Err(payload) => {
+                    assert!(message_of(payload).contains("refused"));
+                    refused += 1;
+                }
+            }
+        }
+        shutting.join().unwrap();
+        assert_eq!(values + refused + rejected, 5_000);
+        assert_eq!(values, ran.load(Ordering::SeqCst));
+        assert_eq!((f.running(), f.waiting()), (0, 0));
+        let stats = pool.stats();
+        assert_eq!(stats.submitted, values as u64, "{stats:?}");
+        assert_eq!(stats.completed, values as u64, "{stats:?}");
+    });
+}
