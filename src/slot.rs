@@ -123,17 +123,17 @@ where
     }
 
     fn refuse(&self, error: &SpawnError, report: &dyn Report) {
+        let refused: Panic = Box::new(crate::limit::refusal(error));
         let (f, waker) = {
             let mut slot = lock(&self.slot);
-            if !matches!(slot.stage, Stage::Pending(_)) {
-                return;
+            match std::mem::replace(&mut slot.stage, Stage::Done(Err(refused))) {
+                Stage::Pending(f) => (f, slot.waker.take()),
+                other => {
+                    // Its handle went away meanwhile: nobody to tell.
+                    slot.stage = other;
+                    return;
+                }
             }
-            let refused: Panic = Box::new(crate::limit::refusal(error));
-            let Stage::Pending(f) = std::mem::replace(&mut slot.stage, Stage::Done(Err(refused)))
-            else {
-                unreachable!()
-            };
-            (f, slot.waker.take())
         };
         drop_caught(f, report);
         if let Some(waker) = waker {
