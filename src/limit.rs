@@ -455,8 +455,10 @@ impl Report for Watch<'_> {
 
 /// The message a refused waiting call's handle (or stream) panics with.
 pub(crate) fn refusal(error: &SpawnError) -> String {
+    let error = error.to_string();
+    let why = error.strip_prefix("threadbridge: ").unwrap_or(&error);
     format!(
         "threadbridge: a call that waited for its turn under `Threaded::limit` was refused \
-         when its turn came: {error}"
+         when its turn came: {why}"
     )
 }
