@@ -15,6 +15,7 @@ use std::task::Waker;
 
 use std::cell::{Cell, RefCell};
 
+use crate::error::SpawnError;
 use crate::sync::{lock, thread, Arc, AtomicBool, Mutex, Ordering};
 
 /// A caught panic payload.
@@ -56,6 +57,11 @@ pub(crate) trait Report {
     /// this thread as on its way back to the queue, so that the re-queue
     /// does not wake another one.
     fn parking(&self) {}
+
+    /// The job has run for good and is about to tell its consumer so (a
+    /// stream's producer, whose iterator is dropped): whatever the runner
+    /// holds for it is settled now, before anyone can see the end.
+    fn ending(&self) {}
 }
 
 /// A job as a queue sees it: something a thread runs once (or, for an
@@ -76,6 +82,15 @@ pub(crate) trait Job: Send + Sync {
     /// before it started): a queue may drop it unrun.
     fn is_abandoned(&self) -> bool {
         false
+    }
+
+    /// The job will never run: its target refused it after it had been
+    /// accepted (a limited call whose turn came after its pool shut down).
+    /// Whoever waits for it hears of `error`; the job's closure is dropped.
+    /// Only jobs a limit can queue (a call, an iterator's producer) have
+    /// anyone to tell.
+    fn refuse(&self, error: &SpawnError, report: &dyn Report) {
+        let _ = (error, report);
     }
 }
 

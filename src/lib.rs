@@ -423,8 +423,9 @@
 //! that ran on after they were cancelled, apart from `cancelled` (never
 //! started).
 //!
-//! [`Threaded::limit`] caps how many calls of one function run at once;
-//! further calls wait in order without holding a pool thread. aiomisc has
+//! [`Threaded::limit`] caps how many calls of one function run at once,
+//! in every form (`call`, `iter`, `sync_call`); further calls wait in order
+//! without holding a pool thread. aiomisc has
 //! neither: a running `@threaded` call cannot be stopped, and limiting one
 //! function needs a pool of its own.
 //!

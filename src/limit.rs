@@ -2,43 +2,76 @@
 //! at once; the others wait in order, in a queue of their own, without
 //! holding a thread.
 //!
-//! A call that finds a free permit is handed to its target at once, wrapped
-//! in a [`Limited`] job that owns the permit. When that job is dropped
-//! (after it ran, or if it never could), the permit passes to the first
-//! waiting call that still has a handle; calls whose handle was dropped
-//! while they waited are dropped without ever reaching a pool.
+//! Every form of a limited call goes through here: a call's [`Task`], an
+//! iterator's producer, and an inline `sync_call`. A pool-bound call is a
+//! [`Limited`] job, made before it is admitted and handed to its target
+//! once it holds a permit. The permit is one of the limit's `max` slots;
+//! its whole life is four transitions, each under the limiter's lock:
+//!
+//! - **admit**: a free permit is taken at once, or the call waits in the
+//!   queue under its ticket (its place in call order);
+//! - **withdraw**: a waiting call whose handle (or stream) is dropped leaves
+//!   the queue at once, and its memory with it;
+//! - **hand on**: a permit that comes back passes to the first waiting
+//!   call, or is returned when none waits. This is a loop, never a
+//!   recursion: a call its target refuses (its pool shut down) is refused
+//!   in turn, and the permit moves on to the next one in the same loop;
+//! - **give back**: a call gives its permit back when it has run for good
+//!   (a producer that parked on a full buffer keeps it: its iterator is
+//!   still alive), or when it is dropped unrun.
+//!
+//! [`Task`]: crate::slot::Task
 
-use std::collections::VecDeque;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::error::SpawnError;
-use crate::job::{run_caught, CancelFlag, Finished, Job, Report, Uncounted};
-use crate::sync::{lock, Arc, Mutex};
+use crate::job::{catch, CancelFlag, Finished, Job, Outcome, Panic, Report, Uncounted};
+use crate::pool::Shared;
+use crate::slot::Withdraw;
+use crate::sync::{lock, thread, Arc, AtomicBool, AtomicU64, Mutex, Ordering};
 use crate::target::Target;
+
+/// A call admitted under a limit: the job as it is handed on (the limit's
+/// wrapper, which a parked producer re-queues) and its ticket.
+pub(crate) type Admitted = (Arc<dyn Job>, Ticket);
 
 pub(crate) struct Limiter {
     max: usize,
+    /// The next call's ticket: its place in the queue if it must wait.
+    tickets: AtomicU64,
     state: Mutex<State>,
 }
 
 struct State {
-    /// Calls holding a permit: queued on their target or running.
-    running: usize,
-    /// Calls waiting for a permit, in call order, with where each runs.
-    waiting: VecDeque<(Arc<dyn Job>, Target)>,
+    /// Permits held: by calls queued on their target, running, or parked
+    /// with a live iterator, and by `sync_call`s running inline.
+    held: usize,
+    /// What waits for a permit, by ticket (call order).
+    waiting: BTreeMap<u64, Waiter>,
+}
+
+/// What waits for a permit.
+enum Waiter {
+    /// A call to hand to its target.
+    Call(Arc<Limited>),
+    /// A thread in `sync_call`, parked until it is given the permit.
+    Inline(Arc<InlineWait>),
 }
 
 impl Limiter {
     pub(crate) fn new(max: usize) -> Arc<Limiter> {
         assert!(
             max > 0,
-            "threadbridge: a limit of 0 concurrent calls would never run one; use 1 or more"
+            "threadbridge: `Threaded::limit(0)` would never let a call run; use 1 or more"
         );
         Arc::new(Limiter {
             max,
+            tickets: AtomicU64::new(0),
             state: Mutex::new(State {
-                running: 0,
-                waiting: VecDeque::new(),
+                held: 0,
+                waiting: BTreeMap::new(),
             }),
         })
     }
@@ -48,89 +81,320 @@ impl Limiter {
         lock(&self.state).waiting.len()
     }
 
-    /// Runs `job` on `target` now if a permit is free, else queues it.
-    pub(crate) fn admit(
-        self: &Arc<Self>,
-        job: Arc<dyn Job>,
-        target: Target,
-    ) -> Result<(), SpawnError> {
-        {
-            let mut state = lock(&self.state);
-            if state.running >= self.max {
-                state.waiting.push_back((job, target));
-                return Ok(());
-            }
-            state.running += 1;
-        }
-        // On failure the wrapper, and so the permit, is dropped here.
-        target.submit(self.wrap(job))
+    /// Calls holding a permit now.
+    pub(crate) fn running(&self) -> usize {
+        lock(&self.state).held
     }
 
-    fn wrap(self: &Arc<Self>, job: Arc<dyn Job>) -> Arc<dyn Job> {
-        Arc::new(Limited {
+    /// Hands `job` to `target` through this limit (or straight to `target`
+    /// without one): the one path every pool-bound form of a `Threaded`
+    /// takes, so that none skips its limit. Under a limit, returns the job
+    /// as it is handed on (the limit's wrapper, which a parked producer
+    /// re-queues) and the ticket that withdraws it while it waits.
+    pub(crate) fn submit(
+        limit: Option<&Arc<Limiter>>,
+        job: Arc<dyn Job>,
+        target: &Target,
+    ) -> Result<Option<Admitted>, SpawnError> {
+        let Some(limiter) = limit else {
+            target.submit(job)?;
+            return Ok(None);
+        };
+        // The default pool is the caller's, resolved now: a waiting call is
+        // handed on later, from another thread.
+        let target = target.resolved();
+        if let Target::Pool(pool) = &target {
+            // Refused now as an unlimited call would be; one that is already
+            // waiting when the pool shuts down is refused at its turn.
+            if pool.is_shutdown() {
+                return Err(SpawnError::shutdown(pool.name()));
+            }
+        }
+        let limited = Arc::new(Limited {
             inner: job,
-            _permit: Permit(self.clone()),
+            ticket: limiter.tickets.fetch_add(1, Ordering::Relaxed),
+            limiter: limiter.clone(),
+            target,
+            holds: AtomicBool::new(false),
+        });
+        let ticket = Ticket {
+            limiter: limiter.clone(),
+            ticket: limited.ticket,
+        };
+        limiter.admit(&limited)?;
+        Ok(Some((limited, ticket)))
+    }
+
+    /// Gives `call` a free permit and hands it to its target, or queues it.
+    fn admit(self: &Arc<Self>, call: &Arc<Limited>) -> Result<(), SpawnError> {
+        {
+            let mut state = lock(&self.state);
+            if state.held >= self.max {
+                state
+                    .waiting
+                    .insert(call.ticket, Waiter::Call(call.clone()));
+                return Ok(());
+            }
+            state.held += 1;
+            call.holds.store(true, Ordering::Release);
+        }
+        target_submit(call).inspect_err(|_| {
+            // Refused at once: the caller hears of it, and the permit moves
+            // on (a call may have queued behind it meanwhile).
+            call.give_back(&Uncounted);
         })
     }
 
-    /// A permit came back: hand it to the next waiting call that still has
-    /// a handle, or return it.
-    fn release(self: &Arc<Self>) {
-        let mut abandoned = Vec::new();
-        let next = {
+    /// Takes a permit for a call run inline on this thread, waiting (parked)
+    /// for one if none is free. The permit is given back when the returned
+    /// guard is dropped.
+    pub(crate) fn acquire_inline(self: &Arc<Self>) -> InlinePermit {
+        let held_here = HELD.with(|held| {
+            let id = self.id();
+            held.borrow().iter().filter(|&&h| h == id).count()
+        });
+        assert!(
+            held_here < self.max,
+            "threadbridge: `sync_call` of a function limited to {} call(s) at once was made \
+             from inside {} of its own calls on this thread, which hold every permit it could \
+             wait for: it would wait for itself forever; call the function directly \
+             (`get_ref`) or raise the limit",
+            self.max,
+            held_here,
+        );
+        let wait = {
             let mut state = lock(&self.state);
-            loop {
-                match state.waiting.pop_front() {
-                    Some((job, target)) if !job.is_abandoned() => break Some((job, target)),
-                    Some(gone) => abandoned.push(gone),
-                    None => {
-                        state.running -= 1;
-                        break None;
-                    }
-                }
+            if state.held < self.max {
+                state.held += 1;
+                None
+            } else {
+                let wait = Arc::new(InlineWait {
+                    granted: AtomicBool::new(false),
+                    thread: thread::current(),
+                });
+                let ticket = self.tickets.fetch_add(1, Ordering::Relaxed);
+                state.waiting.insert(ticket, Waiter::Inline(wait.clone()));
+                Some(wait)
             }
         };
-        // Jobs (their closures) are dropped outside the lock.
-        drop(abandoned);
-        if let Some((job, target)) = next {
-            let wrapped = self.wrap(job);
-            if target.submit(wrapped.clone()).is_err() {
-                // The target refused it (its pool shut down meanwhile), yet
-                // its handle waits: run it here rather than lose it.
-                run_caught(wrapped, &Uncounted);
+        if let Some(wait) = wait {
+            // On a pool worker, the call holding the permit may be queued
+            // behind this very job: the pool may start a thread more
+            // meanwhile, as for `sync_wait`.
+            Shared::block_in_place(|| {
+                while !wait.granted.load(Ordering::Acquire) {
+                    thread::park();
+                }
+            });
+        }
+        InlinePermit::enter(self.clone())
+    }
+
+    /// Removes the waiting call with `ticket` from the queue, if it is
+    /// still there; returns whether it was.
+    fn withdraw(&self, ticket: u64) -> bool {
+        let removed = lock(&self.state).waiting.remove(&ticket);
+        // Dropped outside the lock: the call's closure or builder is user
+        // code.
+        removed.is_some()
+    }
+
+    /// A permit came back: hand it to the first waiting call, or return it.
+    /// A loop, so that any number of refused calls costs no stack.
+    fn hand_on(&self, report: &dyn Report) {
+        loop {
+            let next = {
+                let mut state = lock(&self.state);
+                match state.waiting.pop_first() {
+                    Some((_, waiter)) => waiter,
+                    None => {
+                        state.held -= 1;
+                        return;
+                    }
+                }
+            };
+            let call = match next {
+                Waiter::Inline(wait) => {
+                    wait.granted.store(true, Ordering::Release);
+                    wait.thread.unpark();
+                    return;
+                }
+                Waiter::Call(call) => call,
+            };
+            if call.inner.is_abandoned() {
+                // Its handle is being dropped; the withdrawal will find it gone.
+                drop_reported(call, report);
+                continue;
+            }
+            call.holds.store(true, Ordering::Release);
+            match target_submit(&call) {
+                Ok(()) => return,
+                Err(error) => {
+                    // The permit stays with this loop, for the next call.
+                    call.holds.store(false, Ordering::Release);
+                    if let Err(panic) = catch(|| call.inner.refuse(&error, report)) {
+                        report.stray(panic);
+                    }
+                    drop_reported(call, report);
+                }
             }
         }
+    }
+
+    /// Identifies this limit in [`HELD`].
+    fn id(&self) -> usize {
+        std::ptr::from_ref(self) as usize
+    }
+}
+
+/// Hands `call` to its target. The target's reference is dropped there if
+/// it refuses, but never the last one (the caller holds one), so a refused
+/// call's `Drop` never runs inside the hand-off.
+fn target_submit(call: &Arc<Limited>) -> Result<(), SpawnError> {
+    call.target.submit(call.clone())
+}
+
+/// Drops a call the queue let go of, where a panic in user code (its
+/// closure's captures) is caught and reported.
+fn drop_reported(call: Arc<Limited>, report: &dyn Report) {
+    if let Err(panic) = catch(move || drop(call)) {
+        report.stray(panic);
     }
 }
 
 impl fmt::Debug for Limiter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = lock(&self.state);
         f.debug_struct("Limit")
             .field("max", &self.max)
-            .field("waiting", &self.waiting())
+            .field("running", &state.held)
+            .field("waiting", &state.waiting.len())
             .finish()
     }
 }
 
-/// A permit, returned when dropped.
-struct Permit(Arc<Limiter>);
+#[cfg(not(loom))]
+thread_local! {
+    /// The limits whose permits the calls running on this thread hold,
+    /// innermost last (a limited call may call another limited function).
+    static HELD: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+#[cfg(loom)]
+loom::thread_local! {
+    static HELD: RefCell<Vec<usize>> = RefCell::new(Vec::new());
+}
 
-impl Drop for Permit {
-    fn drop(&mut self) {
-        self.0.release();
+/// Marks this thread as running a call under `limiter` until dropped.
+struct Holding(usize);
+
+impl Holding {
+    fn enter(limiter: &Limiter) -> Holding {
+        let id = limiter.id();
+        HELD.with(|held| held.borrow_mut().push(id));
+        Holding(id)
     }
 }
 
-/// A limited call's job: the call's own job, holding a permit until the
-/// runner lets go of it.
-struct Limited {
+impl Drop for Holding {
+    fn drop(&mut self) {
+        HELD.with(|held| {
+            let mut held = held.borrow_mut();
+            if let Some(at) = held.iter().rposition(|&h| h == self.0) {
+                held.remove(at);
+            }
+        });
+    }
+}
+
+/// A waiting call's place in its limit's queue; withdrawing it removes the
+/// call at once (a no-op once the call got its permit).
+pub(crate) struct Ticket {
+    limiter: Arc<Limiter>,
+    ticket: u64,
+}
+
+impl Ticket {
+    /// Removes the call from the queue if it still waits there; returns
+    /// whether it did (the call will never run).
+    pub(crate) fn withdraw(&self) -> bool {
+        self.limiter.withdraw(self.ticket)
+    }
+}
+
+impl Withdraw for Ticket {
+    fn withdraw(&self) {
+        Ticket::withdraw(self);
+    }
+}
+
+/// A `sync_call` waiting for a permit.
+struct InlineWait {
+    granted: AtomicBool,
+    thread: thread::Thread,
+}
+
+/// A permit held by a call running inline; given back when dropped.
+pub(crate) struct InlinePermit {
+    limiter: Arc<Limiter>,
+    _holding: Holding,
+}
+
+impl InlinePermit {
+    fn enter(limiter: Arc<Limiter>) -> InlinePermit {
+        InlinePermit {
+            _holding: Holding::enter(&limiter),
+            limiter,
+        }
+    }
+}
+
+impl Drop for InlinePermit {
+    fn drop(&mut self) {
+        self.limiter.hand_on(&Uncounted);
+    }
+}
+
+/// A limited call's job: the call's own job, handed to its target once it
+/// holds a permit. It gives the permit back when its job has run for good,
+/// or when it is dropped still holding it.
+pub(crate) struct Limited {
     inner: Arc<dyn Job>,
-    _permit: Permit,
+    ticket: u64,
+    limiter: Arc<Limiter>,
+    /// Where it runs, resolved when the call was made.
+    target: Target,
+    /// Whether it holds a permit; set when it gets one, cleared once when
+    /// it gives it back.
+    holds: AtomicBool,
+}
+
+impl Limited {
+    fn give_back(&self, report: &dyn Report) {
+        if self.holds.swap(false, Ordering::AcqRel) {
+            self.limiter.hand_on(report);
+        }
+    }
 }
 
 impl Job for Limited {
     fn run(&self, report: &dyn Report) -> Finished {
-        self.inner.run(report)
+        let watch = Watch {
+            call: self,
+            report,
+            parked: Cell::new(false),
+        };
+        let finished = {
+            let _holding = Holding::enter(&self.limiter);
+            self.inner.run(&watch)
+        };
+        // A producer that parked keeps its permit until its iterator ends.
+        // Otherwise the permit moves on before the handle is woken (for a
+        // producer, before its consumer hears of the end: `ending`), so a
+        // task that awaited it sees the next call handed on already.
+        if !watch.parked.get() {
+            self.give_back(report);
+        }
+        finished
     }
 
     fn cancel_flag(&self) -> Option<&CancelFlag> {
@@ -140,4 +404,61 @@ impl Job for Limited {
     fn is_abandoned(&self) -> bool {
         self.inner.is_abandoned()
     }
+
+    fn refuse(&self, error: &SpawnError, report: &dyn Report) {
+        self.inner.refuse(error, report);
+    }
+}
+
+impl Drop for Limited {
+    fn drop(&mut self) {
+        // Never run, or its last run unwound: the permit moves on.
+        self.give_back(&Uncounted);
+    }
+}
+
+/// The runner's report, as a limited job's own job sees it: everything is
+/// passed on, a park is noted, and the permit goes back at the end.
+struct Watch<'a> {
+    call: &'a Limited,
+    report: &'a dyn Report,
+    parked: Cell<bool>,
+}
+
+impl Report for Watch<'_> {
+    fn outcome(&self, outcome: Outcome) {
+        self.report.outcome(outcome);
+    }
+
+    fn stray(&self, panic: Panic) {
+        self.report.stray(panic);
+    }
+
+    fn ran_cancelled(&self) {
+        self.report.ran_cancelled();
+    }
+
+    fn parked(&self) {
+        self.parked.set(true);
+        self.report.parked();
+    }
+
+    fn parking(&self) {
+        self.report.parking();
+    }
+
+    fn ending(&self) {
+        self.call.give_back(self.report);
+        self.report.ending();
+    }
+}
+
+/// The message a refused waiting call's handle (or stream) panics with.
+pub(crate) fn refusal(error: &SpawnError) -> String {
+    let error = error.to_string();
+    let why = error.strip_prefix("threadbridge: ").unwrap_or(&error);
+    format!(
+        "threadbridge: a call that waited for its turn under `Threaded::limit` was refused \
+         when its turn came: {why}"
+    )
 }

@@ -10,7 +10,8 @@ use std::panic;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use crate::job::{catch, drop_caught, CancelFlag, Finished, Job, Outcome, Panic, Report};
+use crate::error::SpawnError;
+use crate::job::{catch, drop_caught, wake, CancelFlag, Finished, Job, Outcome, Panic, Report};
 use crate::sync::{lock, Arc, Mutex};
 
 /// The result side as a [`JoinHandle`] sees it.
@@ -119,6 +120,25 @@ where
 
     fn is_abandoned(&self) -> bool {
         matches!(lock(&self.slot).stage, Stage::Closed)
+    }
+
+    fn refuse(&self, error: &SpawnError, report: &dyn Report) {
+        let refused: Panic = Box::new(crate::limit::refusal(error));
+        let (f, waker) = {
+            let mut slot = lock(&self.slot);
+            match std::mem::replace(&mut slot.stage, Stage::Done(Err(refused))) {
+                Stage::Pending(f) => (f, slot.waker.take()),
+                other => {
+                    // Its handle went away meanwhile: nobody to tell.
+                    slot.stage = other;
+                    return;
+                }
+            }
+        };
+        drop_caught(f, report);
+        if let Some(waker) = waker {
+            wake(waker, report);
+        }
     }
 }
 
@@ -288,6 +308,52 @@ impl<T> Future for JoinHandle<T> {
                     Err(payload) => panic::resume_unwind(payload),
                 }
             }
+        }
+    }
+}
+
+/// Told when a handle is dropped before its result was taken: a limited
+/// call's ticket, which withdraws the call from its limit's queue.
+pub(crate) trait Withdraw: Send + Sync {
+    fn withdraw(&self);
+}
+
+/// A handle's slot, with something to tell on release.
+struct Hooked<T> {
+    slot: Arc<dyn ResultSlot<T>>,
+    hook: Box<dyn Withdraw>,
+}
+
+impl<T> ResultSlot<T> for Hooked<T> {
+    fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, Panic>> {
+        self.slot.poll_result(cx)
+    }
+
+    fn is_finished(&self) -> bool {
+        self.slot.is_finished()
+    }
+
+    fn release(&self) {
+        // The closure is dropped first, then the call leaves the queue.
+        self.slot.release();
+        self.hook.withdraw();
+    }
+
+    fn cancel(&self) {
+        self.slot.cancel();
+    }
+}
+
+impl<T: 'static> JoinHandle<T> {
+    /// This handle, telling `hook` when it is dropped before its result was
+    /// taken.
+    pub(crate) fn on_release(mut self, hook: impl Withdraw + 'static) -> JoinHandle<T> {
+        let slot = self.slot.take().expect("a fresh handle has its slot");
+        JoinHandle {
+            slot: Some(Arc::new(Hooked {
+                slot,
+                hook: Box::new(hook),
+            })),
         }
     }
 }

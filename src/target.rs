@@ -52,24 +52,6 @@ impl Target {
                 .map_err(|error| SpawnError::thread(SEPARATE_THREAD_NAME, error)),
         }
     }
-
-    /// Runs `f` where this target says, with the caller's context.
-    pub(crate) fn spawn<F, T>(&self, f: F) -> Result<JoinHandle<T>, SpawnError>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        match self {
-            Target::DefaultPool => default_pool::current().try_spawn(f),
-            Target::Pool(pool) => pool.try_spawn(f),
-            Target::Separate => {
-                let (job, handle) = Task::new(bind(f));
-                run_on_own_thread(SEPARATE_THREAD_NAME, job)
-                    .map_err(|error| SpawnError::thread(SEPARATE_THREAD_NAME, error))?;
-                Ok(handle)
-            }
-        }
-    }
 }
 
 impl ThreadPool {

@@ -119,14 +119,41 @@ impl<F> Threaded<F> {
     /// Lets at most `max` calls of this function (of this value and its
     /// clones) run at once. Further calls wait in order, in a queue of
     /// their own rather than on a pool thread; each keeps the context it was
-    /// called in, and one whose handle is dropped while it waits never runs.
-    /// Useful when one kind of blocking call (a slow SDK, a rate-limited
-    /// service) must not take over a shared pool. aiomisc has no
-    /// equivalent.
+    /// called in. Useful when one kind of blocking call (a slow SDK, a
+    /// rate-limited service) must not take over a shared pool. aiomisc has
+    /// no equivalent.
+    ///
+    /// Every form of a call counts: [`call`](Threaded::call) (and
+    /// `async_call`, `try_call`) from the moment it is handed to its pool
+    /// until it returns; [`iter`](Threaded::iter) from its stream's first
+    /// poll until its iterator is dropped (a producer parked on a full
+    /// buffer holds no thread, but keeps its turn); and
+    /// [`sync_call`](Threaded::sync_call), which waits for its turn on the
+    /// calling thread and runs there. [`waiting`](Threaded::waiting) and
+    /// [`running`](Threaded::running) count them.
+    ///
+    /// - A waiting call whose handle (or stream) is dropped leaves the queue
+    ///   at once and never runs; one [`cancel`](crate::JoinHandle::cancel)led
+    ///   keeps its place and runs at its turn, seeing the flag; a detached
+    ///   one runs at its turn.
+    /// - A panic of the function gives its turn to the next call.
+    /// - **Shutdown.** A call already handed to its pool finishes as the
+    ///   pool's other queued jobs do. A call still waiting when its pool
+    ///   shuts down is refused when its turn comes, as a call made after the
+    ///   shutdown is refused at once ([`try_call`](Threaded::try_call)
+    ///   returns the error): it never runs, and awaiting its handle (or
+    ///   polling its stream) panics with the pool's error.
+    /// - **Waiting for yourself.** A call that waits for another call of the
+    ///   same function while holding a turn can wait forever (with a limit
+    ///   of 1, always: the turn it waits for is its own). `sync_call` sees
+    ///   that when every turn is held on its own thread, and panics instead;
+    ///   a limited call that blocks on a handle of its own function
+    ///   (`sync_wait`, `block_on`) is not seen, and waits.
     ///
     /// # Panics
     ///
-    /// If `max` is 0.
+    /// If `max` is 0, which would never let a call run. `usize::MAX` is no
+    /// limit in effect.
     ///
     /// # Examples
     ///
@@ -165,6 +192,27 @@ impl<F> Threaded<F> {
     /// ```
     pub fn waiting(&self) -> usize {
         self.limit.as_ref().map_or(0, |limit| limit.waiting())
+    }
+
+    /// How many calls hold one of the permits of [`Threaded::limit`] now:
+    /// handed to their pool (queued there or running), running inline
+    /// ([`Threaded::sync_call`]), or streaming ([`Threaded::iter`], until
+    /// the iterator is dropped). 0 without a limit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let f = threadbridge::threaded(|| ()).limit(2);
+    /// futures::executor::block_on(f.call(()));
+    /// assert_eq!(f.running(), 0);
+    /// ```
+    pub fn running(&self) -> usize {
+        self.limit.as_ref().map_or(0, |limit| limit.running())
+    }
+
+    /// The limit's queue, for [`Threaded::iter`].
+    pub(crate) fn limiter(&self) -> Option<&Arc<Limiter>> {
+        self.limit.as_ref()
     }
 
     /// Calls the function off this thread and returns a handle to await.
@@ -231,28 +279,40 @@ impl<F> Threaded<F> {
         A: Send + 'static,
     {
         let func = self.func.clone();
-        let Some(limit) = &self.limit else {
-            return self.target.spawn(move || func.invoke(args));
-        };
         let (job, handle) = Task::new(crate::context::bind(move || func.invoke(args)));
-        // The default pool is the caller's, resolved now: a waiting call is
-        // handed on later from another thread.
-        limit.admit(job, self.target.resolved())?;
-        Ok(handle)
+        match Limiter::submit(self.limit.as_ref(), job, &self.target)? {
+            Some((_, ticket)) => Ok(handle.on_release(ticket)),
+            None => Ok(handle),
+        }
     }
 
     /// Runs the function inline on the calling thread, as a plain function.
+    ///
+    /// Under a [`limit`](Threaded::limit) it counts as one of the calls
+    /// running at once: it waits (blocking this thread) for its turn, in
+    /// line with the other calls, then runs here.
+    ///
+    /// # Panics
+    ///
+    /// Under a limit, if the calls of this function that are running on
+    /// this thread already hold every permit (a limited call that calls
+    /// `sync_call` on itself with a limit of 1): it would wait for itself
+    /// forever. A panic of the function itself gives its permit back.
     ///
     /// # Examples
     ///
     /// ```
     /// let square = threadbridge::threaded(|x: i32| x * x);
     /// assert_eq!(square.sync_call(9), 81);
+    ///
+    /// let one_at_a_time = threadbridge::threaded(|x: i32| x + 1).limit(1);
+    /// assert_eq!(one_at_a_time.sync_call(1), 2);
     /// ```
     pub fn sync_call<A, M>(&self, args: A) -> <F as Callable<A, M>>::Output
     where
         F: Callable<A, M>,
     {
+        let _permit = self.limit.as_ref().map(Limiter::acquire_inline);
         self.func.invoke(args)
     }
 

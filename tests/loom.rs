@@ -729,6 +729,51 @@ fn limit_hands_the_permit_on_and_skips_dropped_calls() {
     );
 }
 
+// ---- limits: admission, withdrawal and hand-off racing ----
+
+/// A limit of one call, taken by a `sync_call` on one thread and a pool
+/// call on another at once, with a third call dropped while it waits as
+/// the permit is handed on: never two calls inside the function at once,
+/// the inline caller always gets its turn (a lost hand-off leaves it
+/// parked forever), and every permit and queue entry is accounted for at
+/// the end. Checked against a planted bug: admission (of the pool call
+/// and of the `sync_call`) that reads the permit count under one lock hold
+/// and acts on it under another; loom finds a call queued just after the
+/// last permit came back, which nobody hands on (a deadlock).
+#[test]
+fn limit_admission_withdrawal_and_hand_off_race() {
+    model(
+        "limit_admission_withdrawal_and_hand_off_race",
+        Some(2),
+        || {
+            let pool = pool(false);
+            let (now, overlap) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+            let (n, o) = (now.clone(), overlap.clone());
+            let limited = threadbridge::threaded(move |i: usize| {
+                if n.fetch_add(1, SeqCst) > 0 {
+                    o.store(1, SeqCst);
+                }
+                n.fetch_sub(1, SeqCst);
+                i
+            })
+            .with_pool(&pool)
+            .limit(1);
+            let inline = {
+                let limited = limited.clone();
+                loom::thread::spawn(move || limited.sync_call(7))
+            };
+            let first = limited.call(1);
+            let dropped = limited.call(2);
+            drop(dropped);
+            assert_eq!(block_on(first), 1);
+            assert_eq!(inline.join().unwrap(), 7);
+            pool.shutdown();
+            assert_eq!(overlap.load(SeqCst), 0, "two calls ran at once");
+            assert_eq!((limited.running(), limited.waiting()), (0, 0));
+        },
+    );
+}
+
 // ---- Unblock ----
 
 /// An endless reader of zeros that records where it is dropped.

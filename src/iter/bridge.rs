@@ -13,6 +13,7 @@ use super::chan::{Action, Chan, Phase};
 use super::producer::Producer;
 use crate::error::SpawnError;
 use crate::job::{run_caught, run_on_own_thread, Job, Uncounted};
+use crate::limit::{Limiter, Ticket};
 use crate::sync::Arc;
 use crate::target::{Target, SEPARATE_THREAD_NAME};
 
@@ -28,6 +29,14 @@ pub(crate) struct Bridge<T> {
     /// Why the producer could not be started or resumed: every later poll
     /// reports it, so a failure never looks like the end of the stream.
     failed: Option<String>,
+    /// The limit the producer runs under ([`Threaded::iter`] of a limited
+    /// function): it starts once it holds a permit, and keeps it until the
+    /// iterator is dropped.
+    ///
+    /// [`Threaded::iter`]: crate::Threaded::iter
+    limit: Option<Arc<Limiter>>,
+    /// The producer's place in its limit's queue, while it waits there.
+    ticket: Option<Ticket>,
 }
 
 // Items are moved in and out, never pinned: the bridge may move freely
@@ -35,7 +44,12 @@ pub(crate) struct Bridge<T> {
 impl<T> Unpin for Bridge<T> {}
 
 impl<T: Send + 'static> Bridge<T> {
-    pub(crate) fn new<B, I>(build: B, target: Target, max_size: usize) -> Bridge<T>
+    pub(crate) fn new<B, I>(
+        build: B,
+        target: Target,
+        max_size: usize,
+        limit: Option<Arc<Limiter>>,
+    ) -> Bridge<T>
     where
         B: FnOnce() -> I + Send + 'static,
         I: IntoIterator<Item = T>,
@@ -51,6 +65,8 @@ impl<T: Send + 'static> Bridge<T> {
             job,
             target,
             failed: None,
+            limit,
+            ticket: None,
         }
     }
 }
@@ -127,6 +143,10 @@ impl<T> Bridge<T> {
         self.failed = None;
         self.local = VecDeque::new();
         let action = self.chan.close();
+        if self.ticket.as_ref().is_some_and(Ticket::withdraw) {
+            // It was still waiting for its limit: it never will run.
+            self.chan.abandon();
+        }
         if self.act(action).is_err() {
             // The pool is shut down and will not run the producer again:
             // drop the iterator here instead. The stream is closed, so the
@@ -143,7 +163,14 @@ impl<T> Bridge<T> {
                 // Resolve the default pool now and keep it, so every resume
                 // goes to the pool the producer started on.
                 self.target = self.target.resolved();
-                self.submit()
+                let limited = Limiter::submit(self.limit.as_ref(), self.job.clone(), &self.target)?;
+                if let Some((job, ticket)) = limited {
+                    // The limit's wrapper is what runs, and what a resume
+                    // re-queues.
+                    self.job = job;
+                    self.ticket = Some(ticket);
+                }
+                Ok(())
             }
             Action::Resume => {
                 if let Target::Separate = self.target {

@@ -3,6 +3,7 @@
 
 use super::chan::{Chan, Pushed};
 use crate::context::Carried;
+use crate::error::SpawnError;
 use crate::job::{catch, drop_caught, CancelFlag, Finished, Job, Outcome, Panic, Report};
 use crate::sync::{lock, Arc, Mutex};
 
@@ -148,6 +149,7 @@ where
             (Some(Ok(Stop::Cancelled)), Ok(())) => {
                 drop(source);
                 report.outcome(Outcome::Cancelled);
+                report.ending();
                 self.chan.finish(Ok(()), report);
                 return Finished::unawaited();
             }
@@ -181,11 +183,20 @@ where
             Outcome::Panicked
         });
         // The consumer is woken here; the runner has nothing left to wake.
+        report.ending();
         self.chan.finish(end, report);
         Finished::unawaited()
     }
 
     fn cancel_flag(&self) -> Option<&CancelFlag> {
         Some(&self.chan.cancel)
+    }
+
+    fn refuse(&self, error: &SpawnError, report: &dyn Report) {
+        // Never started: the builder goes, and the consumer hears why.
+        let builder = std::mem::replace(&mut *lock(&self.source), Source::Gone);
+        drop_caught(builder, report);
+        let refused: Panic = Box::new(crate::limit::refusal(error));
+        self.chan.finish(Err(refused), report);
     }
 }

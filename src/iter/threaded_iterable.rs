@@ -210,6 +210,22 @@ impl<F> Threaded<F> {
     /// This is what aiomisc's `@threaded` does for a generator function;
     /// [`threaded_iterable`](fn@threaded_iterable) gives the same with a buffer of your choice.
     ///
+    /// Under a [`limit`](Threaded::limit), each stream is one call: its
+    /// producer waits for its turn at the first poll and keeps it until the
+    /// iterator is dropped (exhausted, or the stream closed or dropped).
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    ///
+    /// let rows = threadbridge::threaded(|n: u32| 0..n).limit(1);
+    /// let (a, b) = futures::executor::block_on(async {
+    ///     // One producer at a time: the second waits for the first's end.
+    ///     futures::join!(rows.iter(2).collect::<Vec<_>>(), rows.iter(3).collect::<Vec<_>>())
+    /// });
+    /// assert_eq!((a, b), (vec![0, 1], vec![0, 1, 2]));
+    /// assert_eq!(rows.running(), 0);
+    /// ```
+    ///
     /// # Examples
     ///
     /// ```
@@ -228,7 +244,13 @@ impl<F> Threaded<F> {
         ItemOf<F, A, M>: Send + 'static,
         A: Send + 'static,
     {
-        stream(&self.func, args, &self.target, THREADED_ITER_MAX_SIZE)
+        let func = self.func.clone();
+        IteratorWrapper::limited(
+            move || func.invoke(args),
+            self.target.clone(),
+            THREADED_ITER_MAX_SIZE,
+            self.limiter().cloned(),
+        )
     }
 }
 

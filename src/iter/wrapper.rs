@@ -10,6 +10,8 @@ use std::task::{Context, Poll};
 use futures_core::stream::{FusedStream, Stream};
 
 use super::bridge::{Bridge, Close};
+use crate::limit::Limiter;
+use crate::sync::Arc;
 use crate::target::Target;
 use crate::ThreadPool;
 
@@ -141,8 +143,25 @@ impl<T: Send + 'static> IteratorWrapper<T> {
         I: IntoIterator<Item = T>,
         I::IntoIter: Send + 'static,
     {
+        IteratorWrapper::limited(build, target, max_size, None)
+    }
+
+    /// A wrapper whose producer runs under `limit` (see [`Threaded::iter`]).
+    ///
+    /// [`Threaded::iter`]: crate::Threaded::iter
+    pub(crate) fn limited<B, I>(
+        build: B,
+        target: Target,
+        max_size: usize,
+        limit: Option<Arc<Limiter>>,
+    ) -> IteratorWrapper<T>
+    where
+        B: FnOnce() -> I + Send + 'static,
+        I: IntoIterator<Item = T>,
+        I::IntoIter: Send + 'static,
+    {
         IteratorWrapper {
-            bridge: Bridge::new(build, target, max_size),
+            bridge: Bridge::new(build, target, max_size, limit),
         }
     }
 }

@@ -16,6 +16,7 @@ mod executor_gone;
 mod hostile;
 mod hostile_hooks;
 mod keep_alive;
+mod limits_hostile;
 mod moved_handle;
 mod panic;
 mod parallel;
