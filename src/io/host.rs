@@ -21,7 +21,7 @@ impl<T: Send + 'static> Unblock<T> {
                     let shared = self.shared.clone();
                     let started = crate::sync::thread::Builder::new()
                         .name(SEPARATE_THREAD_NAME.to_owned())
-                        .spawn(move || shared.run(false));
+                        .spawn(move || shared.run_uncounted(false));
                     if let Err(error) = started {
                         return Err(self.refused(error));
                     }
@@ -34,10 +34,10 @@ impl<T: Send + 'static> Unblock<T> {
         }
         match &self.host {
             Host::Pool(pool) => {
-                let shared = self.shared.clone();
-                match pool.try_spawn(move || shared.run(true)) {
-                    Ok(handle) => handle.detach(),
-                    Err(error) => return Err(self.refused(error)),
+                // `Shared` is the job: the pool counts the stray panics of
+                // the user code a run meets (wakers, carriers, `Drop`).
+                if let Err(error) = pool.submit(self.shared.clone()) {
+                    return Err(self.refused(error));
                 }
             }
             Host::Thread => self.shared.work.notify_one(),
@@ -59,7 +59,7 @@ impl<T: Send + 'static> Unblock<T> {
     pub(super) fn start_or_run_inline(&mut self) {
         if self.start().is_err() {
             self.shared.state().running = true;
-            self.shared.run(true);
+            self.shared.run_uncounted(true);
         }
     }
 
@@ -75,8 +75,11 @@ impl<T: Send + 'static> Unblock<T> {
     }
 
     /// Waits until the blocking side's buffer is in `target` mode, stopping
-    /// a reader or draining a writer first. Returns how many read-ahead
-    /// bytes (the caller had not read) were discarded.
+    /// a reader or draining a writer first. Switching a reader to `Writing`
+    /// discards its read-ahead. For a seek (`Idle`), a reader's read-ahead
+    /// is kept and the reader stays stopped (`halt`): the blocking side
+    /// discards it only once the seek succeeded. Returns how many
+    /// read-ahead bytes the caller has not read.
     pub(super) fn poll_switch(
         &mut self,
         cx: &mut Context<'_>,
@@ -94,6 +97,11 @@ impl<T: Send + 'static> Unblock<T> {
                 register(&mut st, cx);
                 return Poll::Pending;
             }
+            Mode::Reading if target == Mode::Idle => {
+                st.halt = true;
+                let unread = (self.current.len() - self.pos) + st.queued;
+                return Poll::Ready(Ok(unread as u64));
+            }
             Mode::Reading => {
                 let unread = (self.current.len() - self.pos) + st.queued;
                 self.current.clear();
@@ -102,6 +110,7 @@ impl<T: Send + 'static> Unblock<T> {
                 st.queued = 0;
                 st.halt = false;
                 st.eof = false;
+                st.error = None;
                 st.mode = target;
                 return Poll::Ready(Ok(unread as u64));
             }

@@ -20,7 +20,7 @@ use std::io;
 use std::task::{Context, Poll};
 
 use host::{kick, register};
-use shared::Shared;
+use shared::{Seek, Shared};
 
 use crate::sync::{lock, Arc};
 use crate::target::Target;
@@ -40,6 +40,21 @@ use crate::ThreadPool;
 /// assert_eq!(file.capacity(), threadbridge::UNBLOCK_CAPACITY);
 /// ```
 pub const UNBLOCK_CAPACITY: usize = 64 * 1024;
+
+/// The largest buffer an [`Unblock`] takes: 1 GiB. A bigger
+/// [`Unblock::with_capacity`] (up to `usize::MAX`) is clamped to it, so an
+/// absurd capacity reads ahead at most this much instead of exhausting
+/// memory. Whatever the capacity, the blocking side reads in chunks of at
+/// most 1 MiB, allocated as the data comes: a huge buffer costs memory only
+/// for what is actually buffered.
+///
+/// # Examples
+///
+/// ```
+/// let reader = threadbridge::Unblock::with_capacity(usize::MAX, std::io::empty());
+/// assert_eq!(reader.capacity(), threadbridge::UNBLOCK_MAX_CAPACITY);
+/// ```
+pub const UNBLOCK_MAX_CAPACITY: usize = 1 << 30;
 
 /// A blocking `Read`, `Write` and/or `Seek` (a `std::fs::File`, `Stdin`,
 /// a pipe, a serial port...) turned into async I/O: the blocking calls run
@@ -167,7 +182,10 @@ impl<T: Send + 'static> Unblock<T> {
     }
 
     /// Wraps `inner` with a buffer of `capacity` bytes (the argument order
-    /// of `blocking::Unblock::with_capacity`).
+    /// of `blocking::Unblock::with_capacity`), at most
+    /// [`UNBLOCK_MAX_CAPACITY`]: a bigger one is clamped to it. The buffer
+    /// is not allocated up front; it grows with what is buffered, in chunks
+    /// of up to half the capacity (at most 1 MiB each).
     ///
     /// # Panics
     ///
@@ -185,6 +203,7 @@ impl<T: Send + 'static> Unblock<T> {
             capacity > 0,
             "threadbridge: Unblock::with_capacity(0, ..): the buffer must hold at least one byte"
         );
+        let capacity = capacity.min(UNBLOCK_MAX_CAPACITY);
         Unblock {
             shared: Arc::new(Shared::new(inner, capacity)),
             host: Host::Unstarted(Target::DefaultPool),
@@ -291,6 +310,41 @@ impl<T: Send + 'static> Unblock<T> {
             .expect("threadbridge: the inner object is there until into_inner takes it")
     }
 
+    /// Waits for the seek this wrapper asked for, if any, and takes its
+    /// result with the position it was asked for. A seek that succeeded
+    /// drops the chunk being handed out too (the blocking side dropped the
+    /// rest of the read-ahead); a failed one kept it all. Reads and writes
+    /// settle first, so a seek whose future was dropped still takes effect
+    /// before them, in order.
+    fn poll_settle(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<(io::SeekFrom, io::Result<u64>)>> {
+        let Some(asked) = self.seeking else {
+            return Poll::Ready(None);
+        };
+        let mut st = self.shared.state();
+        match std::mem::replace(&mut st.seek, Seek::None) {
+            Seek::Done { result, discarded } => {
+                self.seeking = None;
+                if discarded {
+                    st.keep(std::mem::take(&mut self.current));
+                    self.pos = 0;
+                }
+                Poll::Ready(Some((asked, result)))
+            }
+            Seek::None => {
+                self.seeking = None;
+                Poll::Ready(None)
+            }
+            pending => {
+                st.seek = pending;
+                register(&mut st, cx);
+                Poll::Pending
+            }
+        }
+    }
+
     fn poll_release(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let mut st = self.shared.state();
         if st.done {
@@ -313,16 +367,18 @@ impl<T: Send + 'static> Drop for Unblock<T> {
         if self.released {
             return;
         }
-        let start = {
+        let (start, waker) = {
             let mut st = self.shared.state();
             st.closed = true;
-            st.waker = None;
-            kick(&mut st)
+            (kick(&mut st), st.waker.take())
         };
         self.shared.nudge();
         if start {
             self.start_or_run_inline();
         }
+        // The waker is the caller's: dropped last, where a panic in its
+        // `Drop` leaves nothing undone.
+        drop(waker);
     }
 }
 

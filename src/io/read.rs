@@ -50,6 +50,8 @@ impl<T: Read + Send + 'static> Unblock<T> {
     /// Makes `current` hold unread bytes, or leaves it empty at the end of
     /// input.
     pub(super) fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // A seek asked for and abandoned still comes first.
+        std::task::ready!(self.poll_settle(cx));
         if self.pos < self.current.len() {
             return Poll::Ready(Ok(()));
         }

@@ -11,8 +11,8 @@ use super::shared::Mode;
 use super::Unblock;
 use crate::sync::Ordering;
 
-fn write_fn<T: Write>(inner: &mut T, buf: &[u8]) -> io::Result<()> {
-    inner.write_all(buf)
+fn write_fn<T: Write>(inner: &mut T, buf: &[u8]) -> io::Result<usize> {
+    inner.write(buf)
 }
 
 fn flush_fn<T: Write>(inner: &mut T) -> io::Result<()> {
@@ -28,6 +28,8 @@ impl<T: Write + Send + 'static> Unblock<T> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
+        // A seek asked for and abandoned still comes first.
+        std::task::ready!(self.poll_settle(cx));
         std::task::ready!(self.poll_switch(cx, Mode::Writing))?;
         let chunk = self.shared.chunk();
         let capacity = self.shared.capacity;

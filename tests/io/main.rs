@@ -1,6 +1,10 @@
-//! `Unblock`: blocking I/O as async I/O, under every runtime.
+//! `Unblock`: blocking I/O as async I/O, under every runtime; and under
+//! hostile user code (`hostile.rs`).
 
+#[path = "../common/mod.rs"]
 mod common;
+
+mod hostile;
 
 use std::io::{self, Cursor, Read, Seek, SeekFrom, Write};
 use std::sync::{Arc, LazyLock, Mutex};
