@@ -86,15 +86,36 @@ pub const UNBLOCK_MAX_CAPACITY: usize = 1 << 30;
 ///   the next call; data read before it is delivered first. After a failed
 ///   write, the data queued behind it is dropped (how much of it reached
 ///   the inner object is unknown).
+/// - An [`Interrupted`](io::ErrorKind::Interrupted) error from `read`,
+///   `write`, `flush` or `seek` is retried on the blocking side, as std's
+///   `read_exact` and `write_all` do, for as long as someone wants the
+///   result: not once the wrapper is dropped or [`Unblock::into_inner`]
+///   waits (the call is given up; queued writes behind it are dropped), and
+///   a read-ahead not once a seek or a write stops it. So an object that
+///   returns `Interrupted` forever keeps the wrapper's own caller waiting,
+///   as a call that blocks forever would, but never outlives the wrapper.
 /// - A panic in the inner object's `read`, `write`, `seek` or `flush` is
 ///   caught on the blocking side (the pool thread survives) and comes back
 ///   as an `io::Error` of kind [`Other`](io::ErrorKind::Other) whose message
 ///   starts `threadbridge: the inner object panicked in `read`` (or
 ///   `write`, `seek`, `flush`) and ends with the panic's message.
+/// - A `read` or `write` that reports more bytes than the buffer it was
+///   given is an error of kind [`InvalidData`](io::ErrorKind::InvalidData)
+///   that says so; a `write` of 0 bytes is
+///   [`WriteZero`](io::ErrorKind::WriteZero), as in std's `write_all`.
+/// - Other user code the blocking side runs (the task's waker, registered
+///   [`Carrier`](crate::Carrier)s, the inner object's `Drop`) may panic
+///   too: the panic is caught and counted in the pool's
+///   [`stray_panics`](crate::PoolStats::stray_panics), and the wrapper goes
+///   on. A carrier that panics around a run (or skips it) fails the request
+///   that run was for, with an error of kind `Other` that names the panic.
 /// - After the end of input, reads return 0 until a seek.
-/// - A seek discards the read-ahead and accounts for it:
+/// - A seek that succeeds discards the read-ahead (and an end of input or an
+///   error met while reading ahead) and accounts for it:
 ///   `SeekFrom::Current(n)` is relative to what the caller has read, not to
-///   where the blocking side got to.
+///   where the blocking side got to. A seek that fails changes nothing: the
+///   position, the bytes buffered, an end of input or error ahead stay as
+///   they were, as with std's `BufReader`.
 /// - Switching from reading to writing discards the read-ahead without
 ///   seeking back: on a file, seek (e.g. `SeekFrom::Current(0)`) first, as
 ///   with std's `BufReader`. A duplex object (a socket) needs two wrappers.
@@ -107,9 +128,11 @@ pub const UNBLOCK_MAX_CAPACITY: usize = 1 << 30;
 /// already accepted by `poll_write` (at most the capacity) is still
 /// written, errors unheard; then the inner object is dropped on the
 /// blocking side. A call already running in the inner object finishes
-/// first: blocking calls cannot be interrupted. To see write errors, await
-/// `flush` or `close` before dropping; to get the object back, await
-/// [`Unblock::into_inner`].
+/// first: blocking calls cannot be interrupted (but one that returns
+/// `Interrupted` is not retried). To see write errors, await `flush` or
+/// `close` before dropping; to get the object back, await
+/// [`Unblock::into_inner`]. If the pool was shut down, the dropping thread
+/// does this itself.
 ///
 /// # Examples
 ///
