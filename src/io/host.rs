@@ -5,7 +5,7 @@ use std::fmt;
 use std::io;
 use std::task::{Context, Poll};
 
-use super::shared::{Mode, State};
+use super::shared::{Mode, Run, State};
 use super::{Host, Unblock};
 use crate::target::{Target, SEPARATE_THREAD_NAME};
 
@@ -47,7 +47,7 @@ impl<T: Send + 'static> Unblock<T> {
     }
 
     fn refused(&self, error: impl fmt::Display) -> io::Error {
-        self.shared.state().running = false;
+        self.shared.state().run = Run::Parked;
         io::Error::other(format!(
             "threadbridge: Unblock could not start its blocking side: {error}"
         ))
@@ -58,7 +58,7 @@ impl<T: Send + 'static> Unblock<T> {
     /// object let go of even then.
     pub(super) fn start_or_run_inline(&mut self) {
         if self.start().is_err() {
-            self.shared.state().running = true;
+            self.shared.state().run = Run::Running;
             self.shared.run_uncounted(true);
         }
     }
@@ -92,7 +92,7 @@ impl<T: Send + 'static> Unblock<T> {
         }
         match st.mode {
             Mode::Idle => {}
-            Mode::Reading if st.running => {
+            Mode::Reading if st.run == Run::Running => {
                 st.halt = true;
                 register(&mut st, cx);
                 return Poll::Pending;
@@ -118,7 +118,7 @@ impl<T: Send + 'static> Unblock<T> {
                 if let Some(error) = st.error.take() {
                     return Poll::Ready(Err(error));
                 }
-                if st.running || !st.chunks.is_empty() {
+                if st.run == Run::Running || !st.chunks.is_empty() {
                     register(&mut st, cx);
                     let start = kick(&mut st);
                     drop(st);
@@ -132,15 +132,15 @@ impl<T: Send + 'static> Unblock<T> {
     }
 }
 
-/// Marks the blocking side running if it is not (and not done); true means
-/// the caller must start it, after unlocking. A running blocking side that
-/// is watching for work sees the caller's `Shared::nudge` instead.
+/// Marks the blocking side running if it is parked; true means the caller
+/// must start it, after unlocking. A running blocking side that is watching
+/// for work sees the caller's `Shared::nudge` instead.
 pub(super) fn kick<T>(st: &mut State<T>) -> bool {
-    if st.running || st.done {
-        false
-    } else {
-        st.running = true;
+    if st.run == Run::Parked {
+        st.run = Run::Running;
         true
+    } else {
+        false
     }
 }
 

@@ -20,7 +20,7 @@ use std::io;
 use std::task::{Context, Poll};
 
 use host::{kick, register};
-use shared::{Seek, Shared};
+use shared::{LetGo, Run, Seek, Shared};
 
 use crate::sync::{lock, Arc};
 use crate::target::Target;
@@ -370,10 +370,10 @@ impl<T: Send + 'static> Unblock<T> {
 
     fn poll_release(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let mut st = self.shared.state();
-        if st.done {
+        if st.run == Run::Done {
             return Poll::Ready(());
         }
-        st.release = true;
+        st.let_go = LetGo::Release;
         register(&mut st, cx);
         let start = kick(&mut st);
         drop(st);
@@ -392,7 +392,7 @@ impl<T: Send + 'static> Drop for Unblock<T> {
         }
         let (start, waker) = {
             let mut st = self.shared.state();
-            st.closed = true;
+            st.let_go = LetGo::Close;
             (kick(&mut st), st.waker.take())
         };
         self.shared.nudge();

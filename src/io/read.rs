@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use futures_io::{AsyncBufRead, AsyncRead};
 
 use super::host::{kick, register};
-use super::shared::Mode;
+use super::shared::{Mode, Run};
 use super::Unblock;
 use crate::sync::Ordering;
 
@@ -84,7 +84,7 @@ impl<T: Read + Send + 'static> Unblock<T> {
             if st.eof {
                 return Poll::Ready(Ok(()));
             }
-            if st.running && !watched {
+            if st.run == Run::Running && !watched {
                 // The reader is at work: watch for its chunk a moment
                 // before registering and returning `Pending`.
                 let seen = self.shared.progress.load(Ordering::Acquire);

@@ -30,6 +30,44 @@ pub(crate) enum Mode {
     Writing,
 }
 
+/// Whether a run of the blocking side exists: the one place `kick` (the
+/// async side starting a run) and a run's end meet, under the lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Run {
+    /// No run is queued or under way (on a thread of its own: the thread
+    /// waits for work). The next request starts one.
+    Parked,
+    /// A run is queued or under way; it sees every request made meanwhile.
+    Running,
+    /// The blocking side let go of the inner object (dropped or released)
+    /// and will not run again.
+    Done,
+}
+
+/// What the wrapper asked of the inner object's end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LetGo {
+    /// Keep it: the wrapper is in use.
+    Keep,
+    /// `into_inner` waits: write what is queued, then leave it in place.
+    Release,
+    /// The wrapper was dropped: write what is queued, then drop it.
+    Close,
+}
+
+/// A flush the async side asked for, and its result.
+pub(crate) enum Flush {
+    None,
+    /// Asked for; stays so until the inner `flush` returned.
+    Requested,
+    /// The result, and how many writes it covered (all handed over when it
+    /// was picked, after the chunks: a flush covers every write before it).
+    Done {
+        covered: u64,
+        result: io::Result<()>,
+    },
+}
+
 /// A seek the async side asked for, and its result.
 pub(crate) enum Seek {
     None,
@@ -70,26 +108,15 @@ pub(crate) struct State<T> {
     pub(crate) mode: Mode,
     /// The async side wants the reader to stop (to switch modes or seek).
     pub(crate) halt: bool,
-    /// A run of the blocking side is queued or under way (or, on a thread
-    /// of its own, the thread is not waiting for work).
-    pub(crate) running: bool,
+    pub(crate) run: Run,
     pub(crate) eof: bool,
     /// An error from the inner object, for the next call on the async side.
     pub(crate) error: Option<io::Error>,
     pub(crate) seek: Seek,
     /// How many writes the async side has handed over.
     pub(crate) pushes: u64,
-    /// A flush was asked for and has not run.
-    pub(crate) flush_requested: bool,
-    /// The last flush's result, and how many writes it covered.
-    pub(crate) flushed: Option<(u64, io::Result<()>)>,
-    /// The wrapper was dropped: write what is queued, drop the inner object.
-    pub(crate) closed: bool,
-    /// `into_inner` waits: write what is queued, then let go.
-    pub(crate) release: bool,
-    /// The blocking side let go of the inner object (dropped or released)
-    /// and will not run again.
-    pub(crate) done: bool,
+    pub(crate) flush: Flush,
+    pub(crate) let_go: LetGo,
     /// The async side's waker.
     pub(crate) waker: Option<Waker>,
     pub(crate) ops: Ops<T>,
@@ -130,7 +157,7 @@ impl<T> State<T> {
     /// `into_inner` waits (nobody hears a result then), and for a read-ahead
     /// not once the async side asked the reader to stop.
     fn wants(&self, call: Call) -> bool {
-        if self.closed || self.release {
+        if self.let_go != LetGo::Keep {
             return false;
         }
         match call {
@@ -245,16 +272,13 @@ impl<T: Send + 'static> Shared<T> {
                 spare: Vec::new(),
                 mode: Mode::Idle,
                 halt: false,
-                running: false,
+                run: Run::Parked,
                 eof: false,
                 error: None,
                 seek: Seek::None,
                 pushes: 0,
-                flush_requested: false,
-                flushed: None,
-                closed: false,
-                release: false,
-                done: false,
+                flush: Flush::None,
+                let_go: LetGo::Keep,
                 waker: None,
                 ops: Ops {
                     read: None,
@@ -319,18 +343,17 @@ impl<T: Send + 'static> Shared<T> {
         }
         // The write branch above drained the chunks first; a flush stays
         // requested until it returned, so the async side waits for it.
-        if st.flush_requested {
+        if let Flush::Requested = st.flush {
             let flush = st
                 .ops
                 .flush
                 .expect("threadbridge: flush queued without a writer");
             return Action::Flush(flush, st.pushes);
         }
-        if st.closed {
-            return Action::Close;
-        }
-        if st.release {
-            return Action::Release;
+        match st.let_go {
+            LetGo::Close => return Action::Close,
+            LetGo::Release => return Action::Release,
+            LetGo::Keep => {}
         }
         if st.mode == Mode::Reading
             && !st.halt
@@ -389,8 +412,7 @@ impl<T: Send + 'static> Shared<T> {
             End::Close | End::Release => {
                 drop(inner);
                 let mut st = self.state();
-                st.done = true;
-                st.running = false;
+                st.run = Run::Done;
                 st.chunks.clear();
                 st.queued = 0;
                 st.waker.take()
@@ -413,28 +435,42 @@ impl<T: Send + 'static> Shared<T> {
             report.stray(panic);
         }
         let mut st = self.state();
-        if st.closed {
-            drop(st);
-            drop_caught(inner.take(), report);
-            return End::Close;
+        match st.let_go {
+            LetGo::Close => {
+                drop(st);
+                drop_caught(inner.take(), report);
+                return End::Close;
+            }
+            LetGo::Release => return End::Release,
+            LetGo::Keep => {}
         }
-        if st.release {
-            return End::Release;
-        }
-        let error = io::Error::other(format!(
-            "threadbridge: Unblock's blocking side could not run: {message}"
-        ));
-        st.flush_requested = false;
+        let error = || {
+            io::Error::other(format!(
+                "threadbridge: Unblock's blocking side could not run: {message}"
+            ))
+        };
+        // Every request this run was for gets the error: a seek and a flush
+        // wait for their result without starting a run of their own.
+        let mut told = false;
         if let Seek::Requested { .. } = st.seek {
             st.halt = false;
             st.seek = Seek::Done {
-                result: Err(error),
+                result: Err(error()),
                 discarded: false,
             };
-        } else if st.error.is_none() {
-            st.error = Some(error);
+            told = true;
         }
-        st.running = false;
+        if let Flush::Requested = st.flush {
+            st.flush = Flush::Done {
+                covered: st.pushes,
+                result: Err(error()),
+            };
+            told = true;
+        }
+        if !told && st.error.is_none() {
+            st.error = Some(error());
+        }
+        st.run = Run::Parked;
         End::Parked(st.waker.take())
     }
 
@@ -552,8 +588,8 @@ impl<T: Send + 'static> Shared<T> {
                 }
                 Action::Park => {
                     // Decided under the same lock as "nothing to do", so a
-                    // kick after this sees `running == false` and restarts us.
-                    st.running = false;
+                    // kick after this sees `Run::Parked` and restarts us.
+                    st.run = Run::Parked;
                     let waker = st.waker.take();
                     drop(st);
                     if on_pool {
@@ -561,7 +597,7 @@ impl<T: Send + 'static> Shared<T> {
                     }
                     wake(waker, report);
                     st = self.state();
-                    while !st.running {
+                    while st.run == Run::Parked {
                         st = self.work.wait(st).unwrap_or_else(|p| p.into_inner());
                     }
                     continue;
@@ -635,8 +671,7 @@ impl<T: Send + 'static> Shared<T> {
                         .retry(Call::Flush, || flush(object))
                         .unwrap_or_else(|| Err(io::ErrorKind::Interrupted.into()));
                     st = self.state();
-                    st.flushed = Some((covered, result));
-                    st.flush_requested = false;
+                    st.flush = Flush::Done { covered, result };
                 }
             }
             watched = false;
@@ -685,10 +720,10 @@ impl<T: Send + 'static> Shared<T> {
             // let go, or when a carrier kept the run from starting: then it
             // waits for the next request, as a parked one does.
             let mut st = self.state();
-            if st.done {
+            if st.run == Run::Done {
                 return;
             }
-            while !st.running {
+            while st.run == Run::Parked {
                 st = self.work.wait(st).unwrap_or_else(|p| p.into_inner());
             }
         }

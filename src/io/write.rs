@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use futures_io::AsyncWrite;
 
 use super::host::{kick, register};
-use super::shared::Mode;
+use super::shared::{Flush, Mode, Run};
 use super::Unblock;
 use crate::sync::Ordering;
 
@@ -44,7 +44,7 @@ impl<T: Write + Send + 'static> Unblock<T> {
             if room > 0 {
                 break (st, room);
             }
-            if st.running && !watched {
+            if st.run == Run::Running && !watched {
                 // The writer is at work: watch for room a moment before
                 // registering and returning `Pending`.
                 let seen = self.shared.progress.load(Ordering::Acquire);
@@ -92,20 +92,19 @@ impl<T: Write + Send + 'static> Unblock<T> {
             return Poll::Ready(Err(error));
         }
         register(&mut st, cx);
-        if st.flush_requested {
-            return Poll::Pending;
-        }
-        if let Some((covered, result)) = st.flushed.take() {
-            if covered == st.pushes {
+        match std::mem::replace(&mut st.flush, Flush::Requested) {
+            Flush::Requested => return Poll::Pending,
+            Flush::Done { covered, result } if covered == st.pushes => {
+                st.flush = Flush::None;
                 return Poll::Ready(result);
             }
-            // A flush from before the latest write: do another.
+            // A flush from before the latest write (do another), or none.
+            Flush::Done { .. } | Flush::None => {}
         }
-        st.flush_requested = true;
         let start = kick(&mut st);
         drop(st);
         if let Err(error) = self.start_if(start) {
-            self.shared.state().flush_requested = false;
+            self.shared.state().flush = Flush::None;
             return Poll::Ready(Err(error));
         }
         Poll::Pending
