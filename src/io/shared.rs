@@ -8,7 +8,7 @@ use std::io::{self, SeekFrom};
 use std::panic::{self, AssertUnwindSafe};
 use std::task::Waker;
 
-use crate::context::Context;
+use crate::context::Carried;
 use crate::job::{catch, drop_caught, Finished, Job, Outcome, Panic, Report, Uncounted};
 use crate::sync::{lock, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
 
@@ -194,9 +194,10 @@ pub(crate) struct Shared<T> {
     pub(crate) inner: Mutex<Option<T>>,
     /// Where a blocking side on a thread of its own waits for work.
     pub(crate) work: Condvar,
-    /// The creator's context, current during every call on the inner
-    /// object and its drop.
-    pub(crate) context: Context,
+    /// The creator's context and event loop (as every call of the crate
+    /// carries them), current during every call on the inner object and
+    /// its drop.
+    pub(crate) context: Carried,
     pub(crate) capacity: usize,
     /// Bumped by the async side whenever it adds work (data to write, room
     /// to read into), so a blocking side that ran out of work can watch
@@ -289,7 +290,7 @@ impl<T: Send + 'static> Shared<T> {
             }),
             inner: Mutex::new(Some(inner)),
             work: Condvar::new(),
-            context: Context::current(),
+            context: Carried::capture(),
             capacity,
             pulse: AtomicUsize::new(0),
             progress: AtomicUsize::new(0),

@@ -476,6 +476,30 @@ fn the_blocking_side_runs_in_the_creators_context() {
     });
 }
 
+/// The inner object's calls see the event loop the wrapper was created
+/// under, as every call of the crate does: its `default_pool()` is the
+/// entrypoint's pool.
+#[cfg(feature = "runtime")]
+#[test]
+fn the_blocking_side_sees_the_creators_event_loop() {
+    struct PoolSize;
+    impl Read for PoolSize {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            buf[0] = threadbridge::default_pool().max_threads() as u8;
+            Ok(1)
+        }
+    }
+    common::with_deadline("event loop", common::DEADLINE, || {
+        let size = threadbridge::Entrypoint::new().pool_size(3).run(async {
+            let mut reader = unblock(4, PoolSize);
+            let mut byte = [0; 1];
+            reader.read_exact(&mut byte).await.unwrap();
+            byte[0]
+        });
+        assert_eq!(size, 3);
+    });
+}
+
 #[cfg(feature = "tokio")]
 #[test]
 fn tokio_copy_works_without_a_compat_layer() {
