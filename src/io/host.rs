@@ -83,38 +83,39 @@ impl<T: Send + 'static> Unblock<T> {
     pub(super) fn poll_switch(
         &mut self,
         cx: &mut Context<'_>,
-        target: Mode,
+        to: Switch,
     ) -> Poll<io::Result<u64>> {
         let mut st = self.shared.state();
-        if st.mode == target {
-            st.halt = false;
-            return Poll::Ready(Ok(0));
-        }
-        match st.mode {
-            Mode::Idle => {}
-            Mode::Reading if st.run == Run::Running => {
-                st.halt = true;
+        match (st.mode, to) {
+            (Mode::Reading { .. }, Switch::Read) => {
+                st.mode.resume();
+                return Poll::Ready(Ok(0));
+            }
+            (Mode::Writing, Switch::Write) | (Mode::Idle, Switch::Seek) => {
+                return Poll::Ready(Ok(0));
+            }
+            (Mode::Idle, _) => {}
+            (Mode::Reading { .. }, _) if st.run == Run::Running => {
+                st.mode.halt();
                 register(&mut st, cx);
                 return Poll::Pending;
             }
-            Mode::Reading if target == Mode::Idle => {
-                st.halt = true;
+            (Mode::Reading { .. }, Switch::Seek) => {
+                st.mode.halt();
                 let unread = (self.current.len() - self.pos) + st.queued;
                 return Poll::Ready(Ok(unread as u64));
             }
-            Mode::Reading => {
+            (Mode::Reading { .. }, _) => {
                 let unread = (self.current.len() - self.pos) + st.queued;
                 self.current.clear();
                 self.pos = 0;
                 st.chunks.clear();
                 st.queued = 0;
-                st.halt = false;
-                st.eof = false;
                 st.error = None;
-                st.mode = target;
+                st.mode = Mode::Writing;
                 return Poll::Ready(Ok(unread as u64));
             }
-            Mode::Writing => {
+            (Mode::Writing, _) => {
                 if let Some(error) = st.error.take() {
                     return Poll::Ready(Err(error));
                 }
@@ -127,9 +128,21 @@ impl<T: Send + 'static> Unblock<T> {
                 }
             }
         }
-        st.mode = target;
+        st.mode = match to {
+            Switch::Read => Mode::READING,
+            Switch::Write => Mode::Writing,
+            Switch::Seek => Mode::Idle,
+        };
         Poll::Ready(Ok(0))
     }
+}
+
+/// What the async side is about to do, for `poll_switch`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Switch {
+    Read,
+    Write,
+    Seek,
 }
 
 /// Marks the blocking side running if it is parked; true means the caller

@@ -120,7 +120,9 @@ pub const UNBLOCK_MAX_CAPACITY: usize = 1 << 30;
 ///   seeking back: on a file, seek (e.g. `SeekFrom::Current(0)`) first, as
 ///   with std's `BufReader`. A duplex object (a socket) needs two wrappers.
 /// - The blocking side runs inside the [`Context`](crate::Context) (and the
-///   `tracing` span) current when the wrapper was created.
+///   `tracing` span, and the event loop whose pool is
+///   [`default_pool`](crate::default_pool)) current when the wrapper was
+///   created.
 ///
 /// # Dropping
 ///

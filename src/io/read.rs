@@ -6,8 +6,8 @@ use std::task::{Context, Poll};
 
 use futures_io::{AsyncBufRead, AsyncRead};
 
-use super::host::{kick, register};
-use super::shared::{Mode, Run};
+use super::host::{kick, register, Switch};
+use super::shared::Run;
 use super::Unblock;
 use crate::sync::Ordering;
 
@@ -55,7 +55,7 @@ impl<T: Read + Send + 'static> Unblock<T> {
         if self.pos < self.current.len() {
             return Poll::Ready(Ok(()));
         }
-        std::task::ready!(self.poll_switch(cx, Mode::Reading))?;
+        std::task::ready!(self.poll_switch(cx, Switch::Read))?;
         let mut watched = false;
         loop {
             let mut st = self.shared.state();
@@ -67,7 +67,7 @@ impl<T: Read + Send + 'static> Unblock<T> {
                 self.current = chunk;
                 // Restart a reader that parked on a full buffer once a whole
                 // chunk fits again.
-                let start = !st.eof
+                let start = !st.mode.at_eof()
                     && st.error.is_none()
                     && st.queued + self.shared.chunk() <= self.shared.capacity
                     && kick(&mut st);
@@ -81,7 +81,7 @@ impl<T: Read + Send + 'static> Unblock<T> {
             if let Some(error) = st.error.take() {
                 return Poll::Ready(Err(error));
             }
-            if st.eof {
+            if st.mode.at_eof() {
                 return Poll::Ready(Ok(()));
             }
             if st.run == Run::Running && !watched {

@@ -6,8 +6,8 @@ use std::task::{Context, Poll};
 
 use futures_io::AsyncSeek;
 
-use super::host::{kick, register};
-use super::shared::{self, Mode};
+use super::host::{kick, register, Switch};
+use super::shared;
 use super::Unblock;
 
 fn seek_fn<T: Seek>(inner: &mut T, pos: SeekFrom) -> io::Result<u64> {
@@ -30,7 +30,7 @@ impl<T: Seek + Send + 'static> Unblock<T> {
             // Stop the reader (or drain the writer) and count the read-ahead
             // the caller has not seen: the inner object is that far ahead.
             // The read-ahead stays until the seek succeeded.
-            let unread = std::task::ready!(self.poll_switch(cx, Mode::Idle))?;
+            let unread = std::task::ready!(self.poll_switch(cx, Switch::Seek))?;
             let mut st = self.shared.state();
             st.ops.seek = Some(seek_fn::<T>);
             st.seek = shared::Seek::Requested { pos, unread };
@@ -42,7 +42,7 @@ impl<T: Seek + Send + 'static> Unblock<T> {
                 self.seeking = None;
                 let mut st = self.shared.state();
                 st.seek = shared::Seek::None;
-                st.halt = false;
+                st.mode.resume();
                 return Poll::Ready(Err(error));
             }
         }

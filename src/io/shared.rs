@@ -24,10 +24,44 @@ pub(crate) type SeekFn<T> = fn(&mut T, SeekFrom) -> io::Result<u64>;
 pub(crate) enum Mode {
     /// Nothing: the last read-ahead was discarded, or nothing happened yet.
     Idle,
-    /// Read-ahead: the blocking side fills the buffer.
-    Reading,
+    /// Read-ahead: the blocking side fills the buffer, until it is full,
+    /// the input ended (`eof`: reads return 0 until a seek) or the async
+    /// side asked it to stop (`halt`: to seek, or to switch to writing).
+    Reading { halt: bool, eof: bool },
     /// Data to write: the blocking side drains the buffer.
     Writing,
+}
+
+impl Mode {
+    /// A reader that has just started.
+    pub(crate) const READING: Mode = Mode::Reading {
+        halt: false,
+        eof: false,
+    };
+
+    /// Whether the blocking side may read ahead (room in the buffer and no
+    /// error aside).
+    fn reads(self) -> bool {
+        self == Mode::READING
+    }
+
+    pub(crate) fn at_eof(self) -> bool {
+        matches!(self, Mode::Reading { eof: true, .. })
+    }
+
+    /// Stops a reader; nothing in other modes.
+    pub(crate) fn halt(&mut self) {
+        if let Mode::Reading { halt, .. } = self {
+            *halt = true;
+        }
+    }
+
+    /// Lets a stopped reader go on; nothing in other modes.
+    pub(crate) fn resume(&mut self) {
+        if let Mode::Reading { halt, .. } = self {
+            *halt = false;
+        }
+    }
 }
 
 /// Whether a run of the blocking side exists: the one place `kick` (the
@@ -106,10 +140,7 @@ pub(crate) struct State<T> {
     /// Emptied chunks, kept for the next ones (at most `SPARES`).
     pub(crate) spare: Vec<Vec<u8>>,
     pub(crate) mode: Mode,
-    /// The async side wants the reader to stop (to switch modes or seek).
-    pub(crate) halt: bool,
     pub(crate) run: Run,
-    pub(crate) eof: bool,
     /// An error from the inner object, for the next call on the async side.
     pub(crate) error: Option<io::Error>,
     pub(crate) seek: Seek,
@@ -161,7 +192,7 @@ impl<T> State<T> {
             return false;
         }
         match call {
-            Call::Read => self.mode == Mode::Reading && !self.halt,
+            Call::Read => self.mode.reads(),
             Call::Write | Call::Flush | Call::Seek => true,
         }
     }
@@ -173,8 +204,8 @@ impl<T> State<T> {
             self.keep(chunk);
         }
         self.queued = 0;
-        self.eof = false;
         self.error = None;
+        self.mode = Mode::Idle;
     }
 
     /// Keeps an emptied chunk for reuse. Its length stays: a reader's
@@ -272,9 +303,7 @@ impl<T: Send + 'static> Shared<T> {
                 queued: 0,
                 spare: Vec::new(),
                 mode: Mode::Idle,
-                halt: false,
                 run: Run::Parked,
-                eof: false,
                 error: None,
                 seek: Seek::None,
                 pushes: 0,
@@ -356,12 +385,7 @@ impl<T: Send + 'static> Shared<T> {
             LetGo::Release => return Action::Release,
             LetGo::Keep => {}
         }
-        if st.mode == Mode::Reading
-            && !st.halt
-            && !st.eof
-            && st.error.is_none()
-            && st.queued < self.capacity
-        {
+        if st.mode.reads() && st.error.is_none() && st.queued < self.capacity {
             let read = st
                 .ops
                 .read
@@ -454,7 +478,7 @@ impl<T: Send + 'static> Shared<T> {
         // wait for their result without starting a run of their own.
         let mut told = false;
         if let Seek::Requested { .. } = st.seek {
-            st.halt = false;
+            st.mode.resume();
             st.seek = Seek::Done {
                 result: Err(error()),
                 discarded: false,
@@ -613,7 +637,9 @@ impl<T: Send + 'static> Shared<T> {
                         // Nobody wants it any more: nothing was read.
                         None => st.keep(buf),
                         Some(Ok(0)) => {
-                            st.eof = true;
+                            if let Mode::Reading { eof, .. } = &mut st.mode {
+                                *eof = true;
+                            }
                             st.keep(buf);
                         }
                         Some(Ok(n)) if n > buf.len() => {
@@ -659,11 +685,11 @@ impl<T: Send + 'static> Shared<T> {
                     st = self.state();
                     if discarded {
                         st.discard_read_ahead();
-                        st.mode = Mode::Idle;
+                    } else {
+                        // A failed seek moved nothing: a stopped reader goes
+                        // on reading ahead where it was.
+                        st.mode.resume();
                     }
-                    // A failed seek moved nothing: a stopped reader may go
-                    // on reading ahead where it was.
-                    st.halt = false;
                     st.seek = Seek::Done { result, discarded };
                 }
                 Action::Flush(flush, covered) => {

@@ -6,8 +6,8 @@ use std::task::{Context, Poll};
 
 use futures_io::AsyncWrite;
 
-use super::host::{kick, register};
-use super::shared::{Flush, Mode, Run};
+use super::host::{kick, register, Switch};
+use super::shared::{Flush, Run};
 use super::Unblock;
 use crate::sync::Ordering;
 
@@ -30,7 +30,7 @@ impl<T: Write + Send + 'static> Unblock<T> {
         }
         // A seek asked for and abandoned still comes first.
         std::task::ready!(self.poll_settle(cx));
-        std::task::ready!(self.poll_switch(cx, Mode::Writing))?;
+        std::task::ready!(self.poll_switch(cx, Switch::Write))?;
         let chunk = self.shared.chunk();
         let capacity = self.shared.capacity;
         let mut watched = false;
