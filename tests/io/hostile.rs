@@ -241,6 +241,7 @@ fn interrupted_is_retried_at_every_step() {
             let mut file = Unblock::with_capacity(64, inner).with_pool(&pool);
             file.write_all(&[9; 10]).await.unwrap();
             file.flush().await.unwrap();
+            file.close().await.unwrap();
             assert_eq!(file.seek(SeekFrom::Start(5)).await.unwrap(), 5, "{op:?}");
             let mut rest = Vec::new();
             file.read_to_end(&mut rest).await.unwrap();
@@ -298,6 +299,51 @@ fn dropping_the_wrapper_stops_a_call_that_keeps_returning_interrupted() {
 }
 
 #[test]
+fn a_dropped_separate_wrapper_stops_a_call_that_keeps_returning_interrupted() {
+    on_every_runtime(|| async {
+        for op in OPS {
+            let inner = Hostile::new(bytes(100)).with(op, Behave::InterruptForever);
+            let (calls, drops) = (inner.calls.clone(), inner.drops.clone());
+            let mut file = Unblock::with_capacity(16, inner).separate();
+            start(op, &mut file);
+            assert!(eventually(DEADLINE, || calls.load(Ordering::SeqCst) > 2));
+            drop(file);
+            // Its thread drops the object and exits.
+            assert!(
+                eventually(DEADLINE, || drops.load(Ordering::SeqCst) == 1),
+                "{op:?}"
+            );
+        }
+    });
+}
+
+#[test]
+fn a_wrapper_on_a_shut_down_pool_fails_its_calls_and_lets_go_inline() {
+    on_every_runtime(|| async {
+        let pool = ThreadPool::new(1);
+        pool.shutdown_async().await;
+        let inner = Hostile::new(bytes(10));
+        let drops = inner.drops.clone();
+        let mut file = Unblock::with_capacity(8, inner).with_pool(&pool);
+        let mut buf = [0; 4];
+        let error = file.read(&mut buf).await.unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("threadbridge: Unblock could not start its blocking side"),
+            "{error}"
+        );
+        file.write(&[1]).await.unwrap_err();
+        file.seek(SeekFrom::Start(1)).await.unwrap_err();
+        // Nothing was left half done: the drop lets go on this thread.
+        drop(file);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        let stats = pool.stats();
+        assert_eq!((stats.submitted, stats.running, stats.threads), (0, 0, 0));
+    });
+}
+
+#[test]
 fn into_inner_stops_a_call_that_keeps_returning_interrupted() {
     on_every_runtime(|| async {
         for op in OPS {
@@ -336,6 +382,7 @@ fn a_seek_stops_a_read_ahead_that_keeps_returning_interrupted() {
 async fn every_call(file: &mut Unblock<Hostile>) -> io::Result<()> {
     file.write_all(&[9; 10]).await?;
     file.flush().await?;
+    file.close().await?;
     file.seek(SeekFrom::Start(5)).await?;
     let mut byte = [0; 1];
     file.read_exact(&mut byte).await?;
