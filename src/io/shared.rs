@@ -209,9 +209,12 @@ impl<T> State<T> {
     }
 
     /// Keeps an emptied chunk for reuse. Its length stays: a reader's
-    /// `resize` then zeroes nothing it already zeroed.
+    /// `resize` then zeroes nothing it already zeroed. A chunk bigger than
+    /// any read (one `poll_write` of a huge slice into a huge buffer) is
+    /// freed instead (a read's may have grown to twice `MAX_CHUNK`), so an
+    /// idle wrapper holds at most `SPARES` reads' worth.
     pub(crate) fn keep(&mut self, chunk: Vec<u8>) {
-        if self.spare.len() < SPARES && chunk.capacity() > 0 {
+        if self.spare.len() < SPARES && chunk.capacity() > 0 && chunk.capacity() <= 2 * MAX_CHUNK {
             self.spare.push(chunk);
         }
     }
