@@ -846,10 +846,15 @@ thread_local! {
 
 struct HostileCarrier;
 
-/// Misbehaves at its first entry only.
+/// Misbehaves at its first entry only, or at every entry.
 struct Hostile1 {
     mode: Mode,
     entered: AtomicUsize,
+    always: bool,
+}
+
+thread_local! {
+    static ALWAYS: Cell<bool> = const { Cell::new(false) };
 }
 
 impl Carrier for HostileCarrier {
@@ -859,6 +864,7 @@ impl Carrier for HostileCarrier {
             Arc::new(Hostile1 {
                 mode,
                 entered: AtomicUsize::new(0),
+                always: ALWAYS.with(Cell::get),
             }) as Arc<dyn Captured>
         })
     }
@@ -866,7 +872,7 @@ impl Carrier for HostileCarrier {
 
 impl Captured for Hostile1 {
     fn run_in(&self, job: &mut dyn FnMut()) {
-        if self.entered.fetch_add(1, Ordering::SeqCst) > 0 {
+        if self.entered.fetch_add(1, Ordering::SeqCst) > 0 && !self.always {
             return job();
         }
         match self.mode {
@@ -927,6 +933,47 @@ fn a_carrier_that_misbehaves_once_is_a_stray_panic_and_wedges_nothing() {
                 });
             });
         }
+    }
+}
+
+#[test]
+fn a_carrier_that_always_panics_fails_every_request_and_the_drop_still_lets_go() {
+    register_once();
+    for release in [false, true] {
+        with_deadline("carrier always panicking", DEADLINE, move || {
+            let pool = ThreadPool::new(1);
+            let inner = Hostile::new(bytes(10));
+            let drops = inner.drops.clone();
+            MODE.with(|m| m.set(Mode::PanicBefore));
+            ALWAYS.with(|a| a.set(true));
+            let mut file = Unblock::with_capacity(64, inner).with_pool(&pool);
+            MODE.with(|m| m.set(Mode::Off));
+            ALWAYS.with(|a| a.set(false));
+            futures::executor::block_on(async {
+                let carrier = |error: io::Error| {
+                    assert!(
+                        error.to_string().contains("a carrier panicked around it"),
+                        "{error}"
+                    );
+                };
+                let mut all = Vec::new();
+                carrier(file.read_to_end(&mut all).await.unwrap_err());
+                carrier(file.seek(SeekFrom::Start(0)).await.unwrap_err());
+                file.write_all(&[1; 3]).await.unwrap();
+                carrier(file.flush().await.unwrap_err());
+                // One failed run each: the read, the seek, the write (whose
+                // error the flush reports, or the flush it ran for).
+                assert_eq!(pool.stats().stray_panics, 3);
+                if release {
+                    let inner = file.into_inner().await;
+                    assert_eq!(inner.drops.load(Ordering::SeqCst), 0);
+                } else {
+                    drop(file);
+                }
+                assert!(eventually(DEADLINE, || drops.load(Ordering::SeqCst) == 1));
+                assert_exact(&pool, 4).await;
+            });
+        });
     }
 }
 
