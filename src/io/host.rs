@@ -74,12 +74,12 @@ impl<T: Send + 'static> Unblock<T> {
         }
     }
 
-    /// Waits until the blocking side's buffer is in `target` mode, stopping
-    /// a reader or draining a writer first. Switching a reader to `Writing`
-    /// discards its read-ahead. For a seek (`Idle`), a reader's read-ahead
-    /// is kept and the reader stays stopped (`halt`): the blocking side
-    /// discards it only once the seek succeeded. Returns how many
-    /// read-ahead bytes the caller has not read.
+    /// Waits until the blocking side's buffer is ready for what the caller
+    /// is about to do (`to`), stopping a reader or draining a writer first.
+    /// Switching a reader to writing discards its read-ahead. For a seek, a
+    /// reader's read-ahead is kept and the reader stays stopped (`halt`):
+    /// the blocking side discards it only once the seek succeeded. Returns
+    /// how many read-ahead bytes the caller has not read.
     pub(super) fn poll_switch(
         &mut self,
         cx: &mut Context<'_>,
