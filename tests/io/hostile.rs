@@ -1136,3 +1136,26 @@ fn a_reader_that_runs_a_job_on_its_own_pool_finishes() {
         assert_exact(&pool, 0).await;
     });
 }
+
+// ---- tokio's traits ----
+
+#[cfg(feature = "tokio")]
+#[test]
+fn a_failed_tokio_seek_keeps_the_position_and_the_read_ahead() {
+    use tokio::io::{AsyncReadExt as TokioRead, AsyncSeekExt as TokioSeek};
+    on_every_runtime(|| async {
+        let pool = ThreadPool::new(1);
+        let mut file = Unblock::with_capacity(16, Cursor::new(bytes(100))).with_pool(&pool);
+        let mut byte = [0; 1];
+        TokioRead::read_exact(&mut file, &mut byte).await.unwrap();
+        let error = TokioSeek::seek(&mut file, SeekFrom::Current(i64::MIN))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+        TokioRead::read_exact(&mut file, &mut byte).await.unwrap();
+        assert_eq!(byte[0], 1);
+        assert_eq!(TokioSeek::stream_position(&mut file).await.unwrap(), 2);
+        drop(file);
+        assert_exact(&pool, 0).await;
+    });
+}
