@@ -903,6 +903,51 @@ fn io_seek_races_requeued_reader() {
     });
 }
 
+// ---- Unblock: a retry after Interrupted sees the drop (issue 24) ----
+
+/// A reader interrupted at every call, which yields to the scheduler (a
+/// real one is taken off its core by the signal).
+struct Interrupted(std::sync::Arc<DropSites>);
+
+impl std::io::Read for Interrupted {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        loom::thread::yield_now();
+        Err(std::io::ErrorKind::Interrupted.into())
+    }
+}
+
+impl Drop for Interrupted {
+    fn drop(&mut self) {
+        let name = loom::thread::current().name().map(str::to_owned);
+        self.0 .0.lock().unwrap().push(name);
+    }
+}
+
+/// Dropping an `Unblock` whose reader is retrying `Interrupted`: the read
+/// is started (the reader queued, or retrying), then the wrapper dropped
+/// and the pool shut down. The retries must see the drop between two
+/// attempts and stop, the reader be dropped once on the pool, and the
+/// shutdown return (a retry that never looks is an unbounded loop loom
+/// reports).
+#[test]
+fn io_drop_races_interrupted_retry() {
+    model("io_drop_races_interrupted_retry", None, || {
+        let pool = pool(false);
+        let sites = std::sync::Arc::new(DropSites::default());
+        let mut reader = Unblock::with_capacity(1, Interrupted(sites.clone())).with_pool(&pool);
+        let mut byte = [0];
+        let waker = Waker::from(std::sync::Arc::new(CountingWaker(AtomicUsize::new(0))));
+        let mut read =
+            poll_fn(|cx| futures_io::AsyncRead::poll_read(Pin::new(&mut reader), cx, &mut byte));
+        assert!(poll_once(&mut read, &waker).is_pending());
+        drop(reader);
+        pool.shutdown();
+        sites.assert_once_on("loom-");
+        let stats = pool.stats();
+        assert_eq!(stats.submitted, stats.completed, "{stats:?}");
+    });
+}
+
 // ---- sync_iter ----
 
 /// An endless stream of 0, 1, 2, ... that counts its drops.
