@@ -540,6 +540,34 @@ fn a_failed_seek_keeps_the_position_and_the_read_ahead() {
     });
 }
 
+#[test]
+fn a_seek_whose_future_was_dropped_still_comes_before_the_next_write() {
+    on_every_runtime(|| async {
+        let pool = ThreadPool::new(1);
+        // The pool's only thread is busy: the wrapper's run waits in the
+        // queue while the caller asks for a seek and then writes.
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let blocker = pool.spawn(move || released.recv().unwrap());
+        let mut file = Unblock::with_capacity(64, Cursor::new(vec![0; 100])).with_pool(&pool);
+        assert!(poll_once(&mut file.seek(SeekFrom::Start(50))).is_pending());
+        // The seek's future is gone; the seek is not.
+        let mut write = file.write(b"xy");
+        let early = poll_once(&mut write);
+        release.send(()).unwrap();
+        blocker.await;
+        let n = match early {
+            Poll::Ready(n) => n.unwrap(),
+            Poll::Pending => write.await.unwrap(),
+        };
+        assert_eq!(n, 2);
+        file.flush().await.unwrap();
+        let data = file.into_inner().await.into_inner();
+        assert_eq!(&data[50..52], b"xy");
+        assert_eq!(&data[..2], [0, 0]);
+        assert_exact(&pool, 0).await;
+    });
+}
+
 /// A seeker that fails every seek it is told to (by a shared switch), and
 /// otherwise is a cursor.
 struct Refusing {
