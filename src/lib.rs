@@ -596,7 +596,7 @@ pub use carrier::{register_carrier, Captured, Carrier};
 pub use context::{Context, ContextVar, WithContext};
 pub use default_pool::{default_pool, set_default_pool};
 pub use error::SpawnError;
-pub use io::{Unblock, UNBLOCK_CAPACITY};
+pub use io::{Unblock, UNBLOCK_CAPACITY, UNBLOCK_MAX_CAPACITY};
 pub use iter::{
     threaded_iterable, threaded_iterable_separate, Close, IteratorWrapper, IteratorWrapperSeparate,
     ThreadedIterable, ThreadedIterableSeparate, THREADED_ITER_MAX_SIZE,

@@ -888,6 +888,111 @@ fn io_separate_release_races_wait() {
     });
 }
 
+// ---- Unblock: a seek keeps the read-ahead until it succeeded (issue 24) ----
+
+/// An endless reader whose byte at position `p` is `p as u8`, with a
+/// position it seeks from.
+#[derive(Default)]
+struct Positions(u64);
+
+impl std::io::Read for Positions {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        for byte in buf.iter_mut() {
+            *byte = self.0 as u8;
+            self.0 += 1;
+        }
+        Ok(buf.len())
+    }
+}
+
+impl std::io::Seek for Positions {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        let std::io::SeekFrom::Current(offset) = pos else {
+            unreachable!("the model seeks from the current position")
+        };
+        self.0 = self
+            .0
+            .checked_add_signed(offset)
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+        Ok(self.0)
+    }
+}
+
+/// A seek racing a reader that re-queued itself: a two-byte buffer, one
+/// byte read (the reader may be queued, reading, or parked on the full
+/// buffer again), then a seek that fails (`Current(-5)`), then one that
+/// succeeds (`Current(0)`): the seek must wait for the reader to stop
+/// before it counts the read-ahead, the failed one must keep it, and the
+/// reader must be restarted after each (a lost wake-up is a loom deadlock).
+/// The bytes and positions come out as from an unbuffered reader.
+#[test]
+fn io_seek_races_requeued_reader() {
+    model("io_seek_races_requeued_reader", Some(3), || {
+        let pool = pool(false);
+        let mut reader = Unblock::with_capacity(2, Positions::default()).with_pool(&pool);
+        assert_eq!(read_byte(&mut reader), 0);
+        let seek = |reader: &mut Unblock<Positions>, pos| {
+            block_on(poll_fn(|cx| {
+                futures_io::AsyncSeek::poll_seek(Pin::new(&mut *reader), cx, pos)
+            }))
+        };
+        let failed = seek(&mut reader, std::io::SeekFrom::Current(-5)).unwrap_err();
+        assert_eq!(failed.kind(), std::io::ErrorKind::InvalidInput);
+        assert_eq!(read_byte(&mut reader), 1);
+        assert_eq!(seek(&mut reader, std::io::SeekFrom::Current(0)).unwrap(), 2);
+        assert_eq!(read_byte(&mut reader), 2);
+        drop(reader);
+        pool.shutdown();
+        let stats = pool.stats();
+        assert_eq!(stats.submitted, stats.completed, "{stats:?}");
+    });
+}
+
+// ---- Unblock: a retry after Interrupted sees the drop (issue 24) ----
+
+/// A reader interrupted at every call, which yields to the scheduler (a
+/// real one is taken off its core by the signal).
+struct Interrupted(std::sync::Arc<DropSites>);
+
+impl std::io::Read for Interrupted {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        loom::thread::yield_now();
+        Err(std::io::ErrorKind::Interrupted.into())
+    }
+}
+
+impl Drop for Interrupted {
+    fn drop(&mut self) {
+        let name = loom::thread::current().name().map(str::to_owned);
+        self.0 .0.lock().unwrap().push(name);
+    }
+}
+
+/// Dropping an `Unblock` whose reader is retrying `Interrupted`: the read
+/// is started (the reader queued, or retrying), then the wrapper dropped
+/// and the pool shut down. The retries must see the drop between two
+/// attempts and stop, the reader be dropped once on the pool, and the
+/// shutdown return (a retry that never looks is an unbounded loop loom
+/// reports).
+#[test]
+fn io_drop_races_interrupted_retry() {
+    model("io_drop_races_interrupted_retry", None, || {
+        let pool = pool(false);
+        let sites = std::sync::Arc::new(DropSites::default());
+        let mut reader = Unblock::with_capacity(1, Interrupted(sites.clone())).with_pool(&pool);
+        let mut byte = [0];
+        let waker = Waker::from(std::sync::Arc::new(CountingWaker(AtomicUsize::new(0))));
+        let mut read =
+            poll_fn(|cx| futures_io::AsyncRead::poll_read(Pin::new(&mut reader), cx, &mut byte));
+        assert!(poll_once(&mut read, &waker).is_pending());
+        drop(reader);
+        pool.shutdown();
+        sites.assert_once_on("loom-");
+        let stats = pool.stats();
+        assert_eq!(stats.submitted, stats.completed, "{stats:?}");
+    });
+}
+
 // ---- sync_iter ----
 
 /// An endless stream of 0, 1, 2, ... that counts its drops.

@@ -5,7 +5,7 @@ use std::fmt;
 use std::io;
 use std::task::{Context, Poll};
 
-use super::shared::{Mode, State};
+use super::shared::{Mode, Run, State};
 use super::{Host, Unblock};
 use crate::target::{Target, SEPARATE_THREAD_NAME};
 
@@ -21,7 +21,7 @@ impl<T: Send + 'static> Unblock<T> {
                     let shared = self.shared.clone();
                     let started = crate::sync::thread::Builder::new()
                         .name(SEPARATE_THREAD_NAME.to_owned())
-                        .spawn(move || shared.run(false));
+                        .spawn(move || shared.run_uncounted(false));
                     if let Err(error) = started {
                         return Err(self.refused(error));
                     }
@@ -34,10 +34,10 @@ impl<T: Send + 'static> Unblock<T> {
         }
         match &self.host {
             Host::Pool(pool) => {
-                let shared = self.shared.clone();
-                match pool.try_spawn(move || shared.run(true)) {
-                    Ok(handle) => handle.detach(),
-                    Err(error) => return Err(self.refused(error)),
+                // `Shared` is the job: the pool counts the stray panics of
+                // the user code a run meets (wakers, carriers, `Drop`).
+                if let Err(error) = pool.submit(self.shared.clone()) {
+                    return Err(self.refused(error));
                 }
             }
             Host::Thread => self.shared.work.notify_one(),
@@ -47,7 +47,7 @@ impl<T: Send + 'static> Unblock<T> {
     }
 
     fn refused(&self, error: impl fmt::Display) -> io::Error {
-        self.shared.state().running = false;
+        self.shared.state().run = Run::Parked;
         io::Error::other(format!(
             "threadbridge: Unblock could not start its blocking side: {error}"
         ))
@@ -58,8 +58,8 @@ impl<T: Send + 'static> Unblock<T> {
     /// object let go of even then.
     pub(super) fn start_or_run_inline(&mut self) {
         if self.start().is_err() {
-            self.shared.state().running = true;
-            self.shared.run(true);
+            self.shared.state().run = Run::Running;
+            self.shared.run_uncounted(true);
         }
     }
 
@@ -74,42 +74,52 @@ impl<T: Send + 'static> Unblock<T> {
         }
     }
 
-    /// Waits until the blocking side's buffer is in `target` mode, stopping
-    /// a reader or draining a writer first. Returns how many read-ahead
-    /// bytes (the caller had not read) were discarded.
+    /// Waits until the blocking side's buffer is ready for what the caller
+    /// is about to do (`to`), stopping a reader or draining a writer first.
+    /// Switching a reader to writing discards its read-ahead. For a seek, a
+    /// reader's read-ahead is kept and the reader stays stopped (`halt`):
+    /// the blocking side discards it only once the seek succeeded. Returns
+    /// how many read-ahead bytes the caller has not read.
     pub(super) fn poll_switch(
         &mut self,
         cx: &mut Context<'_>,
-        target: Mode,
+        to: Switch,
     ) -> Poll<io::Result<u64>> {
         let mut st = self.shared.state();
-        if st.mode == target {
-            st.halt = false;
-            return Poll::Ready(Ok(0));
-        }
-        match st.mode {
-            Mode::Idle => {}
-            Mode::Reading if st.running => {
-                st.halt = true;
+        match (st.mode, to) {
+            (Mode::Reading { .. }, Switch::Read) => {
+                st.mode.resume();
+                return Poll::Ready(Ok(0));
+            }
+            (Mode::Writing, Switch::Write) | (Mode::Idle, Switch::Seek) => {
+                return Poll::Ready(Ok(0));
+            }
+            (Mode::Idle, _) => {}
+            (Mode::Reading { .. }, _) if st.run == Run::Running => {
+                st.mode.halt();
                 register(&mut st, cx);
                 return Poll::Pending;
             }
-            Mode::Reading => {
+            (Mode::Reading { .. }, Switch::Seek) => {
+                st.mode.halt();
+                let unread = (self.current.len() - self.pos) + st.queued;
+                return Poll::Ready(Ok(unread as u64));
+            }
+            (Mode::Reading { .. }, _) => {
                 let unread = (self.current.len() - self.pos) + st.queued;
                 self.current.clear();
                 self.pos = 0;
                 st.chunks.clear();
                 st.queued = 0;
-                st.halt = false;
-                st.eof = false;
-                st.mode = target;
+                st.error = None;
+                st.mode = Mode::Writing;
                 return Poll::Ready(Ok(unread as u64));
             }
-            Mode::Writing => {
+            (Mode::Writing, _) => {
                 if let Some(error) = st.error.take() {
                     return Poll::Ready(Err(error));
                 }
-                if st.running || !st.chunks.is_empty() {
+                if st.run == Run::Running || !st.chunks.is_empty() {
                     register(&mut st, cx);
                     let start = kick(&mut st);
                     drop(st);
@@ -118,20 +128,32 @@ impl<T: Send + 'static> Unblock<T> {
                 }
             }
         }
-        st.mode = target;
+        st.mode = match to {
+            Switch::Read => Mode::READING,
+            Switch::Write => Mode::Writing,
+            Switch::Seek => Mode::Idle,
+        };
         Poll::Ready(Ok(0))
     }
 }
 
-/// Marks the blocking side running if it is not (and not done); true means
-/// the caller must start it, after unlocking. A running blocking side that
-/// is watching for work sees the caller's `Shared::nudge` instead.
+/// What the async side is about to do, for `poll_switch`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Switch {
+    Read,
+    Write,
+    Seek,
+}
+
+/// Marks the blocking side running if it is parked; true means the caller
+/// must start it, after unlocking. A running blocking side that is watching
+/// for work sees the caller's `Shared::nudge` instead.
 pub(super) fn kick<T>(st: &mut State<T>) -> bool {
-    if st.running || st.done {
-        false
-    } else {
-        st.running = true;
+    if st.run == Run::Parked {
+        st.run = Run::Running;
         true
+    } else {
+        false
     }
 }
 

@@ -20,7 +20,7 @@ use std::io;
 use std::task::{Context, Poll};
 
 use host::{kick, register};
-use shared::Shared;
+use shared::{LetGo, Run, Seek, Shared};
 
 use crate::sync::{lock, Arc};
 use crate::target::Target;
@@ -40,6 +40,21 @@ use crate::ThreadPool;
 /// assert_eq!(file.capacity(), threadbridge::UNBLOCK_CAPACITY);
 /// ```
 pub const UNBLOCK_CAPACITY: usize = 64 * 1024;
+
+/// The largest buffer an [`Unblock`] takes: 1 GiB. A bigger
+/// [`Unblock::with_capacity`] (up to `usize::MAX`) is clamped to it, so an
+/// absurd capacity reads ahead at most this much instead of exhausting
+/// memory. Whatever the capacity, the blocking side reads in chunks of at
+/// most 1 MiB, allocated as the data comes: a huge buffer costs memory only
+/// for what is actually buffered.
+///
+/// # Examples
+///
+/// ```
+/// let reader = threadbridge::Unblock::with_capacity(usize::MAX, std::io::empty());
+/// assert_eq!(reader.capacity(), threadbridge::UNBLOCK_MAX_CAPACITY);
+/// ```
+pub const UNBLOCK_MAX_CAPACITY: usize = 1 << 30;
 
 /// A blocking `Read`, `Write` and/or `Seek` (a `std::fs::File`, `Stdin`,
 /// a pipe, a serial port...) turned into async I/O: the blocking calls run
@@ -71,20 +86,43 @@ pub const UNBLOCK_CAPACITY: usize = 64 * 1024;
 ///   the next call; data read before it is delivered first. After a failed
 ///   write, the data queued behind it is dropped (how much of it reached
 ///   the inner object is unknown).
+/// - An [`Interrupted`](io::ErrorKind::Interrupted) error from `read`,
+///   `write`, `flush` or `seek` is retried on the blocking side, as std's
+///   `read_exact` and `write_all` do, for as long as someone wants the
+///   result: not once the wrapper is dropped or [`Unblock::into_inner`]
+///   waits (the call is given up; queued writes behind it are dropped), and
+///   a read-ahead not once a seek or a write stops it. So an object that
+///   returns `Interrupted` forever keeps the wrapper's own caller waiting,
+///   as a call that blocks forever would, but never outlives the wrapper.
 /// - A panic in the inner object's `read`, `write`, `seek` or `flush` is
 ///   caught on the blocking side (the pool thread survives) and comes back
 ///   as an `io::Error` of kind [`Other`](io::ErrorKind::Other) whose message
 ///   starts `threadbridge: the inner object panicked in `read`` (or
 ///   `write`, `seek`, `flush`) and ends with the panic's message.
+/// - A `read` or `write` that reports more bytes than the buffer it was
+///   given is an error of kind [`InvalidData`](io::ErrorKind::InvalidData)
+///   that says so; a `write` of 0 bytes is
+///   [`WriteZero`](io::ErrorKind::WriteZero), as in std's `write_all`.
+/// - Other user code the blocking side runs (the task's waker, registered
+///   [`Carrier`](crate::Carrier)s, the inner object's `Drop`) may panic
+///   too: the panic is caught and counted in the pool's
+///   [`stray_panics`](crate::PoolStats::stray_panics), and the wrapper goes
+///   on. A carrier that panics around a run (or skips it) fails the request
+///   that run was for, with an error of kind `Other` that names the panic.
 /// - After the end of input, reads return 0 until a seek.
-/// - A seek discards the read-ahead and accounts for it:
+/// - A seek that succeeds discards the read-ahead (and an end of input or an
+///   error met while reading ahead) and accounts for it:
 ///   `SeekFrom::Current(n)` is relative to what the caller has read, not to
-///   where the blocking side got to.
+///   where the blocking side got to. A seek that fails changes nothing: the
+///   position, the bytes buffered, an end of input or error ahead stay as
+///   they were, as with std's `BufReader`.
 /// - Switching from reading to writing discards the read-ahead without
 ///   seeking back: on a file, seek (e.g. `SeekFrom::Current(0)`) first, as
 ///   with std's `BufReader`. A duplex object (a socket) needs two wrappers.
 /// - The blocking side runs inside the [`Context`](crate::Context) (and the
-///   `tracing` span) current when the wrapper was created.
+///   `tracing` span, and the event loop whose pool is
+///   [`default_pool`](crate::default_pool)) current when the wrapper was
+///   created.
 ///
 /// # Dropping
 ///
@@ -92,9 +130,11 @@ pub const UNBLOCK_CAPACITY: usize = 64 * 1024;
 /// already accepted by `poll_write` (at most the capacity) is still
 /// written, errors unheard; then the inner object is dropped on the
 /// blocking side. A call already running in the inner object finishes
-/// first: blocking calls cannot be interrupted. To see write errors, await
-/// `flush` or `close` before dropping; to get the object back, await
-/// [`Unblock::into_inner`].
+/// first: blocking calls cannot be interrupted (but one that returns
+/// `Interrupted` is not retried). To see write errors, await `flush` or
+/// `close` before dropping; to get the object back, await
+/// [`Unblock::into_inner`]. If the pool was shut down, the dropping thread
+/// does this itself.
 ///
 /// # Examples
 ///
@@ -167,7 +207,10 @@ impl<T: Send + 'static> Unblock<T> {
     }
 
     /// Wraps `inner` with a buffer of `capacity` bytes (the argument order
-    /// of `blocking::Unblock::with_capacity`).
+    /// of `blocking::Unblock::with_capacity`), at most
+    /// [`UNBLOCK_MAX_CAPACITY`]: a bigger one is clamped to it. The buffer
+    /// is not allocated up front; it grows with what is buffered, in chunks
+    /// of up to half the capacity (at most 1 MiB each).
     ///
     /// # Panics
     ///
@@ -185,6 +228,7 @@ impl<T: Send + 'static> Unblock<T> {
             capacity > 0,
             "threadbridge: Unblock::with_capacity(0, ..): the buffer must hold at least one byte"
         );
+        let capacity = capacity.min(UNBLOCK_MAX_CAPACITY);
         Unblock {
             shared: Arc::new(Shared::new(inner, capacity)),
             host: Host::Unstarted(Target::DefaultPool),
@@ -291,12 +335,47 @@ impl<T: Send + 'static> Unblock<T> {
             .expect("threadbridge: the inner object is there until into_inner takes it")
     }
 
+    /// Waits for the seek this wrapper asked for, if any, and takes its
+    /// result with the position it was asked for. A seek that succeeded
+    /// drops the chunk being handed out too (the blocking side dropped the
+    /// rest of the read-ahead); a failed one kept it all. Reads and writes
+    /// settle first, so a seek whose future was dropped still takes effect
+    /// before them, in order.
+    fn poll_settle(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<(io::SeekFrom, io::Result<u64>)>> {
+        let Some(asked) = self.seeking else {
+            return Poll::Ready(None);
+        };
+        let mut st = self.shared.state();
+        match std::mem::replace(&mut st.seek, Seek::None) {
+            Seek::Done { result, discarded } => {
+                self.seeking = None;
+                if discarded {
+                    st.keep(std::mem::take(&mut self.current));
+                    self.pos = 0;
+                }
+                Poll::Ready(Some((asked, result)))
+            }
+            Seek::None => {
+                self.seeking = None;
+                Poll::Ready(None)
+            }
+            pending => {
+                st.seek = pending;
+                register(&mut st, cx);
+                Poll::Pending
+            }
+        }
+    }
+
     fn poll_release(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let mut st = self.shared.state();
-        if st.done {
+        if st.run == Run::Done {
             return Poll::Ready(());
         }
-        st.release = true;
+        st.let_go = LetGo::Release;
         register(&mut st, cx);
         let start = kick(&mut st);
         drop(st);
@@ -313,16 +392,18 @@ impl<T: Send + 'static> Drop for Unblock<T> {
         if self.released {
             return;
         }
-        let start = {
+        let (start, waker) = {
             let mut st = self.shared.state();
-            st.closed = true;
-            st.waker = None;
-            kick(&mut st)
+            st.let_go = LetGo::Close;
+            (kick(&mut st), st.waker.take())
         };
         self.shared.nudge();
         if start {
             self.start_or_run_inline();
         }
+        // The waker is the caller's: dropped last, where a panic in its
+        // `Drop` leaves nothing undone.
+        drop(waker);
     }
 }
 

@@ -6,8 +6,8 @@ use std::task::{Context, Poll};
 
 use futures_io::{AsyncBufRead, AsyncRead};
 
-use super::host::{kick, register};
-use super::shared::Mode;
+use super::host::{kick, register, Switch};
+use super::shared::Run;
 use super::Unblock;
 use crate::sync::Ordering;
 
@@ -50,10 +50,12 @@ impl<T: Read + Send + 'static> Unblock<T> {
     /// Makes `current` hold unread bytes, or leaves it empty at the end of
     /// input.
     pub(super) fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // A seek asked for and abandoned still comes first.
+        std::task::ready!(self.poll_settle(cx));
         if self.pos < self.current.len() {
             return Poll::Ready(Ok(()));
         }
-        std::task::ready!(self.poll_switch(cx, Mode::Reading))?;
+        std::task::ready!(self.poll_switch(cx, Switch::Read))?;
         let mut watched = false;
         loop {
             let mut st = self.shared.state();
@@ -65,7 +67,7 @@ impl<T: Read + Send + 'static> Unblock<T> {
                 self.current = chunk;
                 // Restart a reader that parked on a full buffer once a whole
                 // chunk fits again.
-                let start = !st.eof
+                let start = !st.mode.at_eof()
                     && st.error.is_none()
                     && st.queued + self.shared.chunk() <= self.shared.capacity
                     && kick(&mut st);
@@ -79,10 +81,10 @@ impl<T: Read + Send + 'static> Unblock<T> {
             if let Some(error) = st.error.take() {
                 return Poll::Ready(Err(error));
             }
-            if st.eof {
+            if st.mode.at_eof() {
                 return Poll::Ready(Ok(()));
             }
-            if st.running && !watched {
+            if st.run == Run::Running && !watched {
                 // The reader is at work: watch for its chunk a moment
                 // before registering and returning `Pending`.
                 let seen = self.shared.progress.load(Ordering::Acquire);

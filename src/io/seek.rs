@@ -6,8 +6,8 @@ use std::task::{Context, Poll};
 
 use futures_io::AsyncSeek;
 
-use super::host::{kick, register};
-use super::shared::{self, Mode};
+use super::host::{kick, register, Switch};
+use super::shared;
 use super::Unblock;
 
 fn seek_fn<T: Seek>(inner: &mut T, pos: SeekFrom) -> io::Result<u64> {
@@ -21,52 +21,30 @@ impl<T: Seek + Send + 'static> Unblock<T> {
         pos: SeekFrom,
     ) -> Poll<io::Result<u64>> {
         loop {
-            if let Some(asked) = self.seeking {
-                let mut st = self.shared.state();
-                match std::mem::replace(&mut st.seek, shared::Seek::None) {
-                    shared::Seek::Done(result) => {
-                        self.seeking = None;
-                        if asked == pos {
-                            return Poll::Ready(result);
-                        }
-                        // An abandoned seek finished: now do this one.
-                        continue;
-                    }
-                    pending => {
-                        st.seek = pending;
-                        register(&mut st, cx);
-                        return Poll::Pending;
-                    }
+            if let Some((asked, result)) = std::task::ready!(self.poll_settle(cx)) {
+                if asked == pos {
+                    return Poll::Ready(result);
                 }
+                // An abandoned seek finished: now do this one.
             }
             // Stop the reader (or drain the writer) and count the read-ahead
             // the caller has not seen: the inner object is that far ahead.
-            let unread = std::task::ready!(self.poll_switch(cx, Mode::Idle))?;
-            let inner_pos = match pos {
-                SeekFrom::Current(offset) => {
-                    let unread = i64::try_from(unread).unwrap_or(i64::MAX);
-                    SeekFrom::Current(offset.checked_sub(unread).ok_or_else(|| {
-                        io::Error::new(
-                            io::ErrorKind::InvalidInput,
-                            "threadbridge: seek offset out of range",
-                        )
-                    })?)
-                }
-                other => other,
-            };
+            // The read-ahead stays until the seek succeeded.
+            let unread = std::task::ready!(self.poll_switch(cx, Switch::Seek))?;
             let mut st = self.shared.state();
             st.ops.seek = Some(seek_fn::<T>);
-            st.seek = shared::Seek::Requested(inner_pos);
+            st.seek = shared::Seek::Requested { pos, unread };
             register(&mut st, cx);
             let start = kick(&mut st);
             drop(st);
             self.seeking = Some(pos);
             if let Err(error) = self.start_if(start) {
                 self.seeking = None;
-                self.shared.state().seek = shared::Seek::None;
+                let mut st = self.shared.state();
+                st.seek = shared::Seek::None;
+                st.mode.resume();
                 return Poll::Ready(Err(error));
             }
-            return Poll::Pending;
         }
     }
 }

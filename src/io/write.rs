@@ -6,13 +6,13 @@ use std::task::{Context, Poll};
 
 use futures_io::AsyncWrite;
 
-use super::host::{kick, register};
-use super::shared::Mode;
+use super::host::{kick, register, Switch};
+use super::shared::{Flush, Run};
 use super::Unblock;
 use crate::sync::Ordering;
 
-fn write_fn<T: Write>(inner: &mut T, buf: &[u8]) -> io::Result<()> {
-    inner.write_all(buf)
+fn write_fn<T: Write>(inner: &mut T, buf: &[u8]) -> io::Result<usize> {
+    inner.write(buf)
 }
 
 fn flush_fn<T: Write>(inner: &mut T) -> io::Result<()> {
@@ -28,7 +28,9 @@ impl<T: Write + Send + 'static> Unblock<T> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        std::task::ready!(self.poll_switch(cx, Mode::Writing))?;
+        // A seek asked for and abandoned still comes first.
+        std::task::ready!(self.poll_settle(cx));
+        std::task::ready!(self.poll_switch(cx, Switch::Write))?;
         let chunk = self.shared.chunk();
         let capacity = self.shared.capacity;
         let mut watched = false;
@@ -42,7 +44,7 @@ impl<T: Write + Send + 'static> Unblock<T> {
             if room > 0 {
                 break (st, room);
             }
-            if st.running && !watched {
+            if st.run == Run::Running && !watched {
                 // The writer is at work: watch for room a moment before
                 // registering and returning `Pending`.
                 let seen = self.shared.progress.load(Ordering::Acquire);
@@ -90,20 +92,19 @@ impl<T: Write + Send + 'static> Unblock<T> {
             return Poll::Ready(Err(error));
         }
         register(&mut st, cx);
-        if st.flush_requested {
-            return Poll::Pending;
-        }
-        if let Some((covered, result)) = st.flushed.take() {
-            if covered == st.pushes {
+        match std::mem::replace(&mut st.flush, Flush::Requested) {
+            Flush::Requested => return Poll::Pending,
+            Flush::Done { covered, result } if covered == st.pushes => {
+                st.flush = Flush::None;
                 return Poll::Ready(result);
             }
-            // A flush from before the latest write: do another.
+            // A flush from before the latest write (do another), or none.
+            Flush::Done { .. } | Flush::None => {}
         }
-        st.flush_requested = true;
         let start = kick(&mut st);
         drop(st);
         if let Err(error) = self.start_if(start) {
-            self.shared.state().flush_requested = false;
+            self.shared.state().flush = Flush::None;
             return Poll::Ready(Err(error));
         }
         Poll::Pending

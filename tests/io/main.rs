@@ -1,6 +1,10 @@
-//! `Unblock`: blocking I/O as async I/O, under every runtime.
+//! `Unblock`: blocking I/O as async I/O, under every runtime; and under
+//! hostile user code (`hostile.rs`).
 
+#[path = "../common/mod.rs"]
 mod common;
+
+mod hostile;
 
 use std::io::{self, Cursor, Read, Seek, SeekFrom, Write};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -469,6 +473,30 @@ fn the_blocking_side_runs_in_the_creators_context() {
         let mut buf = [0; 5];
         reader.read_exact(&mut buf).await.unwrap();
         assert_eq!(&buf, b"alice");
+    });
+}
+
+/// The inner object's calls see the event loop the wrapper was created
+/// under, as every call of the crate does: its `default_pool()` is the
+/// entrypoint's pool.
+#[cfg(feature = "runtime")]
+#[test]
+fn the_blocking_side_sees_the_creators_event_loop() {
+    struct PoolSize;
+    impl Read for PoolSize {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            buf[0] = threadbridge::default_pool().max_threads() as u8;
+            Ok(1)
+        }
+    }
+    common::with_deadline("event loop", common::DEADLINE, || {
+        let size = threadbridge::Entrypoint::new().pool_size(3).run(async {
+            let mut reader = unblock(4, PoolSize);
+            let mut byte = [0; 1];
+            reader.read_exact(&mut byte).await.unwrap();
+            byte[0]
+        });
+        assert_eq!(size, 3);
     });
 }
 
