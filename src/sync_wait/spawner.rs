@@ -78,8 +78,10 @@ pub trait Spawner<Marker> {
     /// whole wait in, and that a [`SyncIter`](crate::SyncIter) keeps and
     /// runs each of its waits in (on whatever thread calls `next` then).
     /// The tokio handle's section uses `tokio::task::block_in_place` on a
-    /// multi-thread runtime's worker, and panics on the thread of the
-    /// current-thread runtime it is a handle of. The default blocks plainly.
+    /// multi-thread runtime's worker, panics on the thread of the
+    /// current-thread runtime it is a handle of, and blocks plainly where
+    /// tokio refuses `block_in_place` for another reason (a `LocalSet`).
+    /// The default blocks plainly.
     ///
     /// # Examples
     ///
@@ -325,48 +327,70 @@ mod tokio_impls {
 
     /// The decision for a wait on a task of `target`'s runtime, made on the
     /// thread that waits, at each wait.
+    ///
+    /// Inside a runtime the wait runs in `tokio::task::block_in_place`: on a
+    /// multi-thread worker that hands the worker's other tasks to a new
+    /// thread; on a blocking-pool thread or in a multi-thread `block_on` it
+    /// just runs. Tokio refuses it on a thread that drives a current-thread
+    /// runtime or a `LocalSet`. That thread is no worker, so a wait there
+    /// blocks plainly, unless it drives `target` itself: then it is the
+    /// thread that must run the task, and the wait is the misuse panic.
     pub(super) fn wait_in_place<R>(target: &Handle, blocking: impl FnOnce() -> R) -> R {
         let Ok(current) = Handle::try_current() else {
             return blocking();
         };
-        match current.runtime_flavor() {
-            // On a worker, hand its other tasks to a new thread while this one
-            // blocks; elsewhere (a blocking-pool thread) this just runs it.
-            RuntimeFlavor::MultiThread => tokio::task::block_in_place(blocking),
-            RuntimeFlavor::CurrentThread
-                if current.id() == target.id() && drives_current_thread_runtime() =>
-            {
+        match in_place(blocking) {
+            Ok(output) => output,
+            Err(_) if current.id() == target.id() && is_current_thread(&current) => {
                 crate::sync_wait::misuse("the thread that runs this current-thread tokio runtime")
             }
-            _ => blocking(),
+            Err(blocking) => blocking(),
         }
     }
 
-    /// Whether this thread drives a current-thread runtime (or a
-    /// `LocalSet`): tokio refuses `block_in_place` there, and only there.
-    /// Tokio refuses by panicking; the panic hook is told to stay quiet
-    /// for this probe, so the user sees one report, ours, at their call.
-    fn drives_current_thread_runtime() -> bool {
+    fn is_current_thread(handle: &Handle) -> bool {
+        matches!(handle.runtime_flavor(), RuntimeFlavor::CurrentThread)
+    }
+
+    /// Runs `blocking` inside `tokio::task::block_in_place`, or gives it
+    /// back where tokio refuses that (it panics before it calls the
+    /// closure). The panic hook is told to stay quiet for that refusal
+    /// alone, so the user sees no report of it; a panic of `blocking`
+    /// itself is reported as usual and passes on.
+    fn in_place<R, F: FnOnce() -> R>(blocking: F) -> Result<R, F> {
         use std::cell::Cell;
-        use std::panic;
+        use std::panic::{self, AssertUnwindSafe};
 
         thread_local! {
-            static PROBING: Cell<bool> = const { Cell::new(false) };
+            static REFUSAL_QUIET: Cell<bool> = const { Cell::new(false) };
         }
-        static QUIET_PROBES: std::sync::Once = std::sync::Once::new();
-        QUIET_PROBES.call_once(|| {
+        static QUIET_REFUSALS: std::sync::Once = std::sync::Once::new();
+        QUIET_REFUSALS.call_once(|| {
             // Wraps whatever hook is installed now; every other panic still
             // reaches it.
             let hook = panic::take_hook();
             panic::set_hook(Box::new(move |info| {
-                if !PROBING.with(Cell::get) {
+                if !REFUSAL_QUIET.with(Cell::get) {
                     hook(info);
                 }
             }));
         });
-        PROBING.with(|probing| probing.set(true));
-        let refused = panic::catch_unwind(|| tokio::task::block_in_place(|| ())).is_err();
-        PROBING.with(|probing| probing.set(false));
-        refused
+        let mut blocking = Some(blocking);
+        REFUSAL_QUIET.with(|quiet| quiet.set(true));
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+            tokio::task::block_in_place(|| {
+                REFUSAL_QUIET.with(|quiet| quiet.set(false));
+                let blocking = blocking
+                    .take()
+                    .expect("block_in_place calls its closure once");
+                blocking()
+            })
+        }));
+        REFUSAL_QUIET.with(|quiet| quiet.set(false));
+        match (outcome, blocking) {
+            (Ok(output), _) => Ok(output),
+            (Err(_refused), Some(blocking)) => Err(blocking),
+            (Err(payload), None) => panic::resume_unwind(payload),
+        }
     }
 }
