@@ -7,6 +7,8 @@ use std::pin::Pin;
 
 use futures_task::{FutureObj, Spawn, SpawnError};
 
+use super::Forever;
+
 /// The task [`sync_wait`](crate::sync_wait) hands to a [`Spawner`]: a boxed
 /// future of `()` that reports its outcome to the waiting thread.
 ///
@@ -140,9 +142,9 @@ pub struct BlockingSection {
     refuse: Option<Box<Refusal>>,
 }
 
-/// Whether a wait here would wait forever: the text that names this thread
-/// in the misuse panic, or `None` when the wait may go ahead.
-pub(crate) type Refusal = dyn Fn() -> Option<&'static str> + Send + Sync;
+/// Whether a wait here, now, would wait forever, and why; `None` when the
+/// wait may go ahead.
+pub(crate) type Refusal = dyn Fn() -> Option<Forever> + Send + Sync;
 
 /// The kinds of section, decided in one place ([`BlockingSection::run`]).
 enum How {
@@ -225,8 +227,8 @@ impl BlockingSection {
     /// [`BlockingSection::run`] for callers that turn a misuse into the
     /// panic themselves, at their caller's line (`caught_misuse`).
     pub(crate) fn run_raw<R>(&self, blocking: impl FnOnce() -> R) -> R {
-        if let Some(thread) = self.refuse.as_ref().and_then(|refuse| refuse()) {
-            crate::sync_wait::misuse(thread)
+        if let Some(forever) = self.refuse.as_ref().and_then(|refuse| refuse()) {
+            crate::sync_wait::refuse(forever)
         }
         match &self.how {
             How::Plain => blocking(),

@@ -733,6 +733,36 @@ fn an_iterator_moved_into_its_loops_own_task_panics_at_the_wait() {
     assert!(text.contains("would wait forever"), "{text}");
 }
 
+#[cfg(feature = "runtime")]
+#[test]
+fn an_iterator_whose_loop_no_thread_runs_any_more_hands_out_its_buffer_then_panics_as_sync_wait_errs(
+) {
+    let (waited, buffered, text) = within(ENTRYPOINT_THREAD, || {
+        let event_loop = threadbridge::new_event_loop();
+        let spawner = event_loop.spawner();
+        // Made and started while the loop runs; it outlives that run.
+        let mut iter = event_loop.run_until_complete(async move {
+            let (tx, rx) = async_channel::bounded(1);
+            std::thread::spawn(move || {
+                let mut iter = sync_iter(&spawner, stream::iter(0..3).chain(stream::pending()));
+                assert_eq!(iter.next(), Some(0));
+                tx.send_blocking(iter).unwrap();
+            });
+            rx.recv().await.unwrap()
+        });
+        // The loop lives on, but no thread runs it.
+        let waited = threadbridge::try_sync_wait(&event_loop.spawner(), async { 1 }).unwrap_err();
+        let buffered = [iter.next(), iter.next()];
+        let text = panic_text(|| {
+            iter.next();
+        });
+        (waited.to_string(), buffered, text)
+    });
+    assert_eq!(buffered, [Some(1), Some(2)]);
+    assert!(text.contains("no thread is running"), "{text}");
+    assert_eq!(text, waited);
+}
+
 #[test]
 fn sync_iter_from_a_task_of_a_two_runner_smol_executor_works_as_sync_wait_does() {
     within(ENTRYPOINT_THREAD, || {
