@@ -83,7 +83,9 @@ pub trait Spawner<Marker> {
     /// multi-thread runtime's worker, panics on the thread of the
     /// current-thread runtime it is a handle of, and blocks plainly where
     /// tokio refuses `block_in_place` for another reason (a `LocalSet`).
-    /// The default blocks plainly.
+    /// The default blocks plainly; with the `tokio` feature, on a tokio
+    /// multi-thread worker it too runs in `block_in_place`, since the task
+    /// waited for may await that runtime's tasks.
     ///
     /// # Examples
     ///
@@ -159,7 +161,10 @@ type CustomSection = dyn Fn(&mut dyn FnMut()) + Send + Sync;
 
 impl BlockingSection {
     /// The section that just blocks: for executors whose threads never
-    /// wait on themselves.
+    /// wait on themselves. With the `tokio` feature, a wait on a tokio
+    /// multi-thread worker still runs in `tokio::task::block_in_place`, so
+    /// that the worker's other tasks (which the awaited task may await)
+    /// move to another thread.
     ///
     /// # Examples
     ///
@@ -231,7 +236,7 @@ impl BlockingSection {
             crate::sync_wait::refuse(forever)
         }
         match &self.how {
-            How::Plain => blocking(),
+            How::Plain => plain(blocking),
             #[cfg(feature = "tokio")]
             How::Tokio(target) => tokio_impls::wait_in_place(target, blocking),
             How::Custom(section) => {
@@ -249,6 +254,19 @@ impl BlockingSection {
             }
         }
     }
+}
+
+/// A wait with nothing to decide for its executor. On a tokio worker it
+/// still hands the worker's other tasks off (`block_in_place`), whatever
+/// executor runs the task waited for: that task may wait on them.
+#[cfg(feature = "tokio")]
+fn plain<R>(blocking: impl FnOnce() -> R) -> R {
+    tokio_impls::off_the_worker(blocking)
+}
+
+#[cfg(not(feature = "tokio"))]
+fn plain<R>(blocking: impl FnOnce() -> R) -> R {
+    blocking()
 }
 
 impl fmt::Debug for BlockingSection {
@@ -348,6 +366,17 @@ mod tokio_impls {
             }
             Err(blocking) => blocking(),
         }
+    }
+
+    /// A wait for another executor's task: inside a tokio runtime it runs in
+    /// `block_in_place`, so that a worker hands its other tasks off (the
+    /// task waited for may await them); where tokio refuses that, it just
+    /// blocks.
+    pub(super) fn off_the_worker<R>(blocking: impl FnOnce() -> R) -> R {
+        if Handle::try_current().is_err() {
+            return blocking();
+        }
+        in_place(blocking).unwrap_or_else(|blocking| blocking())
     }
 
     fn is_current_thread(handle: &Handle) -> bool {

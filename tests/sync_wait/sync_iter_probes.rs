@@ -525,3 +525,40 @@ fn a_stream_awaiting_tokio_tasks_that_iterate_themselves_finishes_on_one_worker(
     });
     assert_eq!(sum, 10);
 }
+
+// ---- a tokio worker waiting on another executor ----
+
+/// `sync_wait` and `sync_iter` on `spawner`, inside a task of a one-worker
+/// runtime, over futures that await tasks of that runtime: they can run
+/// only once the waiting worker hands its tasks off.
+fn await_tokio_tasks_from<S, M>(spawner: S) -> u64
+where
+    S: threadbridge::Spawner<M> + Send + 'static,
+{
+    multi_thread(1).block_on(async move {
+        tokio::spawn(async move {
+            let handle = Handle::current();
+            let spawn = move |n: u64| {
+                let task = handle.spawn(async move { n });
+                async move { task.await.unwrap() }
+            };
+            let waited = sync_wait(&spawner, spawn(2));
+            let numbers = stream::iter(0..10_u64).then(spawn);
+            waited + try_sync_iter(&spawner, numbers, 1).unwrap().sum::<u64>()
+        })
+        .await
+        .unwrap()
+    })
+}
+
+#[test]
+fn a_one_worker_runtimes_task_waits_on_other_executors_futures_that_await_its_own_tasks() {
+    let sums = within("other executors from a worker", || {
+        let smol = common::sync_wait_support::SmolRuntime::new();
+        [
+            await_tokio_tasks_from(futures::executor::ThreadPool::new().unwrap()),
+            await_tokio_tasks_from(smol.executor.clone()),
+        ]
+    });
+    assert_eq!(sums, [47, 47]);
+}
