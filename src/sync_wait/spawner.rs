@@ -348,35 +348,39 @@ mod tokio_impls {
     /// The decision for a wait on a task of `target`'s runtime, made on the
     /// thread that waits, at each wait.
     ///
-    /// Inside a runtime the wait runs in `tokio::task::block_in_place`: on a
-    /// multi-thread worker that hands the worker's other tasks to a new
-    /// thread; on a blocking-pool thread or in a multi-thread `block_on` it
-    /// just runs. Tokio refuses it on a thread that drives a current-thread
-    /// runtime or a `LocalSet`. That thread is no worker, so a wait there
-    /// blocks plainly, unless it drives `target` itself: then it is the
-    /// thread that must run the task, and the wait is the misuse panic.
+    /// On the current-thread runtime `target` is a handle of, tokio refuses
+    /// `block_in_place` only on the thread that drives it (or a `LocalSet`
+    /// on that thread): that thread must run the task, so the wait there is
+    /// the misuse panic; elsewhere (its blocking pool) it just runs. Any
+    /// other wait is one a worker must not make in place: see
+    /// `off_the_worker`.
     pub(super) fn wait_in_place<R>(target: &Handle, blocking: impl FnOnce() -> R) -> R {
-        let Ok(current) = Handle::try_current() else {
-            return blocking();
-        };
-        match in_place(blocking) {
-            Ok(output) => output,
-            Err(_) if current.id() == target.id() && is_current_thread(&current) => {
-                crate::sync_wait::misuse("the thread that runs this current-thread tokio runtime")
+        match Handle::try_current() {
+            Ok(current) if is_current_thread(&current) && current.id() == target.id() => {
+                in_place(blocking).unwrap_or_else(|_| {
+                    crate::sync_wait::misuse(
+                        "the thread that runs this current-thread tokio runtime",
+                    )
+                })
             }
-            Err(blocking) => blocking(),
+            _ => off_the_worker(blocking),
         }
     }
 
-    /// A wait for another executor's task: inside a tokio runtime it runs in
-    /// `block_in_place`, so that a worker hands its other tasks off (the
-    /// task waited for may await them); where tokio refuses that, it just
-    /// blocks.
+    /// A wait for a task that this thread does not have to run: inside a
+    /// multi-thread runtime it runs in `block_in_place`, which on a worker
+    /// hands the worker's other tasks to a new thread (the task waited for
+    /// may await them) and elsewhere just runs; where tokio refuses that (a
+    /// `LocalSet`, a current-thread runtime's thread that entered this
+    /// runtime), the thread is no worker, and the wait blocks plainly, as
+    /// it does on a current-thread runtime's threads and outside tokio.
     pub(super) fn off_the_worker<R>(blocking: impl FnOnce() -> R) -> R {
-        if Handle::try_current().is_err() {
-            return blocking();
+        match Handle::try_current() {
+            Ok(current) if !is_current_thread(&current) => {
+                in_place(blocking).unwrap_or_else(|blocking| blocking())
+            }
+            _ => blocking(),
         }
-        in_place(blocking).unwrap_or_else(|blocking| blocking())
     }
 
     fn is_current_thread(handle: &Handle) -> bool {

@@ -551,14 +551,27 @@ where
     })
 }
 
+/// A spawner of the user's own around a tokio runtime, with the default
+/// (plain) section.
+struct SpawnOnly(Handle);
+
+impl threadbridge::Spawner<()> for SpawnOnly {
+    fn spawn_task(&self, task: threadbridge::BoxedTask) -> Result<(), futures::task::SpawnError> {
+        drop(self.0.spawn(task));
+        Ok(())
+    }
+}
+
 #[test]
 fn a_one_worker_runtimes_task_waits_on_other_executors_futures_that_await_its_own_tasks() {
     let sums = within("other executors from a worker", || {
         let smol = common::sync_wait_support::SmolRuntime::new();
+        let other = multi_thread(1);
         [
             await_tokio_tasks_from(futures::executor::ThreadPool::new().unwrap()),
             await_tokio_tasks_from(smol.executor.clone()),
+            await_tokio_tasks_from(SpawnOnly(other.handle().clone())),
         ]
     });
-    assert_eq!(sums, [47, 47]);
+    assert_eq!(sums, [47, 47, 47]);
 }
