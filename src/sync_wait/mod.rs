@@ -47,7 +47,11 @@ use crate::Context;
 /// still runs (a pool of one thread can run a job that waits on a future
 /// that awaits another call on that pool). The extra threads exit once the
 /// waits end and they find no work. On a tokio multi-thread worker the wait
-/// runs inside `tokio::task::block_in_place`.
+/// runs inside `tokio::task::block_in_place`, whatever executor `spawner`
+/// is, so the worker's other tasks (which the future may await) move to
+/// another thread; that takes a free thread of tokio's blocking pool, so
+/// with `max_blocking_threads` all busy the wait waits for one. Inside a
+/// `LocalSet` the wait blocks the thread plainly.
 ///
 /// # Panics
 ///
