@@ -552,9 +552,11 @@
 //!   it in [`PoolStats::stray_panics`] and carries on.
 //! - On a current-thread tokio runtime, a [`sync_wait`] on the runtime's own
 //!   thread is detected by asking tokio (`block_in_place`), which refuses by
-//!   panicking. To keep that probe out of the user's output, the first such
-//!   check wraps the installed panic hook once, muting it for the probe
-//!   alone; a hook installed later is not wrapped.
+//!   panicking. To keep that refusal out of the user's output, the first
+//!   wait inside a tokio runtime wraps the installed panic hook once, muting
+//!   it for the refusal alone; a hook installed later is not wrapped. Where
+//!   tokio refuses for a runtime other than the one waited on (a `LocalSet`
+//!   on a multi-thread runtime), the wait blocks the thread plainly.
 //! - An [`Unblock`] dropped with data still buffered writes it out before
 //!   dropping the inner object, but nobody hears of an error: await
 //!   `close()` first. A write after reading ahead does not seek back: on a

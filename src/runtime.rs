@@ -12,6 +12,7 @@ use futures_task::{FutureObj, Spawn, SpawnError as FuturesSpawnError};
 
 use crate::ambient::{self, Loop};
 use crate::park::block_on;
+use crate::sync_wait::Forever;
 use crate::Context;
 use crate::ThreadPool;
 
@@ -167,6 +168,19 @@ const NOT_RUNNING_GRACE: Duration = Duration::from_secs(1);
 impl Core {
     fn lock_running(&self) -> MutexGuard<'_, usize> {
         self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether a wait on this loop's task, on this thread and now, would
+    /// never end: this thread drives the loop (inside its own task), or no
+    /// thread runs it (none starts within the grace period).
+    fn wait_forever(self: &Arc<Core>) -> Option<Forever> {
+        if Driving::is_driving(self) {
+            Some(Forever::ThisThread(LOOP_THREAD))
+        } else if !self.wait_until_running(NOT_RUNNING_GRACE) {
+            Some(Forever::NotRunning)
+        } else {
+            None
+        }
     }
 
     /// Whether some thread runs the loop, waiting up to `grace` for one to
@@ -360,23 +374,22 @@ impl Spawn for LoopSpawner {
             .upgrade()
             .ok_or_else(FuturesSpawnError::shutdown)?;
         if crate::sync_wait::spawning_to_wait() {
-            if Driving::is_driving(&core) {
-                drop(future);
-                crate::sync_wait::misuse(LOOP_THREAD);
-            }
-            if !core.wait_until_running(NOT_RUNNING_GRACE) {
+            match core.wait_forever() {
+                Some(Forever::ThisThread(thread)) => {
+                    drop(future);
+                    crate::sync_wait::misuse(thread);
+                }
                 // Nobody runs the loop: the waiting thread would wait
                 // forever. Tell it now.
-                return Err(crate::sync_wait::not_running());
+                Some(Forever::NotRunning) => return Err(crate::sync_wait::not_running()),
+                None => {}
             }
-            // A `SyncIter` waits again later, maybe inside this loop's task.
+            // A `SyncIter` waits again later, maybe inside this loop's
+            // task, maybe once no thread runs the loop any more: each of its
+            // waits asks the same.
             crate::sync_wait::leave_refusal(|| {
                 let weak = Arc::downgrade(&core);
-                Box::new(move || {
-                    weak.upgrade()
-                        .filter(Driving::is_driving)
-                        .map(|_| LOOP_THREAD)
-                })
+                Box::new(move || weak.upgrade().and_then(|core| core.wait_forever()))
             });
         }
         core.executor.spawn(future).detach();

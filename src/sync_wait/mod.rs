@@ -47,7 +47,11 @@ use crate::Context;
 /// still runs (a pool of one thread can run a job that waits on a future
 /// that awaits another call on that pool). The extra threads exit once the
 /// waits end and they find no work. On a tokio multi-thread worker the wait
-/// runs inside `tokio::task::block_in_place`.
+/// runs inside `tokio::task::block_in_place`, whatever executor `spawner`
+/// is, so the worker's other tasks (which the future may await) move to
+/// another thread; that takes a free thread of tokio's blocking pool, so
+/// with `max_blocking_threads` all busy the wait waits for one. Inside a
+/// `LocalSet` the wait blocks the thread plainly.
 ///
 /// # Panics
 ///
@@ -299,8 +303,8 @@ impl fmt::Display for SyncWaitError {
                  `EventLoop::run_until_complete`), or use `sync_wait` with a spawner",
             ),
             Kind::NotRunning => f.write_str(
-                "threadbridge: sync_wait was given an event loop that no thread is running (none \
-                 started within a second), so it would wait forever: wait while \
+                "threadbridge: sync_wait (or sync_iter) was given an event loop that no thread is \
+                 running (none started within a second), so it would wait forever: wait while \
                  `run_until_complete` (or `entrypoint`) runs that loop on some thread",
             ),
         }
@@ -344,6 +348,30 @@ pub(crate) fn refused(error: futures_task::SpawnError) -> SyncWaitError {
         } else {
             Kind::Refused(error)
         },
+    }
+}
+
+/// Why a wait would never end, as a spawner tells it.
+#[cfg_attr(not(feature = "runtime"), allow(dead_code))]
+pub(crate) enum Forever {
+    /// This thread must run the task; the text names it.
+    ThisThread(&'static str),
+    /// No thread runs the executor (none started within a grace period).
+    NotRunning,
+}
+
+/// Leaves the section for a wait that `forever` says would never end: the
+/// misuse panic, or the "no thread runs the loop" report as a panic, at
+/// the caller's line (`caught_misuse`).
+pub(crate) fn refuse(forever: Forever) -> ! {
+    match forever {
+        Forever::ThisThread(thread) => misuse(thread),
+        Forever::NotRunning => panic::resume_unwind(Box::new(Misuse(
+            SyncWaitError {
+                kind: Kind::NotRunning,
+            }
+            .to_string(),
+        ))),
     }
 }
 

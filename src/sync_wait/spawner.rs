@@ -7,6 +7,8 @@ use std::pin::Pin;
 
 use futures_task::{FutureObj, Spawn, SpawnError};
 
+use super::Forever;
+
 /// The task [`sync_wait`](crate::sync_wait) hands to a [`Spawner`]: a boxed
 /// future of `()` that reports its outcome to the waiting thread.
 ///
@@ -78,8 +80,12 @@ pub trait Spawner<Marker> {
     /// whole wait in, and that a [`SyncIter`](crate::SyncIter) keeps and
     /// runs each of its waits in (on whatever thread calls `next` then).
     /// The tokio handle's section uses `tokio::task::block_in_place` on a
-    /// multi-thread runtime's worker, and panics on the thread of the
-    /// current-thread runtime it is a handle of. The default blocks plainly.
+    /// multi-thread runtime's worker, panics on the thread of the
+    /// current-thread runtime it is a handle of, and blocks plainly where
+    /// tokio refuses `block_in_place` for another reason (a `LocalSet`).
+    /// The default blocks plainly; with the `tokio` feature, on a tokio
+    /// multi-thread worker it too runs in `block_in_place`, since the task
+    /// waited for may await that runtime's tasks.
     ///
     /// # Examples
     ///
@@ -138,9 +144,9 @@ pub struct BlockingSection {
     refuse: Option<Box<Refusal>>,
 }
 
-/// Whether a wait here would wait forever: the text that names this thread
-/// in the misuse panic, or `None` when the wait may go ahead.
-pub(crate) type Refusal = dyn Fn() -> Option<&'static str> + Send + Sync;
+/// Whether a wait here, now, would wait forever, and why; `None` when the
+/// wait may go ahead.
+pub(crate) type Refusal = dyn Fn() -> Option<Forever> + Send + Sync;
 
 /// The kinds of section, decided in one place ([`BlockingSection::run`]).
 enum How {
@@ -155,7 +161,10 @@ type CustomSection = dyn Fn(&mut dyn FnMut()) + Send + Sync;
 
 impl BlockingSection {
     /// The section that just blocks: for executors whose threads never
-    /// wait on themselves.
+    /// wait on themselves. With the `tokio` feature, a wait on a tokio
+    /// multi-thread worker still runs in `tokio::task::block_in_place`, so
+    /// that the worker's other tasks (which the awaited task may await)
+    /// move to another thread.
     ///
     /// # Examples
     ///
@@ -223,11 +232,11 @@ impl BlockingSection {
     /// [`BlockingSection::run`] for callers that turn a misuse into the
     /// panic themselves, at their caller's line (`caught_misuse`).
     pub(crate) fn run_raw<R>(&self, blocking: impl FnOnce() -> R) -> R {
-        if let Some(thread) = self.refuse.as_ref().and_then(|refuse| refuse()) {
-            crate::sync_wait::misuse(thread)
+        if let Some(forever) = self.refuse.as_ref().and_then(|refuse| refuse()) {
+            crate::sync_wait::refuse(forever)
         }
         match &self.how {
-            How::Plain => blocking(),
+            How::Plain => plain(blocking),
             #[cfg(feature = "tokio")]
             How::Tokio(target) => tokio_impls::wait_in_place(target, blocking),
             How::Custom(section) => {
@@ -245,6 +254,19 @@ impl BlockingSection {
             }
         }
     }
+}
+
+/// A wait with nothing to decide for its executor. On a tokio worker it
+/// still hands the worker's other tasks off (`block_in_place`), whatever
+/// executor runs the task waited for: that task may wait on them.
+#[cfg(feature = "tokio")]
+fn plain<R>(blocking: impl FnOnce() -> R) -> R {
+    tokio_impls::off_the_worker(blocking)
+}
+
+#[cfg(not(feature = "tokio"))]
+fn plain<R>(blocking: impl FnOnce() -> R) -> R {
+    blocking()
 }
 
 impl fmt::Debug for BlockingSection {
@@ -325,48 +347,85 @@ mod tokio_impls {
 
     /// The decision for a wait on a task of `target`'s runtime, made on the
     /// thread that waits, at each wait.
+    ///
+    /// On the current-thread runtime `target` is a handle of, tokio refuses
+    /// `block_in_place` only on the thread that drives it (or a `LocalSet`
+    /// on that thread): that thread must run the task, so the wait there is
+    /// the misuse panic; elsewhere (its blocking pool) it just runs. Any
+    /// other wait is one a worker must not make in place: see
+    /// `off_the_worker`.
     pub(super) fn wait_in_place<R>(target: &Handle, blocking: impl FnOnce() -> R) -> R {
-        let Ok(current) = Handle::try_current() else {
-            return blocking();
-        };
-        match current.runtime_flavor() {
-            // On a worker, hand its other tasks to a new thread while this one
-            // blocks; elsewhere (a blocking-pool thread) this just runs it.
-            RuntimeFlavor::MultiThread => tokio::task::block_in_place(blocking),
-            RuntimeFlavor::CurrentThread
-                if current.id() == target.id() && drives_current_thread_runtime() =>
-            {
-                crate::sync_wait::misuse("the thread that runs this current-thread tokio runtime")
+        match Handle::try_current() {
+            Ok(current) if is_current_thread(&current) && current.id() == target.id() => {
+                in_place(blocking).unwrap_or_else(|_| {
+                    crate::sync_wait::misuse(
+                        "the thread that runs this current-thread tokio runtime",
+                    )
+                })
+            }
+            _ => off_the_worker(blocking),
+        }
+    }
+
+    /// A wait for a task that this thread does not have to run: inside a
+    /// multi-thread runtime it runs in `block_in_place`, which on a worker
+    /// hands the worker's other tasks to a new thread (the task waited for
+    /// may await them) and elsewhere just runs; where tokio refuses that (a
+    /// `LocalSet`, a current-thread runtime's thread that entered this
+    /// runtime), the thread is no worker, and the wait blocks plainly, as
+    /// it does on a current-thread runtime's threads and outside tokio.
+    pub(super) fn off_the_worker<R>(blocking: impl FnOnce() -> R) -> R {
+        match Handle::try_current() {
+            Ok(current) if !is_current_thread(&current) => {
+                in_place(blocking).unwrap_or_else(|blocking| blocking())
             }
             _ => blocking(),
         }
     }
 
-    /// Whether this thread drives a current-thread runtime (or a
-    /// `LocalSet`): tokio refuses `block_in_place` there, and only there.
-    /// Tokio refuses by panicking; the panic hook is told to stay quiet
-    /// for this probe, so the user sees one report, ours, at their call.
-    fn drives_current_thread_runtime() -> bool {
+    fn is_current_thread(handle: &Handle) -> bool {
+        matches!(handle.runtime_flavor(), RuntimeFlavor::CurrentThread)
+    }
+
+    /// Runs `blocking` inside `tokio::task::block_in_place`, or gives it
+    /// back where tokio refuses that (it panics before it calls the
+    /// closure). The panic hook is told to stay quiet for that refusal
+    /// alone, so the user sees no report of it; a panic of `blocking`
+    /// itself is reported as usual and passes on.
+    fn in_place<R, F: FnOnce() -> R>(blocking: F) -> Result<R, F> {
         use std::cell::Cell;
-        use std::panic;
+        use std::panic::{self, AssertUnwindSafe};
 
         thread_local! {
-            static PROBING: Cell<bool> = const { Cell::new(false) };
+            static REFUSAL_QUIET: Cell<bool> = const { Cell::new(false) };
         }
-        static QUIET_PROBES: std::sync::Once = std::sync::Once::new();
-        QUIET_PROBES.call_once(|| {
+        static QUIET_REFUSALS: std::sync::Once = std::sync::Once::new();
+        QUIET_REFUSALS.call_once(|| {
             // Wraps whatever hook is installed now; every other panic still
             // reaches it.
             let hook = panic::take_hook();
             panic::set_hook(Box::new(move |info| {
-                if !PROBING.with(Cell::get) {
+                if !REFUSAL_QUIET.with(Cell::get) {
                     hook(info);
                 }
             }));
         });
-        PROBING.with(|probing| probing.set(true));
-        let refused = panic::catch_unwind(|| tokio::task::block_in_place(|| ())).is_err();
-        PROBING.with(|probing| probing.set(false));
-        refused
+        let mut blocking = Some(blocking);
+        REFUSAL_QUIET.with(|quiet| quiet.set(true));
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+            tokio::task::block_in_place(|| {
+                REFUSAL_QUIET.with(|quiet| quiet.set(false));
+                let blocking = blocking
+                    .take()
+                    .expect("block_in_place calls its closure once");
+                blocking()
+            })
+        }));
+        REFUSAL_QUIET.with(|quiet| quiet.set(false));
+        match (outcome, blocking) {
+            (Ok(output), _) => Ok(output),
+            (Err(_refused), Some(blocking)) => Err(blocking),
+            (Err(payload), None) => panic::resume_unwind(payload),
+        }
     }
 }

@@ -46,7 +46,11 @@ pub const SYNC_ITER_LOOKAHEAD: usize = 64;
 ///
 /// `next` resumes a panic of the stream with its payload (then returns
 /// `None`), and panics if the executor dropped the stream's task before the
-/// stream ended (it shut down). A panic of the stream's `Drop`, of a
+/// stream ended (it shut down). A `next` that has to wait panics where the
+/// wait would never end, as [`sync_wait`](crate::sync_wait) does: on the
+/// thread that must run the stream, and when the stream's
+/// [`EventLoop`](crate::EventLoop) is run by no thread (none starts within
+/// a second; items already buffered are still handed out). A panic of the stream's `Drop`, of a
 /// buffered item's `Drop` when the iterator is dropped, or of the
 /// executor's waker when the iterator wakes the stream's task is caught and
 /// dropped (the panic hook has reported it): it loses no item and never

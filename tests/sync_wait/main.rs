@@ -13,6 +13,7 @@ mod sync_await_carried_loop;
 mod sync_iter;
 mod sync_iter_hostile;
 mod sync_iter_in_place;
+mod sync_iter_probes;
 mod sync_wait;
 mod sync_wait_deadlock;
 mod sync_wait_executor_gone;

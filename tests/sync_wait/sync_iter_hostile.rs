@@ -314,8 +314,11 @@ fn sync_iter_on_a_tokio_runtime_already_shut_down_is_reported() {
 
 /// An executor that runs each task on a thread of its own, with a waker
 /// that does its job and then panics.
+#[derive(Default)]
 struct WakerPanics {
     wakes: Arc<AtomicUsize>,
+    /// Polls of its tasks that returned `Pending`.
+    pendings: Arc<AtomicUsize>,
 }
 
 struct UnparkThenPanic {
@@ -338,6 +341,7 @@ impl Wake for UnparkThenPanic {
 impl Spawner<()> for WakerPanics {
     fn spawn_task(&self, mut task: BoxedTask) -> Result<(), futures::task::SpawnError> {
         let wakes = self.wakes.clone();
+        let pendings = self.pendings.clone();
         std::thread::Builder::new()
             .name(EXEC_THREAD.to_owned())
             .spawn(move || {
@@ -347,6 +351,7 @@ impl Spawner<()> for WakerPanics {
                 }));
                 let mut cx = Context::from_waker(&waker);
                 while task.as_mut().poll(&mut cx).is_pending() {
+                    pendings.fetch_add(1, Ordering::SeqCst);
                     std::thread::park();
                 }
             })
@@ -422,12 +427,19 @@ fn a_panicking_executor_waker_loses_no_item_and_hangs_nothing() {
                 let wakes = Arc::new(AtomicUsize::new(0));
                 let exec = WakerPanics {
                     wakes: wakes.clone(),
+                    ..WakerPanics::default()
                 };
                 // Look-ahead 2 over 100 items: the task parks on a full
                 // buffer again and again, and the iterator wakes it each time.
-                let all: Vec<u32> = try_sync_iter(&exec, stream::iter(0..100), 2)
-                    .unwrap()
-                    .collect();
+                let iter = try_sync_iter(&exec, stream::iter(0..100), 2).unwrap();
+                // The stream is always ready, so a pending poll is a park on
+                // the full buffer: once the task parked before the first
+                // `next`, the iterator must wake it at least once.
+                assert!(common::eventually(common::DEADLINE, || exec
+                    .pendings
+                    .load(Ordering::SeqCst)
+                    > 0));
+                let all: Vec<u32> = iter.collect();
                 assert!(all.into_iter().eq(0..100));
                 assert!(wakes.load(Ordering::SeqCst) > 0);
                 // Dropped on a parked task: the drop wakes it (and its waker
@@ -448,9 +460,7 @@ fn an_iterator_dropped_while_unwinding_with_a_panicking_executor_waker_does_not_
         "sync_iter_hostile::an_iterator_dropped_while_unwinding_with_a_panicking_executor_waker_does_not_abort",
         || {
             within(ENTRYPOINT_THREAD, || {
-                let exec = WakerPanics {
-                    wakes: Arc::default(),
-                };
+                let exec = WakerPanics::default();
                 let probe = Probe::new();
                 let mut iter =
                     try_sync_iter(&exec, hostile(stream::repeat(1), &probe), 2).unwrap();
@@ -731,6 +741,36 @@ fn an_iterator_moved_into_its_loops_own_task_panics_at_the_wait() {
         text
     });
     assert!(text.contains("would wait forever"), "{text}");
+}
+
+#[cfg(feature = "runtime")]
+#[test]
+fn an_iterator_whose_loop_no_thread_runs_any_more_hands_out_its_buffer_then_panics_as_sync_wait_errs(
+) {
+    let (waited, buffered, text) = within(ENTRYPOINT_THREAD, || {
+        let event_loop = threadbridge::new_event_loop();
+        let spawner = event_loop.spawner();
+        // Made and started while the loop runs; it outlives that run.
+        let mut iter = event_loop.run_until_complete(async move {
+            let (tx, rx) = async_channel::bounded(1);
+            std::thread::spawn(move || {
+                let mut iter = sync_iter(&spawner, stream::iter(0..3).chain(stream::pending()));
+                assert_eq!(iter.next(), Some(0));
+                tx.send_blocking(iter).unwrap();
+            });
+            rx.recv().await.unwrap()
+        });
+        // The loop lives on, but no thread runs it.
+        let waited = threadbridge::try_sync_wait(&event_loop.spawner(), async { 1 }).unwrap_err();
+        let buffered = [iter.next(), iter.next()];
+        let text = panic_text(|| {
+            iter.next();
+        });
+        (waited.to_string(), buffered, text)
+    });
+    assert_eq!(buffered, [Some(1), Some(2)]);
+    assert!(text.contains("no thread is running"), "{text}");
+    assert_eq!(text, waited);
 }
 
 #[test]
