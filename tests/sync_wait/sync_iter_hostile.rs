@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Barrier};
 use std::task::{Context, Poll, Wake, Waker};
 
-use common::sync_wait_support::{message, within, SmolRuntime, ENTRYPOINT_THREAD};
+#[cfg(feature = "async-executor")]
+use common::sync_wait_support::SmolRuntime;
+use common::sync_wait_support::{message, within, ENTRYPOINT_THREAD};
 use futures::stream::{self, Stream, StreamExt};
 use threadbridge::{sync_iter, try_sync_iter, BoxedTask, Spawner, ThreadPool};
 
@@ -245,6 +247,8 @@ fn dropping_the_iterator_while_the_stream_awaits_drops_it_without_its_wake() {
 
 // ---- executors that go away ----
 
+// A smol executor is a spawner with feature `async-executor`.
+#[cfg(feature = "async-executor")]
 #[test]
 fn a_smol_executor_dropped_mid_iteration_hands_out_what_was_buffered_then_reports_it() {
     within(ENTRYPOINT_THREAD, || {
@@ -773,6 +777,8 @@ fn an_iterator_whose_loop_no_thread_runs_any_more_hands_out_its_buffer_then_pani
     assert_eq!(text, waited);
 }
 
+// A smol executor is a spawner with feature `async-executor`.
+#[cfg(feature = "async-executor")]
 #[test]
 fn sync_iter_from_a_task_of_a_two_runner_smol_executor_works_as_sync_wait_does() {
     within(ENTRYPOINT_THREAD, || {
