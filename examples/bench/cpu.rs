@@ -205,14 +205,22 @@ fn arrive(pattern: Pattern, arrivals: usize, mut arrival: impl FnMut()) {
 fn noop() {}
 
 /// The CPU time of the live threads named by `prefixes`, and their count per
-/// prefix (from `/proc/self/task`, read outside the timed windows).
+/// prefix (from one pass over `/proc/self/task`, outside the timed windows).
 fn peers(prefixes: &[&str]) -> (Duration, Vec<usize>) {
-    let cpu = prefixes.iter().map(|prefix| probe::cpu_time(prefix)).sum();
-    let threads = prefixes
-        .iter()
-        .map(|prefix| probe::thread_count(prefix))
-        .collect();
-    (cpu, threads)
+    let threads = probe::thread_times();
+    let mut cpu = Duration::ZERO;
+    let mut counts = vec![0; prefixes.len()];
+    for (name, time) in &threads {
+        // Linux keeps 15 bytes of a thread's name.
+        if let Some(at) = prefixes
+            .iter()
+            .position(|prefix| name.starts_with(&prefix[..prefix.len().min(15)]))
+        {
+            cpu += *time;
+            counts[at] += 1;
+        }
+    }
+    (cpu, counts)
 }
 
 fn micros_per(time: Duration, calls: usize) -> f64 {

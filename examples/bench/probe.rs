@@ -81,15 +81,24 @@ pub fn thread_count(prefix: &str) -> usize {
 /// Threads that exited take their time with them.
 pub fn cpu_time(prefix: &str) -> Duration {
     let prefix = &prefix[..prefix.len().min(15)];
-    let nanos = threads()
+    thread_times()
         .iter()
-        .filter(|(_, name)| name.starts_with(prefix))
-        .filter_map(|(tid, _)| {
+        .filter(|(name, _)| name.starts_with(prefix))
+        .map(|(_, time)| *time)
+        .sum()
+}
+
+/// Each live thread's name and the CPU time it used so far, from one pass
+/// over `/proc/self/task` (a case that watches several pools reads it once).
+pub fn thread_times() -> Vec<(String, Duration)> {
+    threads()
+        .into_iter()
+        .filter_map(|(tid, name)| {
             let stat = fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
-            stat.split_whitespace().next()?.parse::<u64>().ok()
+            let nanos = stat.split_whitespace().next()?.parse::<u64>().ok()?;
+            Some((name, Duration::from_nanos(nanos)))
         })
-        .sum();
-    Duration::from_nanos(nanos)
+        .collect()
 }
 
 /// Runs `f` while sampling, every 2 ms, how many threads named `prefix`
