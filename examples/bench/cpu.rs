@@ -34,8 +34,8 @@ const WARM_ARRIVALS: usize = 20;
 const SETTLE: Duration = Duration::from_millis(20);
 /// threadbridge's and tokio's keep-alive here: no thread of theirs retires
 /// (and spends its exit in another contender's window) during the case.
-/// blocking's idle threads retire after 500 ms, not configurable; the note
-/// says how many did during others' windows.
+/// blocking's idle threads do not retire (they wake every 500 ms); the note
+/// says how many threads of other pools exited during a window.
 const KEEP_ALIVE: Duration = Duration::from_secs(60);
 
 /// Our pool with spinning off: the share of our CPU the idle spin costs.
@@ -127,18 +127,18 @@ fn cpu_case(case: &'static str, pattern: Pattern, settings: &Settings) -> Report
         let (others_before, threads_before) = peers(&watched);
         let start = probe::process_cpu_time();
         run(arrivals);
-        let used = probe::process_cpu_time().saturating_sub(start);
+        let process = probe::process_cpu_time().saturating_sub(start);
         let (others_after, threads_after) = peers(&watched);
-        others[index].push(micros_per(
-            others_after.saturating_sub(others_before),
-            calls,
-        ));
+        let other_pools = others_after.saturating_sub(others_before);
+        others[index].push(micros_per(other_pools, calls));
         exits[index] += threads_before
             .iter()
             .zip(&threads_after)
             .map(|(before, after)| before.saturating_sub(*after))
             .sum::<usize>();
-        vec![micros_per(used, calls)]
+        // The other pools' threads are not this contender's: blocking's,
+        // grown by an earlier case, wake every 500 ms each.
+        vec![micros_per(process.saturating_sub(other_pools), calls)]
     });
     let peer_cpu = |index: usize| format!("{:.3}", mean(&others[index]));
     let (gap, per) = match pattern {
@@ -155,10 +155,10 @@ fn cpu_case(case: &'static str, pattern: Pattern, settings: &Settings) -> Report
         .floor(percentile(&samples[floor_index], 0.5))
         .note(format!(
             "{arrivals} arrivals of {per}, awaited, then a {gap} sleep; process CPU time \
-             (all threads, CLOCK_PROCESS_CPUTIME_ID) / calls, median of rounds; floor: the \
-             arrival loop without calls (in every row too); others' threads: CPU of the \
-             other pools' threads during the row's windows (floor's: {}), {} of their \
-             threads exited meanwhile",
+             (all threads, CLOCK_PROCESS_CPUTIME_ID) less the other pools' threads' / calls, \
+             median of rounds; floor: the arrival loop without calls (in every row too); \
+             others: the other pools' threads' CPU left out, mean (floor's: {}); {} of \
+             their threads exited during a window",
             peer_cpu(floor_index),
             exits.iter().sum::<usize>()
         ));
