@@ -17,6 +17,13 @@
 //! (`-` where a case has no floor; the lowest where it has several). A case is one function in
 //! `bench/cases.rs` plus one line in `CASES`. `--svg FILE` also writes a bar
 //! chart of the ratios to FILE (`bench/chart.rs`).
+//!
+//! Most cases time calls; `cpu_trickle` and `cpu_burst` (`bench/cpu.rs`)
+//! count what they cost the machine: the process's CPU time per call, all
+//! threads (the caller's, the pool's and its idle spinners'), while calls
+//! arrive one at a time 200 µs apart, or 64 at a time 1 ms apart
+//! (`cargo run --release --example bench -- cpu_trickle cpu_burst`, about
+//! a minute; `--quick`, about 15 s).
 
 #[macro_use]
 #[path = "bench/bridges.rs"]
@@ -25,6 +32,8 @@ mod bridges;
 mod cases;
 #[path = "bench/chart.rs"]
 mod chart;
+#[path = "bench/cpu.rs"]
+mod cpu;
 #[path = "bench/floor.rs"]
 mod floor;
 #[path = "bench/harness.rs"]
@@ -56,6 +65,8 @@ const CASES: &[(&str, Case)] = &[
     ("context", cases::context),
     ("idle", cases::idle),
     ("idle_cpu", cases::idle_cpu),
+    ("cpu_trickle", cpu::cpu_trickle),
+    ("cpu_burst", cpu::cpu_burst),
     ("file_copy", io::file_copy),
     ("sync_iter", io::sync_iter),
 ];

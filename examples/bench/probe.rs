@@ -81,15 +81,24 @@ pub fn thread_count(prefix: &str) -> usize {
 /// Threads that exited take their time with them.
 pub fn cpu_time(prefix: &str) -> Duration {
     let prefix = &prefix[..prefix.len().min(15)];
-    let nanos = threads()
+    thread_times()
         .iter()
-        .filter(|(_, name)| name.starts_with(prefix))
-        .filter_map(|(tid, _)| {
+        .filter(|(name, _)| name.starts_with(prefix))
+        .map(|(_, time)| *time)
+        .sum()
+}
+
+/// Each live thread's name and the CPU time it used so far, from one pass
+/// over `/proc/self/task` (a case that watches several pools reads it once).
+pub fn thread_times() -> Vec<(String, Duration)> {
+    threads()
+        .into_iter()
+        .filter_map(|(tid, name)| {
             let stat = fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
-            stat.split_whitespace().next()?.parse::<u64>().ok()
+            let nanos = stat.split_whitespace().next()?.parse::<u64>().ok()?;
+            Some((name, Duration::from_nanos(nanos)))
         })
-        .sum();
-    Duration::from_nanos(nanos)
+        .collect()
 }
 
 /// Runs `f` while sampling, every 2 ms, how many threads named `prefix`
@@ -110,4 +119,41 @@ pub fn peak_threads<R>(prefix: &str, f: impl FnOnce() -> R) -> (R, usize) {
         result
     });
     (result, peak.into_inner() as usize)
+}
+
+/// CPU time used so far by the whole process: every thread, those that have
+/// exited included, in nanoseconds (`clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`:
+/// the kernel's exact runtime sum, which `getrusage` and `/proc/self/stat`
+/// report only in microseconds or clock ticks). [`cpu_time`] sums the live
+/// threads only.
+#[cfg(target_os = "linux")]
+pub fn process_cpu_time() -> Duration {
+    use std::ffi::{c_int, c_long};
+
+    /// `struct timespec` on Linux: `time_t` and the nanoseconds are `long`s.
+    #[repr(C)]
+    struct Timespec {
+        tv_sec: c_long,
+        tv_nsec: c_long,
+    }
+    extern "C" {
+        // The C library's, which std links already: no new dependency.
+        fn clock_gettime(clock: c_int, time: *mut Timespec) -> c_int;
+    }
+    const CLOCK_PROCESS_CPUTIME_ID: c_int = 2;
+    let mut time = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `time` is a valid, writable `struct timespec` for the call,
+    // and the clock id is Linux's process CPU clock.
+    let status = unsafe { clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &mut time) };
+    assert_eq!(status, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID) failed");
+    Duration::new(time.tv_sec as u64, time.tv_nsec as u32)
+}
+
+/// Elsewhere the harness has no process CPU clock: the live threads' sum.
+#[cfg(not(target_os = "linux"))]
+pub fn process_cpu_time() -> Duration {
+    cpu_time("")
 }
