@@ -14,8 +14,9 @@ pub struct Counting;
 static COUNTING: AtomicBool = AtomicBool::new(false);
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 
-// SAFETY: the only unsafe code in the harness (`GlobalAlloc` is an unsafe
-// trait); every method forwards to `System` with the caller's arguments.
+// SAFETY: one of the harness's two pieces of unsafe code (`GlobalAlloc` is
+// an unsafe trait; the other is `process_cpu_time`'s `clock_gettime`); every
+// method forwards to `System` with the caller's arguments.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if COUNTING.load(Ordering::Relaxed) {
