@@ -48,6 +48,12 @@ struct State {
     /// Permits held: by calls queued on their target, running, or parked
     /// with a live iterator, and by `sync_call`s running inline.
     held: usize,
+    /// Of `held`, the permits held by threads parked in `sync_call` for one
+    /// more (a limited call that calls its own function's `sync_call`).
+    /// Only a grant wakes such a thread, so once these are all of `held`,
+    /// no permit can ever come back: the `sync_call` that would make it so
+    /// panics instead of waiting.
+    stuck: usize,
     /// What waits for a permit, by ticket (call order).
     waiting: BTreeMap<u64, Waiter>,
 }
@@ -71,6 +77,7 @@ impl Limiter {
             tickets: AtomicU64::new(0),
             state: Mutex::new(State {
                 held: 0,
+                stuck: 0,
                 waiting: BTreeMap::new(),
             }),
         })
@@ -148,44 +155,64 @@ impl Limiter {
     /// Takes a permit for a call run inline on this thread, waiting (parked)
     /// for one if none is free. The permit is given back when the returned
     /// guard is dropped.
+    ///
+    /// # Panics
+    ///
+    /// Instead of waiting, when the wait could never end: every permit is
+    /// held by threads that wait here for one more, this one among them
+    /// (with a limit of 1, a call that `sync_call`s itself); or when this
+    /// thread runs a pool's `on_thread_start` hook, which may not wait.
+    #[track_caller]
     pub(crate) fn acquire_inline(self: &Arc<Self>) -> InlinePermit {
-        let held_here = HELD.with(|held| {
+        let holding = HELD.with(|held| {
             let id = self.id();
             held.borrow().iter().filter(|&&h| h == id).count()
         });
-        assert!(
-            held_here < self.max,
-            "threadbridge: `sync_call` of a function limited to {} call(s) at once was made \
-             from inside {} of its own calls on this thread, which hold every permit it could \
-             wait for: it would wait for itself forever; call the function directly \
-             (`get_ref`) or raise the limit",
-            self.max,
-            held_here,
-        );
-        let wait = {
+        // A start hook's thread cannot change phase while it waits here.
+        let in_start_hook = Shared::in_start_hook();
+        let queued = {
             let mut state = lock(&self.state);
             if state.held < self.max {
                 state.held += 1;
                 None
+            } else if holding > 0 && state.stuck + holding >= state.held {
+                drop(state);
+                panic!(
+                    "threadbridge: `sync_call` of a function limited to {} call(s) at once was \
+                     made from inside {holding} of its own calls on this thread, and every permit \
+                     it could wait for is held by such calls waiting in `sync_call` for one more: \
+                     it would wait for itself forever; call the function directly (`get_ref`) or \
+                     raise the limit",
+                    self.max,
+                );
+            } else if in_start_hook {
+                // Refused before it queues: a start hook must not wait.
+                drop(state);
+                Shared::refuse_start_hook("`sync_call` of a limited function waited for its turn");
+                unreachable!("a start hook's wait is refused");
             } else {
+                // Checked and queued under one hold of the lock, so that two
+                // threads cannot both see the other not yet stuck.
+                state.stuck += holding;
+                let ticket = self.tickets.fetch_add(1, Ordering::Relaxed);
                 let wait = Arc::new(InlineWait {
                     granted: AtomicBool::new(false),
                     thread: thread::current(),
+                    holding,
                 });
-                let ticket = self.tickets.fetch_add(1, Ordering::Relaxed);
                 state.waiting.insert(ticket, Waiter::Inline(wait.clone()));
-                Some(wait)
+                Some(Queued {
+                    limiter: self.clone(),
+                    ticket: Some(ticket),
+                    wait,
+                })
             }
         };
-        if let Some(wait) = wait {
+        if let Some(queued) = queued {
             // On a pool worker, the call holding the permit may be queued
             // behind this very job: the pool may start a thread more
             // meanwhile, as for `sync_wait`.
-            Shared::block_in_place(|| {
-                while !wait.granted.load(Ordering::Acquire) {
-                    thread::park();
-                }
-            });
+            Shared::block_in_place(|| queued.wait());
         }
         InlinePermit::enter(self.clone())
     }
@@ -193,7 +220,14 @@ impl Limiter {
     /// Removes the waiting call with `ticket` from the queue, if it is
     /// still there; returns whether it was.
     fn withdraw(&self, ticket: u64) -> bool {
-        let removed = lock(&self.state).waiting.remove(&ticket);
+        let removed = {
+            let mut state = lock(&self.state);
+            let removed = state.waiting.remove(&ticket);
+            if let Some(Waiter::Inline(wait)) = &removed {
+                state.stuck -= wait.holding;
+            }
+            removed
+        };
         // Dropped outside the lock: the call's closure or builder is user
         // code.
         removed.is_some()
@@ -206,7 +240,13 @@ impl Limiter {
             let next = {
                 let mut state = lock(&self.state);
                 match state.waiting.pop_first() {
-                    Some((_, waiter)) => waiter,
+                    Some((_, waiter)) => {
+                        if let Waiter::Inline(wait) = &waiter {
+                            // Granted: no longer waiting, so no longer stuck.
+                            state.stuck -= wait.holding;
+                        }
+                        waiter
+                    }
                     None => {
                         state.held -= 1;
                         return;
@@ -331,6 +371,39 @@ impl Withdraw for Ticket {
 struct InlineWait {
     granted: AtomicBool,
     thread: thread::Thread,
+    /// Permits of this limit its thread holds while it waits.
+    holding: usize,
+}
+
+/// A `sync_call`'s place in the queue while it waits. If it unwinds before
+/// its turn came it leaves the queue, and if its turn came meanwhile, the
+/// permit it was given moves on: a wait that never ran keeps no permit.
+struct Queued {
+    limiter: Arc<Limiter>,
+    /// `None` once the permit is this call's.
+    ticket: Option<u64>,
+    wait: Arc<InlineWait>,
+}
+
+impl Queued {
+    /// Parks until the permit is given to this call.
+    fn wait(mut self) {
+        while !self.wait.granted.load(Ordering::Acquire) {
+            thread::park();
+        }
+        self.ticket = None;
+    }
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        if let Some(ticket) = self.ticket.take() {
+            if !self.limiter.withdraw(ticket) {
+                // Granted as it unwound: the permit is its to pass on.
+                self.limiter.hand_on(&Uncounted);
+            }
+        }
+    }
 }
 
 /// A permit held by a call running inline; given back when dropped.

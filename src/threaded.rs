@@ -146,9 +146,15 @@ impl<F> Threaded<F> {
     /// - **Waiting for yourself.** A call that waits for another call of the
     ///   same function while holding a turn can wait forever (with a limit
     ///   of 1, always: the turn it waits for is its own). `sync_call` sees
-    ///   that when every turn is held on its own thread, and panics instead;
-    ///   a limited call that blocks on a handle of its own function
+    ///   that when every turn is held by calls that wait in `sync_call` for
+    ///   one more (on this thread or others: `n` calls on `n` threads, each
+    ///   calling `sync_call` of its own function), and the one that would
+    ///   close the circle panics instead, which gives its turn to another.
+    ///   A limited call that blocks on a handle of its own function
     ///   (`sync_wait`, `block_on`) is not seen, and waits.
+    /// - In a pool's [`on_thread_start`](crate::ThreadPoolBuilder::on_thread_start)
+    ///   hook, a `sync_call` that would wait for its turn panics, as
+    ///   `sync_wait` does there, and keeps no place in the queue.
     ///
     /// # Panics
     ///
@@ -294,10 +300,12 @@ impl<F> Threaded<F> {
     ///
     /// # Panics
     ///
-    /// Under a limit, if the calls of this function that are running on
-    /// this thread already hold every permit (a limited call that calls
-    /// `sync_call` on itself with a limit of 1): it would wait for itself
-    /// forever. A panic of the function itself gives its permit back.
+    /// Under a limit, instead of waiting forever: when every permit is held
+    /// by calls of this function that wait in `sync_call` for one more,
+    /// this thread's among them (a limited call that calls `sync_call` on
+    /// itself with a limit of 1; `n` such calls on `n` threads with a limit
+    /// of `n`). Also when it would wait in an `on_thread_start` hook. A
+    /// panic of the function itself gives its permit back.
     ///
     /// # Examples
     ///

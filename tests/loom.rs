@@ -774,6 +774,47 @@ fn limit_admission_withdrawal_and_hand_off_race() {
     );
 }
 
+// ---- limits: a circle of sync_calls ----
+
+/// A function limited to 2 calls whose depth-0 call `sync_call`s itself
+/// once more, found through a weak reference to its cell.
+type Circle = threadbridge::Threaded<Box<dyn Fn(u32) -> u32 + Send + Sync>>;
+
+/// Two threads each take a permit of a limit of 2 with `sync_call` and,
+/// holding it, `sync_call` the same function again: whenever both hold a
+/// permit and wait for one more, the one that would close the circle
+/// panics instead (its permit goes to the other), never both, and no
+/// thread parks for good. Checked against a planted bug: the circle check
+/// and the queueing split into two holds of the limiter's lock (both
+/// threads see the other not yet stuck), which loom reports as a deadlock.
+#[test]
+fn limit_sync_call_circle_race() {
+    model("limit_sync_call_circle_race", Some(2), || {
+        let cell: std::sync::Arc<std::sync::OnceLock<Circle>> = Default::default();
+        let weak = std::sync::Arc::downgrade(&cell);
+        let f: Circle = threadbridge::threaded(Box::new(move |depth: u32| {
+            if depth == 0 {
+                weak.upgrade().unwrap().get().unwrap().sync_call(1)
+            } else {
+                depth
+            }
+        }) as Box<dyn Fn(u32) -> u32 + Send + Sync>)
+        .limit(2);
+        assert!(cell.set(f.clone()).is_ok());
+        let other = {
+            let f = f.clone();
+            loom::thread::spawn(move || {
+                panic::catch_unwind(AssertUnwindSafe(|| f.sync_call(0))).is_ok()
+            })
+        };
+        let here = panic::catch_unwind(AssertUnwindSafe(|| f.sync_call(0))).is_ok();
+        let there = other.join().unwrap();
+        assert!(here || there, "both calls of the circle panicked");
+        assert_eq!((f.running(), f.waiting()), (0, 0));
+        drop(cell);
+    });
+}
+
 // ---- Unblock ----
 
 /// An endless reader of zeros that records where it is dropped.

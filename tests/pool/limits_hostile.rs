@@ -1015,3 +1015,124 @@ fn shutdown_racing_a_storm_of_limited_calls_leaves_every_call_with_an_outcome() 
         assert_eq!(stats.completed, values as u64, "{stats:?}");
     });
 }
+
+// ---- waiting for yourself across threads ----
+
+type SelfCalling = Threaded<Box<dyn Fn(u32) -> u32 + Send + Sync>>;
+
+/// A function limited to `limit` calls on `pool`, each of which waits
+/// until all `limit` run, then `sync_call`s the function once more. The
+/// function finds itself through a weak reference to the returned cell.
+fn every_permit_holder_sync_calls(limit: usize, pool: &ThreadPool) -> Arc<OnceLock<SelfCalling>> {
+    let me: Arc<OnceLock<SelfCalling>> = Arc::new(OnceLock::new());
+    let all = Arc::new(std::sync::Barrier::new(limit));
+    let weak = Arc::downgrade(&me);
+    let f: SelfCalling = threaded(Box::new(move |depth: u32| {
+        if depth == 0 {
+            all.wait();
+            weak.upgrade().unwrap().get().unwrap().sync_call(1)
+        } else {
+            depth
+        }
+    }) as Box<dyn Fn(u32) -> u32 + Send + Sync>)
+    .with_pool(pool)
+    .limit(limit);
+    assert!(me.set(f).is_ok());
+    me
+}
+
+#[test]
+fn sync_calls_from_every_permit_holder_panic_instead_of_waiting_for_each_other() {
+    for limit in [2, 3] {
+        common::on_every_runtime(move || async move {
+            let pool = ThreadPool::new(limit);
+            // Each of `limit` calls holds a permit on its own thread and
+            // waits in `sync_call` for one more: the last to wait would
+            // close the circle, and panics instead.
+            let me = every_permit_holder_sync_calls(limit, &pool);
+            let f = me.get().unwrap();
+            let calls: Vec<_> = (0..limit).map(|_| f.call(0)).collect();
+            let (mut values, mut refusals) = (0, 0);
+            for call in calls {
+                match futures::FutureExt::catch_unwind(AssertUnwindSafe(call)).await {
+                    Ok(value) => {
+                        assert_eq!(value, 1);
+                        values += 1;
+                    }
+                    Err(payload) => {
+                        let message = message_of(payload);
+                        assert!(message.contains("wait for itself"), "{message}");
+                        refusals += 1;
+                    }
+                }
+            }
+            // One refusal frees a permit; each nested call after it runs.
+            assert_eq!((values, refusals), (limit - 1, 1));
+            assert_eq!((f.running(), f.waiting()), (0, 0));
+            pool.shutdown_async().await;
+            let stats = pool.stats();
+            assert_eq!(
+                (stats.submitted, stats.completed, stats.panicked),
+                (limit as u64, limit as u64 - 1, 1),
+                "{stats:?}"
+            );
+        });
+    }
+}
+
+#[test]
+fn a_limited_sync_call_refused_in_a_start_hook_keeps_no_permit() {
+    with_deadline("sync_call in a start hook", DEADLINE, || {
+        let gate = Arc::new(Gate::default());
+        let other = ThreadPool::new(1);
+        let f = {
+            let gate = gate.clone();
+            threaded(move |first: bool| {
+                if first {
+                    gate.wait();
+                }
+                first
+            })
+            .with_pool(&other)
+            .limit(1)
+        };
+        let holder = f.call(true);
+        assert!(eventually(DEADLINE, || other.stats().running == 1));
+        let refusals = Arc::new(Mutex::new(Vec::new()));
+        let pool = ThreadPool::builder()
+            .name("hooked")
+            .max_threads(1)
+            .on_thread_start({
+                let (f, refusals) = (f.clone(), refusals.clone());
+                move || {
+                    // Every permit is held: this would wait for its turn.
+                    let waited = panic::catch_unwind(AssertUnwindSafe(|| f.sync_call(false)));
+                    refusals.lock().unwrap().push(waited.map_err(message_of));
+                }
+            })
+            .build();
+        assert_eq!(futures::executor::block_on(pool.spawn(|| 5)), 5);
+        let refusal = refusals.lock().unwrap().pop().unwrap();
+        let refusal = refusal.expect_err("a start hook waited for its turn");
+        assert!(
+            refusal.contains("sync_call") && refusal.contains("on_thread_start"),
+            "unclear refusal: {refusal}"
+        );
+        assert_eq!((f.running(), f.waiting()), (1, 0));
+        gate.open();
+        assert!(futures::executor::block_on(holder));
+        // The refused call left no claim on the permit behind.
+        assert!(eventually(DEADLINE, || f.running() == 0));
+        assert!(!f.sync_call(false));
+        assert!(!futures::executor::block_on(f.call(false)));
+        assert_eq!((f.running(), f.waiting()), (0, 0));
+        pool.shutdown();
+        other.shutdown();
+        let stats = pool.stats();
+        assert_eq!(
+            (stats.completed, stats.stray_panics, stats.threads),
+            (1, 0, 0),
+            "{stats:?}"
+        );
+    });
+}

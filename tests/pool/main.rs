@@ -20,6 +20,7 @@ mod limits_hostile;
 mod moved_handle;
 mod panic;
 mod parallel;
+mod probes;
 mod results;
 mod shutdown;
 mod shutdown_under_load;

@@ -742,12 +742,24 @@ impl Shared {
     /// starts nothing.
     #[track_caller]
     pub(crate) fn refuse_start_hook_wait() {
+        Shared::refuse_start_hook("sync_wait (or sync_iter) was called");
+    }
+
+    /// Whether the calling thread runs a pool's `on_thread_start` hook,
+    /// where [`Shared::refuse_start_hook`] refuses any wait.
+    pub(crate) fn in_start_hook() -> bool {
+        Worker::starting_in().is_some()
+    }
+
+    /// [`Shared::refuse_start_hook_wait`] for any wait, `what` saying which
+    /// (a sentence's subject and verb: "sync_wait was called").
+    #[track_caller]
+    pub(crate) fn refuse_start_hook(what: &str) {
         if let Some(pool) = Worker::starting_in() {
             panic!(
-                "threadbridge: sync_wait (or sync_iter) was called in an `on_thread_start` hook \
-                 of pool `{pool}`; a start hook runs before its thread serves any job, so work it \
-                 waited for on this pool might never run: do async set-up before building the \
-                 pool, or in its jobs"
+                "threadbridge: {what} in an `on_thread_start` hook of pool `{pool}`; a start \
+                 hook runs before its thread serves any job, so work it waited for on this pool \
+                 might never run: do async set-up before building the pool, or in its jobs"
             );
         }
     }
