@@ -810,3 +810,39 @@ fn a_seek_repolled_with_another_position_does_both_in_order() {
         assert_exact(&pool, 0).await;
     });
 }
+
+/// Polls `future` in a busy loop with a waker that does nothing, so that
+/// the async side acts the moment the blocking side posts a result, while
+/// the blocking side still runs.
+fn spin_on<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let noop = futures::task::noop_waker();
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&noop)) {
+            return output;
+        }
+        std::hint::spin_loop();
+    }
+}
+
+#[test]
+fn the_first_read_right_after_a_seek_reads() {
+    with_deadline("first read after a seek", DEADLINE, || {
+        let pool = ThreadPool::new(2);
+        for round in 0..1_000 {
+            let file = Unblock::with_capacity(8, Cursor::new(bytes(20)));
+            let mut file = if round % 2 == 0 {
+                file.with_pool(&pool)
+            } else {
+                file.separate()
+            };
+            spin_on(async {
+                file.seek(SeekFrom::Start(3)).await.unwrap();
+                let mut one = [0; 1];
+                file.read_exact(&mut one).await.unwrap();
+                assert_eq!(one[0], bytes(20)[3], "round {round}");
+            });
+        }
+        futures::executor::block_on(assert_exact(&pool, 0));
+    });
+}
