@@ -433,14 +433,27 @@ impl<T: Send + 'static> Drop for Unblock<T> {
         if self.released {
             return;
         }
-        let (start, waker) = {
+        let (start, unclaimed, waker) = {
             let mut st = self.shared.state();
+            // An `into_inner` whose future was dropped after the blocking
+            // side released the object: nobody took it. The blocking side
+            // runs once more, to drop it as a dropped wrapper's.
+            let unclaimed = st.run == Run::Done && st.let_go == LetGo::Release;
+            if unclaimed {
+                st.run = Run::Parked;
+            }
             st.let_go = LetGo::Close;
-            (kick(&mut st), st.waker.take())
+            (kick(&mut st), unclaimed, st.waker.take())
         };
         self.shared.nudge();
         if start {
-            self.start_or_run_inline();
+            if unclaimed && matches!(self.host, Host::Thread) {
+                // A thread of its own ended with the release: drop it here,
+                // as on a shut-down pool.
+                self.shared.run_uncounted(true);
+            } else {
+                self.start_or_run_inline();
+            }
         }
         // The waker is the caller's: dropped last, where a panic in its
         // `Drop` leaves nothing undone.

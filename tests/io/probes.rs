@@ -811,6 +811,54 @@ fn a_seek_repolled_with_another_position_does_both_in_order() {
     });
 }
 
+/// A value whose `Drop` panics, and counts.
+struct Bomb(Arc<AtomicUsize>);
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        panic!("the inner object's Drop blew up");
+    }
+}
+
+impl Read for Bomb {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Ok(0)
+    }
+}
+
+#[test]
+fn an_into_inner_dropped_after_the_release_drops_the_object_on_the_blocking_side() {
+    with_deadline("into_inner dropped", DEADLINE, || {
+        for separate in [false, true] {
+            let pool = ThreadPool::new(1);
+            let drops = Arc::new(AtomicUsize::new(0));
+            let file = Unblock::new(Bomb(drops.clone()));
+            let file = if separate {
+                file.separate()
+            } else {
+                file.with_pool(&pool)
+            };
+            let mut release = Box::pin(file.into_inner());
+            let noop = futures::task::noop_waker();
+            // Polled once: the blocking side releases the object, and
+            // nobody takes it.
+            let polled = release.as_mut().poll(&mut Context::from_waker(&noop));
+            assert!(polled.is_pending());
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(release)));
+            assert!(
+                dropped.is_ok(),
+                "the object's Drop panicked out of the wrapper's drop"
+            );
+            assert!(eventually(DEADLINE, || drops.load(Ordering::SeqCst) == 1));
+            if !separate {
+                futures::executor::block_on(assert_exact(&pool, 1));
+            }
+        }
+    });
+}
+
 /// Polls `future` in a busy loop with a waker that does nothing, so that
 /// the async side acts the moment the blocking side posts a result, while
 /// the blocking side still runs.
