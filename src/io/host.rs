@@ -5,7 +5,7 @@ use std::fmt;
 use std::io;
 use std::task::{Context, Poll};
 
-use super::shared::{Mode, Run, State};
+use super::shared::{Mode, ReadFn, Run, State};
 use super::{Host, Unblock};
 use crate::target::{Target, SEPARATE_THREAD_NAME};
 
@@ -83,11 +83,11 @@ impl<T: Send + 'static> Unblock<T> {
     pub(super) fn poll_switch(
         &mut self,
         cx: &mut Context<'_>,
-        to: Switch,
+        to: Switch<T>,
     ) -> Poll<io::Result<u64>> {
         let mut st = self.shared.state();
-        match (st.mode, to) {
-            (Mode::Reading { .. }, Switch::Read) => {
+        match (st.mode, &to) {
+            (Mode::Reading { .. }, Switch::Read(_)) => {
                 st.mode.resume();
                 return Poll::Ready(Ok(0));
             }
@@ -129,7 +129,12 @@ impl<T: Send + 'static> Unblock<T> {
             }
         }
         st.mode = match to {
-            Switch::Read => Mode::READING,
+            // The reader's call is there before any run can see `Reading`:
+            // a run may be under way (after a seek, in `Idle`).
+            Switch::Read(read) => {
+                st.ops.read = Some(read);
+                Mode::READING
+            }
             Switch::Write => Mode::Writing,
             Switch::Seek => Mode::Idle,
         };
@@ -137,10 +142,10 @@ impl<T: Send + 'static> Unblock<T> {
     }
 }
 
-/// What the async side is about to do, for `poll_switch`.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Switch {
-    Read,
+/// What the async side is about to do, for `poll_switch`; a read brings
+/// the inner object's `read`, which the blocking side calls once it reads.
+pub(super) enum Switch<T> {
+    Read(ReadFn<T>),
     Write,
     Seek,
 }

@@ -19,7 +19,7 @@ use std::future::poll_fn;
 use std::io;
 use std::task::{Context, Poll};
 
-use host::{kick, register};
+use host::{kick, register, Switch};
 use shared::{LetGo, Run, Seek, Shared};
 
 use crate::sync::{lock, Arc};
@@ -168,13 +168,26 @@ pub struct Unblock<T: Send + 'static> {
     /// The read-ahead chunk being handed out, and how much of it was.
     current: Vec<u8>,
     pos: usize,
-    /// The seek this wrapper waits for: the position as the caller gave it.
-    seeking: Option<io::SeekFrom>,
-    /// tokio's `start_seek` position, until `poll_complete` finishes it.
-    #[cfg(feature = "tokio")]
-    tokio_seek: Option<io::SeekFrom>,
+    /// The seek this wrapper owes the caller, from the moment it was asked
+    /// for (`poll_seek`, tokio's `start_seek`) until its result is taken.
+    seeking: Seeking,
     /// `into_inner` took the object: `Drop` has nothing left to do.
     released: bool,
+}
+
+/// A seek the async side owes the caller, with the position as the caller
+/// gave it: the one place both seek protocols (futures-io's `poll_seek`,
+/// tokio's `start_seek` and `poll_complete`) and the reads and writes that
+/// settle an abandoned seek meet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Seeking {
+    None,
+    /// Asked for, not yet posted to the blocking side (the reader had to
+    /// stop or the writer drain first, or tokio's `start_seek`, which has no
+    /// `Context`, asked for it).
+    Asked(io::SeekFrom),
+    /// Posted (`Seek::Requested`): its result comes from the blocking side.
+    Posted(io::SeekFrom),
 }
 
 /// Where the blocking side runs.
@@ -234,9 +247,7 @@ impl<T: Send + 'static> Unblock<T> {
             host: Host::Unstarted(Target::DefaultPool),
             current: Vec::new(),
             pos: 0,
-            seeking: None,
-            #[cfg(feature = "tokio")]
-            tokio_seek: None,
+            seeking: Seeking::None,
             released: false,
         }
     }
@@ -335,23 +346,32 @@ impl<T: Send + 'static> Unblock<T> {
             .expect("threadbridge: the inner object is there until into_inner takes it")
     }
 
-    /// Waits for the seek this wrapper asked for, if any, and takes its
-    /// result with the position it was asked for. A seek that succeeded
-    /// drops the chunk being handed out too (the blocking side dropped the
-    /// rest of the read-ahead); a failed one kept it all. Reads and writes
-    /// settle first, so a seek whose future was dropped still takes effect
-    /// before them, in order.
+    /// Waits for the seek this wrapper owes, if any (posting it first if it
+    /// was only asked for), and takes its result with the position it was
+    /// asked for. A seek that succeeded drops the chunk being handed out too
+    /// (the blocking side dropped the rest of the read-ahead); a failed one
+    /// kept it all. Reads and writes settle first, so a seek whose future
+    /// was dropped (or a tokio `start_seek` never completed) still takes
+    /// effect before them, in order, and once.
     fn poll_settle(
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<(io::SeekFrom, io::Result<u64>)>> {
-        let Some(asked) = self.seeking else {
-            return Poll::Ready(None);
+        let asked = match self.seeking {
+            Seeking::None => return Poll::Ready(None),
+            Seeking::Asked(pos) => match std::task::ready!(self.poll_post_seek(cx, pos)) {
+                Ok(()) => pos,
+                Err(error) => {
+                    self.seeking = Seeking::None;
+                    return Poll::Ready(Some((pos, Err(error))));
+                }
+            },
+            Seeking::Posted(pos) => pos,
         };
         let mut st = self.shared.state();
         match std::mem::replace(&mut st.seek, Seek::None) {
             Seek::Done { result, discarded } => {
-                self.seeking = None;
+                self.seeking = Seeking::None;
                 if discarded {
                     st.keep(std::mem::take(&mut self.current));
                     self.pos = 0;
@@ -359,7 +379,7 @@ impl<T: Send + 'static> Unblock<T> {
                 Poll::Ready(Some((asked, result)))
             }
             Seek::None => {
-                self.seeking = None;
+                self.seeking = Seeking::None;
                 Poll::Ready(None)
             }
             pending => {
@@ -368,6 +388,27 @@ impl<T: Send + 'static> Unblock<T> {
                 Poll::Pending
             }
         }
+    }
+
+    /// Posts the seek to `pos` once the buffer is ready for it: stops the
+    /// reader (or drains the writer) and counts the read-ahead the caller
+    /// has not seen, by which the inner object is ahead. The read-ahead
+    /// stays until the seek succeeded. `Seeking::Posted` on success.
+    fn poll_post_seek(&mut self, cx: &mut Context<'_>, pos: io::SeekFrom) -> Poll<io::Result<()>> {
+        let unread = std::task::ready!(self.poll_switch(cx, Switch::Seek))?;
+        let mut st = self.shared.state();
+        st.seek = Seek::Requested { pos, unread };
+        register(&mut st, cx);
+        let start = kick(&mut st);
+        drop(st);
+        if let Err(error) = self.start_if(start) {
+            let mut st = self.shared.state();
+            st.seek = Seek::None;
+            st.mode.resume();
+            return Poll::Ready(Err(error));
+        }
+        self.seeking = Seeking::Posted(pos);
+        Poll::Ready(Ok(()))
     }
 
     fn poll_release(&mut self, cx: &mut Context<'_>) -> Poll<()> {
@@ -392,14 +433,27 @@ impl<T: Send + 'static> Drop for Unblock<T> {
         if self.released {
             return;
         }
-        let (start, waker) = {
+        let (start, unclaimed, waker) = {
             let mut st = self.shared.state();
+            // An `into_inner` whose future was dropped after the blocking
+            // side released the object: nobody took it. The blocking side
+            // runs once more, to drop it as a dropped wrapper's.
+            let unclaimed = st.run == Run::Done && st.let_go == LetGo::Release;
+            if unclaimed {
+                st.run = Run::Parked;
+            }
             st.let_go = LetGo::Close;
-            (kick(&mut st), st.waker.take())
+            (kick(&mut st), unclaimed, st.waker.take())
         };
         self.shared.nudge();
         if start {
-            self.start_or_run_inline();
+            if unclaimed && matches!(self.host, Host::Thread) {
+                // A thread of its own ended with the release: drop it here,
+                // as on a shut-down pool.
+                self.shared.run_uncounted(true);
+            } else {
+                self.start_or_run_inline();
+            }
         }
         // The waker is the caller's: dropped last, where a panic in its
         // `Drop` leaves nothing undone.

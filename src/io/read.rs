@@ -55,11 +55,10 @@ impl<T: Read + Send + 'static> Unblock<T> {
         if self.pos < self.current.len() {
             return Poll::Ready(Ok(()));
         }
-        std::task::ready!(self.poll_switch(cx, Switch::Read))?;
+        std::task::ready!(self.poll_switch(cx, Switch::Read(read_fn::<T>)))?;
         let mut watched = false;
         loop {
             let mut st = self.shared.state();
-            st.ops.read = Some(read_fn::<T>);
             st.keep(std::mem::take(&mut self.current));
             self.pos = 0;
             if let Some(chunk) = st.chunks.pop_front() {

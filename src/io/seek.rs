@@ -6,15 +6,20 @@ use std::task::{Context, Poll};
 
 use futures_io::AsyncSeek;
 
-use super::host::{kick, register, Switch};
-use super::shared;
-use super::Unblock;
+use super::{Seeking, Unblock};
 
 fn seek_fn<T: Seek>(inner: &mut T, pos: SeekFrom) -> io::Result<u64> {
     inner.seek(pos)
 }
 
 impl<T: Seek + Send + 'static> Unblock<T> {
+    /// Records a seek to `pos` as owed to the caller: the next call on the
+    /// wrapper (this seek's own poll, or a read or write) posts it.
+    pub(super) fn ask_seek(&mut self, pos: SeekFrom) {
+        self.shared.state().ops.seek = Some(seek_fn::<T>);
+        self.seeking = Seeking::Asked(pos);
+    }
+
     pub(super) fn poll_seek_to(
         &mut self,
         cx: &mut Context<'_>,
@@ -27,24 +32,7 @@ impl<T: Seek + Send + 'static> Unblock<T> {
                 }
                 // An abandoned seek finished: now do this one.
             }
-            // Stop the reader (or drain the writer) and count the read-ahead
-            // the caller has not seen: the inner object is that far ahead.
-            // The read-ahead stays until the seek succeeded.
-            let unread = std::task::ready!(self.poll_switch(cx, Switch::Seek))?;
-            let mut st = self.shared.state();
-            st.ops.seek = Some(seek_fn::<T>);
-            st.seek = shared::Seek::Requested { pos, unread };
-            register(&mut st, cx);
-            let start = kick(&mut st);
-            drop(st);
-            self.seeking = Some(pos);
-            if let Err(error) = self.start_if(start) {
-                self.seeking = None;
-                let mut st = self.shared.state();
-                st.seek = shared::Seek::None;
-                st.mode.resume();
-                return Poll::Ready(Err(error));
-            }
+            self.ask_seek(pos);
         }
     }
 }

@@ -435,17 +435,24 @@ impl<T: Send + 'static> Shared<T> {
             }
             None => self.run_failed(&mut inner, carrier_panic, report),
         };
-        match end {
-            End::Parked(waker) => waker,
-            End::Close | End::Release => {
-                drop(inner);
-                let mut st = self.state();
-                st.run = Run::Done;
-                st.chunks.clear();
-                st.queued = 0;
-                st.waker.take()
-            }
+        if let End::Parked(waker) = end {
+            return waker;
         }
+        let mut st = self.state();
+        if let (End::Release, LetGo::Close) = (&end, st.let_go) {
+            // The wrapper was dropped (its `into_inner` future with it)
+            // while the object was being released: drop it as its.
+            drop(st);
+            drop_caught(inner.take(), report);
+            st = self.state();
+        }
+        // Under the same lock as `Done`: a drop after this finds the
+        // released object nobody took (`Unblock`'s `Drop`).
+        drop(inner);
+        st.run = Run::Done;
+        st.chunks.clear();
+        st.queued = 0;
+        st.waker.take()
     }
 
     /// The context could not be entered (a carrier panicked before the run,

@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 
-use super::Unblock;
+use super::{Seeking, Unblock};
 
 impl<T: Read + Send + 'static> AsyncRead for Unblock<T> {
     fn poll_read(
@@ -51,23 +51,28 @@ impl<T: Write + Send + 'static> AsyncWrite for Unblock<T> {
 }
 
 impl<T: Seek + Send + 'static> AsyncSeek for Unblock<T> {
+    /// Asks for the seek; the next call on the wrapper (`poll_complete`, or
+    /// a read or write, which come after it) performs it.
     fn start_seek(self: Pin<&mut Self>, position: SeekFrom) -> io::Result<()> {
         let this = self.get_mut();
-        if this.tokio_seek.is_some() {
+        if this.seeking != Seeking::None {
             return Err(io::Error::other(
                 "threadbridge: start_seek called while a seek is in progress; \
                  await poll_complete first",
             ));
         }
-        this.tokio_seek = Some(position);
+        this.ask_seek(position);
         Ok(())
     }
 
+    /// The result of the seek started last; with none, the position (a
+    /// `SeekFrom::Current(0)` seek, which finishes an abandoned one first).
     fn poll_complete(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
         let this = self.get_mut();
-        let position = this.tokio_seek.unwrap_or(SeekFrom::Current(0));
-        let result = std::task::ready!(this.poll_seek_to(cx, position));
-        this.tokio_seek = None;
-        Poll::Ready(result)
+        let position = match this.seeking {
+            Seeking::Asked(pos) | Seeking::Posted(pos) => pos,
+            Seeking::None => SeekFrom::Current(0),
+        };
+        this.poll_seek_to(cx, position)
     }
 }
