@@ -591,6 +591,7 @@ mod sync;
 mod sync_wait;
 mod target;
 mod threaded;
+mod waker;
 
 pub use callable::Callable;
 pub use cancel::{is_cancelled, wait_cancelled};

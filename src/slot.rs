@@ -156,10 +156,7 @@ where
             }
             other => {
                 slot.stage = other;
-                match &mut slot.waker {
-                    Some(waker) if waker.will_wake(cx.waker()) => {}
-                    waker => *waker = Some(cx.waker().clone()),
-                }
+                crate::waker::register(&mut slot.waker, cx);
                 Poll::Pending
             }
         }

@@ -163,8 +163,5 @@ pub(super) fn kick<T>(st: &mut State<T>) -> bool {
 }
 
 pub(super) fn register<T>(st: &mut State<T>, cx: &Context<'_>) {
-    match &mut st.waker {
-        Some(waker) if waker.will_wake(cx.waker()) => {}
-        waker => *waker = Some(cx.waker().clone()),
-    }
+    crate::waker::register(&mut st.waker, cx);
 }

@@ -198,10 +198,7 @@ impl<T> Chan<T> {
             None => state.end = None,
         }
         if register {
-            match &mut state.consumer {
-                Some(waker) if waker.will_wake(cx.waker()) => {}
-                waker => *waker = Some(cx.waker().clone()),
-            }
+            crate::waker::register(&mut state.consumer, cx);
         }
         if state.phase == Phase::Unstarted {
             state.phase = Phase::Running;
@@ -340,10 +337,7 @@ impl<T> Chan<T> {
         if state.phase == Phase::Finished {
             return Poll::Ready(());
         }
-        match &mut state.closer {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
-            waker => *waker = Some(cx.waker().clone()),
-        }
+        crate::waker::register(&mut state.closer, cx);
         Poll::Pending
     }
 

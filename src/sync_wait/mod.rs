@@ -548,10 +548,7 @@ impl<T> Slot<T> {
         let mut inner = self.lock();
         match std::mem::replace(&mut inner.state, State::Pending) {
             State::Pending => {
-                match &mut inner.waker {
-                    Some(waker) if waker.will_wake(cx.waker()) => {}
-                    waker => *waker = Some(cx.waker().clone()),
-                }
+                crate::waker::register(&mut inner.waker, cx);
                 Poll::Pending
             }
             State::Done(Ok(output)) => Poll::Ready(Ok(output)),

@@ -240,10 +240,7 @@ impl<T> Reader<T> {
             End::Open => {
                 st.end = End::Open;
                 let task = self.wake_task_if_room(&mut st.task, 0);
-                match &mut st.reader {
-                    Some(waker) if waker.will_wake(cx.waker()) => {}
-                    waker => *waker = Some(cx.waker().clone()),
-                }
+                crate::waker::register(&mut st.reader, cx);
                 drop(st);
                 wake_task(task);
                 Poll::Pending
