@@ -19,7 +19,7 @@ pub fn main() {
     println!("a threaded call ran on {thread}");
 
     // `entrypoint` sets a pool of its own while it runs; `pool_size` limits it.
-    let size = threadbridge::Entrypoint::new()
+    let size = threadbridge::runtime::Entrypoint::new()
         .pool_size(2)
         .run(async { default_pool().max_threads() });
     println!("inside entrypoint(pool_size=2): {size} threads at most");

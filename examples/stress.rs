@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use futures::{FutureExt, StreamExt};
 use threadbridge::{
-    sync_wait, threaded, threaded_separate, try_sync_wait, IteratorWrapper,
+    sync_wait, threaded, threaded_separate, wait::try_sync_wait, IteratorWrapper,
     IteratorWrapperSeparate, ThreadPool,
 };
 

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use threadbridge::{new_event_loop, sync_wait, threaded, LoopSpawner};
+use threadbridge::{new_event_loop, runtime::LoopSpawner, sync_wait, threaded};
 
 async fn coro() {
     println!("Coroutine started");

@@ -23,7 +23,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 /// ```
 /// use std::cell::Cell;
 /// use std::sync::Arc;
-/// use threadbridge::{register_carrier, threaded, Captured, Carrier};
+/// use threadbridge::{threaded, context::{register_carrier, Captured, Carrier}};
 ///
 /// thread_local!(static REQUEST_ID: Cell<u64> = const { Cell::new(0) });
 ///

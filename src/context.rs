@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::task::Poll;
 
 use crate::carrier::{capture_all, run_in_all, CapturedAll, Captures};
+pub use crate::carrier::{register_carrier, Captured, Carrier};
 
 type Value = Arc<dyn Any + Send + Sync>;
 

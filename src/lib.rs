@@ -36,23 +36,47 @@
 //! });
 //! ```
 //!
-//! # What you do most
+//! # Which one do I use
 //!
-//! ## Run one blocking closure: [`spawn`]
+//! | You have | You want | Use |
+//! |---|---|---|
+//! | a blocking closure | its result as a future | [`spawn`], [`ThreadPool::spawn`] |
+//! | a blocking function called often | a future per call, one pool, a limit | [`threaded`](fn@threaded), [`Threaded::limit`] |
+//! | long or endless blocking work | not to hold a pool thread | [`threaded_separate`](fn@threaded_separate) |
+//! | a blocking iterator (lines, rows, chunks) | a `Stream` of its items | [`threaded_iterable`](fn@threaded_iterable), [`IteratorWrapper`] |
+//! | a blocking `Read`, `Write` or `Seek` | `AsyncRead`, `AsyncWrite`, `AsyncSeek` | [`Unblock`] |
+//! | blocking code and a future | to wait for the future | [`sync_wait`], [`sync_await`] |
+//! | blocking code and a `Stream` | an `Iterator` over it | [`sync_iter`], [`sync_await_iter`] |
+//! | a job that may be abandoned | to stop early | [`is_cancelled`], [`wait_cancelled`] |
+//! | state set by the caller | to see it in the job | [`ContextVar`], [`Context`] |
+//! | no runtime at all | a `main` that runs async code | [`entrypoint`], [`new_event_loop`] |
+//!
+//! [`ThreadPool`] is the pool behind all of them: bounded, named, with
+//! threads that start on demand and exit after a keep-alive, statistics and
+//! graceful shutdown. Each form runs on the default pool unless given one
+//! ([`Threaded::with_pool`], [`set_default_pool`]). The modules hold what is
+//! named less often: [`pool`] (the builder, statistics, shutdown),
+//! [`context`] (carriers for other kinds of context), [`wait`] (the forms
+//! of `sync_wait` that return an error) and [`runtime`] (the embedded
+//! loop's builder and handles).
+//!
+//! # Run one blocking closure: [`spawn`]
 //!
 //! [`spawn`] queues a closure on the default pool and returns a
 //! [`JoinHandle`]: awaiting it gives the result, or resumes the closure's
 //! panic. Dropping the handle before the job starts cancels the job. For a
 //! pool of your own, [`ThreadPool::spawn`].
 //!
-//! ## Wrap a function: [`threaded`](fn@threaded)
+//! # Wrap a function: [`threaded`](fn@threaded)
 //!
-//! [`threaded`](fn@threaded) wraps a blocking function once; each [`Threaded::call`]
-//! runs it on a pool and returns a [`JoinHandle`]. Arguments go in one
-//! value: `()` for none, the value itself for one, a tuple for several
-//! ([`Callable`]). Write closure argument types out (`|s: String|`): with
+//! [`threaded`](fn@threaded) wraps a blocking function once; each
+//! [`Threaded::call`] runs it on a pool and returns a [`JoinHandle`], and
+//! [`Threaded::sync_call`] runs it inline. Arguments go in one value: `()`
+//! for none, the value itself for one, a tuple for several ([`Callable`]).
+//! Write closure argument types out (`|s: String|`): with
 //! `threaded(|s| s.len())` nothing fixes the type of `s` and the compiler
-//! asks for annotations (E0282).
+//! asks for annotations (E0282). [`threaded_separate`](fn@threaded_separate)
+//! runs each call on a thread of its own, named `threadbridge-separate`.
 //!
 //! ```
 //! use threadbridge::threaded;
@@ -71,13 +95,16 @@
 //! });
 //! ```
 //!
-//! ## Stream a blocking iterator: [`threaded_iterable`](fn@threaded_iterable)
+//! # Stream a blocking iterator: [`threaded_iterable`](fn@threaded_iterable)
 //!
 //! A function that returns an iterator becomes a [`Stream`](futures_core::Stream)
 //! of its items, produced on a pool thread into a buffer of `max_size`
-//! items; a full buffer gives the pool thread back until the consumer makes
-//! room, and dropping the stream (or [`IteratorWrapper::close`]) stops the
-//! producer. [`threaded_iterable_separate`](fn@threaded_iterable_separate) produces on a thread of its own.
+//! items (1024 unless told; 0 means no bound); a full buffer gives the pool
+//! thread back until the consumer makes room, and dropping the stream (or
+//! [`IteratorWrapper::close`]) stops the producer.
+//! [`threaded_iterable_separate`](fn@threaded_iterable_separate) produces on
+//! a thread of its own, for endless producers; [`IteratorWrapper::new`]
+//! builds a stream from a closure without wrapping a function first.
 //!
 //! ```
 //! use std::io::{BufRead, Cursor};
@@ -102,12 +129,45 @@
 //! }
 //! ```
 //!
-//! ## Wait for async work from a blocking thread: [`sync_wait`]
+//! # Blocking I/O as async I/O: [`Unblock`]
+//!
+//! [`Unblock`] turns a blocking `Read`, `Write` or `Seek` (a
+//! `std::fs::File`, `Stdin`, a pipe) into `futures-io`'s `AsyncRead`,
+//! `AsyncBufRead`, `AsyncWrite` and `AsyncSeek` (and tokio's, with the
+//! `tokio` feature). Its blocking calls run on the default pool, a given
+//! pool or a thread of its own, through a bounded buffer. It is named and
+//! built like `blocking::Unblock`:
+//!
+//! ```
+//! use futures::{AsyncReadExt, AsyncWriteExt};
+//! use threadbridge::Unblock;
+//!
+//! let dir = std::env::temp_dir().join(format!("tb-lib-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let path = dir.join("greeting");
+//! threadbridge::entrypoint(async {
+//!     let mut file = Unblock::new(std::fs::File::create(&path)?);
+//!     file.write_all(b"written on a pool thread").await?;
+//!     file.close().await?; // the data reached the file
+//!     let mut text = String::new();
+//!     Unblock::new(std::fs::File::open(&path)?).read_to_string(&mut text).await?;
+//!     assert_eq!(text, "written on a pool thread");
+//!     std::io::Result::Ok(())
+//! })
+//! .unwrap();
+//! std::fs::remove_dir_all(&dir).unwrap();
+//! ```
+//!
+//! # Wait for async work from a blocking thread: [`sync_wait`]
 //!
 //! Blocking code hands a future to an executor and blocks until it is done:
 //! any `futures::task::Spawn`, a smol or `async_executor` executor, or a
-//! tokio `Handle` with the `tokio` feature (see [`Spawner`]). Inside
-//! [`entrypoint`], [`sync_await`] needs no executor argument.
+//! tokio `Handle` with the `tokio` feature (see [`Spawner`]). [`sync_iter`]
+//! does the same for a `Stream`, giving the blocking thread an
+//! [`Iterator`] with a bounded look-ahead. Inside [`entrypoint`],
+//! [`sync_await`] and [`sync_await_iter`] need no executor argument: they
+//! wait on the loop that made the call. [`wait`] has the forms that return
+//! a [`SyncWaitError`] instead of panicking on misuse.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -120,9 +180,14 @@
 //!     threadbridge::spawn(move || sync_wait(&ex, async { 6 * 7 })).await
 //! }));
 //! assert_eq!(answer, 42);
+//!
+//! let sum = threadbridge::threaded(|| {
+//!     threadbridge::sync_await_iter(futures::stream::iter(1..=100)).sum::<u32>()
+//! });
+//! assert_eq!(threadbridge::entrypoint(async { sum.call(()).await }), 5050);
 //! ```
 //!
-//! ## Size or replace a pool: [`ThreadPool`]
+//! # Size or replace a pool: [`ThreadPool`]
 //!
 //! The default pool holds `THREADBRIDGE_POOL_SIZE` threads, else
 //! `min(max(cpus, 4), 32)`; threads start on demand and idle ones exit
@@ -146,21 +211,96 @@
 //! let _previous = set_default_pool(ThreadPool::new(4));
 //! ```
 //!
+//! # Carry the caller's context: [`ContextVar`]
+//!
+//! A [`ContextVar`] is declared as a `static`. Each call captures the
+//! caller's [`Context`] when it is made, and the blocking function sees those
+//! values on its thread:
+//!
+//! ```
+//! use threadbridge::{threaded, ContextVar};
+//!
+//! static USER_ID: ContextVar<u32> = ContextVar::new("user_id");
+//! let audit = threaded(|| USER_ID.get().unwrap());
+//!
+//! threadbridge::entrypoint(async {
+//!     let mut calls = Vec::new();
+//!     for id in [6621, 33012, 1590] {
+//!         USER_ID.set(id);
+//!         calls.push(audit.call(()));
+//!     }
+//!     let seen = futures::future::join_all(calls).await;
+//!     assert_eq!(seen, [6621, 33012, 1590]);
+//! });
+//! ```
+//!
+//! A context is a lightweight copy, not a shared, mutable object: a
+//! blocking function that sets a variable changes only its own copy, and
+//! the caller never sees it. To share mutable state, put an
+//! `Arc<Mutex<_>>` in a variable: the copy shares the pointer, not the data.
+//!
+//! Rust has no task-local hook that every executor calls, so a variable set
+//! in async code belongs to the thread that polls the task. Give each task
+//! its own context with [`Context::wrap`] (the entrypoint's main task and
+//! [`EventLoop::spawn`] do it for you): its values then follow it across
+//! threads of a multi-thread runtime and never leak into other tasks. Other
+//! kinds of context (a `tracing` span with the `tracing` feature, an
+//! OpenTelemetry context, a library's thread-local) travel the same way
+//! through a registered [`Carrier`](context::Carrier).
+//!
+//! # Cancellation and limits
+//!
+//! Blocking code cannot be interrupted, but it can be told to stop. Inside
+//! any job the crate runs (a pool call, a separate thread, an iterator's
+//! producer), [`is_cancelled`] turns true once nobody waits for the result:
+//! the [`JoinHandle`] was dropped (a timeout or a `select!` that picked
+//! another branch drops it) or [`cancel`](JoinHandle::cancel)led, the
+//! stream was closed or dropped, or the pool is shutting down with
+//! [`ThreadPool::shutdown_now`]. It is one flag read, cheap enough for a
+//! driver's progress callback (rusqlite's `progress_handler` stops a
+//! running query when it returns true) or a loop's own check;
+//! [`wait_cancelled`] is the cancellation-aware `sleep`.
+//!
+//! [`Threaded::limit`] caps how many calls of one function run at once,
+//! in every form (`call`, `iter`, `sync_call`); further calls wait in order
+//! without holding a pool thread.
+//!
+//! ```
+//! use std::time::Duration;
+//! use futures::future::{select, Either};
+//!
+//! let slow = threadbridge::threaded(|| {
+//!     // Polls a device every 5 ms; stops as soon as nobody waits.
+//!     while !threadbridge::wait_cancelled(Duration::from_millis(5)) {}
+//!     "stopped"
+//! })
+//! .limit(2);
+//! futures::executor::block_on(async {
+//!     let timer = threadbridge::spawn(|| std::thread::sleep(Duration::from_millis(20)));
+//!     if let Either::Right((_, call)) = select(slow.call(()), timer).await {
+//!         drop(call); // the deadline passed: the job sees it and returns
+//!     }
+//! });
+//! ```
+//!
+//! `examples/deadline.rs` does the same with `tokio::time::timeout` and
+//! `smol::Timer`.
+//!
 //! # Attributes
 //!
-//! With the `macros` feature (on by default), aiomisc's decorators have
-//! attribute forms, which `use threadbridge::threaded;` (and so on) brings
-//! beside the functions of the same names. On a blocking
+//! With the `macros` feature (on by default), each constructor has an
+//! attribute form, which `use threadbridge::threaded;` (and so on) brings
+//! beside the function of the same name. On a blocking
 //! `fn name(args) -> T`, an attribute makes `name(args)` the async form and
 //! keeps the function as written under `name_sync(args)`, for free
 //! functions and methods alike:
 //!
-//! | aiomisc | Rust | `name(args)` returns |
-//! |---|---|---|
-//! | `@threaded` | [`#[threaded]`](macro@threaded), `#[threaded(pool = expr)]` | [`JoinHandle<T>`](JoinHandle), run on a pool |
-//! | `@threaded_separate` | [`#[threaded_separate]`](macro@threaded_separate) | [`JoinHandle<T>`](JoinHandle), run on a thread of its own |
-//! | `@threaded_iterable(max_size=N)` | [`#[threaded_iterable(max_size = N)]`](macro@threaded_iterable) | [`IteratorWrapper<T>`](IteratorWrapper) |
-//! | `@threaded_iterable_separate(max_size=N)` | [`#[threaded_iterable_separate(max_size = N)]`](macro@threaded_iterable_separate) | [`IteratorWrapper<T>`](IteratorWrapper), produced on a thread of its own |
+//! | Attribute | `name(args)` returns |
+//! |---|---|
+//! | [`#[threaded]`](macro@threaded), `#[threaded(pool = expr)]` | [`JoinHandle<T>`](JoinHandle), run on a pool |
+//! | [`#[threaded_separate]`](macro@threaded_separate) | [`JoinHandle<T>`](JoinHandle), run on a thread of its own |
+//! | [`#[threaded_iterable(max_size = N)]`](macro@threaded_iterable) | [`IteratorWrapper<T>`](IteratorWrapper) |
+//! | [`#[threaded_iterable_separate(max_size = N)]`](macro@threaded_iterable_separate) | [`IteratorWrapper<T>`](IteratorWrapper), produced on a thread of its own |
 //!
 //! The iterable attributes buffer 1024 items when `max_size` is not given
 //! (0 means no bound). Arguments are owned (or `&'static`), a method takes
@@ -187,16 +327,16 @@
 //!     while !event.load(Ordering::SeqCst) {
 //!         std::thread::sleep(Duration::from_millis(1));
 //!     }
-//!     "Exitting"
+//!     "Exiting"
 //! }
 //!
-//! // Set 2 chunk buffer
+//! // A buffer of two items.
 //! #[threaded_iterable(max_size = 2)]
 //! fn urandom_reader() -> impl Iterator<Item = u8> {
 //!     std::iter::repeat(4)
 //! }
 //!
-//! // Infinity buffer on a separate thread
+//! // No bound, on a thread of its own.
 //! #[threaded_iterable_separate(max_size = 0)]
 //! fn blocking_reader(text: String) -> Vec<String> {
 //!     text.lines().map(String::from).collect()
@@ -208,7 +348,7 @@
 //!     // Running in parallel
 //!     futures::join!(blocking_function(), blocking_function());
 //!     stop_event.store(true, Ordering::SeqCst);
-//!     assert_eq!(long.await, "Exitting");
+//!     assert_eq!(long.await, "Exiting");
 //!
 //!     let mut gen = urandom_reader();
 //!     assert_eq!((&mut gen).take(3).collect::<Vec<_>>().await, [4, 4, 4]);
@@ -218,289 +358,61 @@
 //!     assert_eq!(lines, ["a", "b"]);
 //! });
 //!
-//! // You can call it as synchronous function
+//! // The function as written, called inline.
 //! blocking_function_sync();
 //! # }
 //! ```
 //!
-//! # aiomisc's "Working with threads", section by section
+//! # aiomisc's forms
 //!
-//! threadbridge is the Rust form of that chapter of Python's aiomisc; each
-//! of its examples has a twin in `examples/` (`cargo run --example tour`).
+//! threadbridge is the Rust form of the "Working with threads" chapter of
+//! Python's aiomisc; each example of that chapter has a twin in
+//! `examples/` (`cargo run --example tour` runs them all). aiomisc's names
+//! map to the items above:
 //!
-//! ## Working with threads
+//! | aiomisc | threadbridge |
+//! |---|---|
+//! | `@threaded`, `Threaded` | [`threaded`](fn@threaded), [`Threaded`]; `func.async_call()` is [`Threaded::async_call`], `func.sync_call()` is [`Threaded::sync_call`] |
+//! | `@threaded_separate` | [`threaded_separate`](fn@threaded_separate) |
+//! | `@threaded_iterable(max_size=N)` | [`threaded_iterable`](fn@threaded_iterable) with [`ThreadedIterable::max_size`]; `@threaded` on a generator is [`Threaded::iter`] |
+//! | `@threaded_iterable_separate` | [`threaded_iterable_separate`](fn@threaded_iterable_separate) |
+//! | `IteratorWrapper(f, executor, max_size)` | [`IteratorWrapper::new`]; `async with` is dropping it, `close()` is [`IteratorWrapper::close`] |
+//! | `IteratorWrapperSeparate(f, max_size)` | [`IteratorWrapperSeparate::new`] |
+//! | `ThreadPoolExecutor(n)` | [`ThreadPool::new`] (also found as `ThreadPoolExecutor` in the docs' search) |
+//! | `loop.set_default_executor(pool)` | [`set_default_pool`] |
+//! | `sync_wait_coroutine(loop, coro)` | [`sync_wait`]`(&spawner, future)` |
+//! | `sync_await(coro)` | [`sync_await`] |
+//! | `contextvars` | [`ContextVar`], [`Context`] |
+//! | `entrypoint(pool_size=N)` | [`entrypoint`], [`runtime::Entrypoint::pool_size`] |
+//! | `new_event_loop()`, `loop.run_until_complete(coro)` | [`new_event_loop`], [`EventLoop::run_until_complete`] |
 //!
-//! A blocking function is wrapped once and then called from async code; the
-//! call runs on a [`ThreadPool`] thread (or a thread of its own) and returns a
-//! [`JoinHandle`], a future of the function's result. Arguments go in one
-//! value: `()` for none, the value itself for one, a tuple for several
-//! (see [`Callable`]).
-//!
-//! ## `contextvars` support
-//!
-//! A [`ContextVar`] is declared as a `static`. Each call captures the
-//! caller's [`Context`] when it is made, and the blocking function sees those
-//! values on its thread:
-//!
-//! ```
-//! use threadbridge::{threaded, ContextVar};
-//!
-//! static USER_ID: ContextVar<u32> = ContextVar::new("user_id");
-//! let audit = threaded(|| USER_ID.get().unwrap());
-//!
-//! threadbridge::entrypoint(async {
-//!     let mut calls = Vec::new();
-//!     for id in [6621, 33012, 1590] {
-//!         USER_ID.set(id);
-//!         calls.push(audit.call(()));
-//!     }
-//!     let seen = futures::future::join_all(calls).await;
-//!     assert_eq!(seen, [6621, 33012, 1590]);
-//! });
-//! ```
-//!
-//! As aiomisc's note says, a context is a lightweight copy, not a shared,
-//! mutable `Context` object: a blocking function that sets a variable
-//! changes only its own copy, and the caller never sees it. To share mutable
-//! state, put an `Arc<Mutex<_>>` in a variable: the copy shares the pointer,
-//! not the data.
-//!
-//! Rust has no task-local hook that every executor calls, so a variable set
-//! in async code belongs to the thread that polls the task. Give each task
-//! its own context with [`Context::wrap`] (the entrypoint's main task and
-//! [`EventLoop::spawn`] do it for you, as asyncio does): its values then
-//! follow it across threads of a multi-thread runtime and never leak into
-//! other tasks. Other kinds of context (a `tracing` span with the `tracing`
-//! feature, an OpenTelemetry context, a library's thread-local) travel the
-//! same way through a registered [`Carrier`].
-//!
-//! ## `@threaded`
-//!
-//! [`threaded`](fn@threaded) wraps a function; [`Threaded::call`] (or aiomisc's
-//! [`Threaded::async_call`]) runs it on the default pool and returns a
-//! [`JoinHandle`], and [`Threaded::sync_call`] runs it inline.
-//! [`Threaded::with_pool`] picks a pool.
+//! As in aiomisc, each [`entrypoint`] and [`EventLoop`] has its own default
+//! pool, seen by its tasks and the jobs they start. aiomisc has no
+//! counterpart of [`Unblock`], [`sync_iter`], cancellation or limits: a
+//! running `@threaded` call cannot be stopped, and limiting one function
+//! needs a pool of its own.
 //!
 //! ```
 //! use std::time::Duration;
 //! use threadbridge::{new_event_loop, threaded};
 //!
-//! let blocking_function = threaded(|| std::thread::sleep(Duration::from_millis(100)));
+//! let blocking_function = threaded(|| std::thread::sleep(Duration::from_millis(10)));
 //!
 //! let event_loop = new_event_loop();
 //! event_loop.run_until_complete(async {
-//!     // Running in parallel: about 100 ms, not 200.
-//!     futures::join!(blocking_function.call(()), blocking_function.call(()));
+//!     // Running in parallel.
+//!     futures::join!(blocking_function.async_call(()), blocking_function.async_call(()));
 //! });
 //!
 //! // You can call it as synchronous function
 //! blocking_function.sync_call(());
 //! ```
 //!
-//! A handle dropped before its job starts cancels the job; a panic in the
-//! job resumes where the handle is awaited.
-//!
-//! ## `@threaded_separate`
-//!
-//! [`threaded_separate`](fn@threaded_separate) runs each call on a new thread named
-//! `threadbridge-separate`, for long background work that should not hold a
-//! pool thread:
-//!
-//! ```
-//! use std::sync::atomic::{AtomicBool, Ordering};
-//! use std::sync::Arc;
-//! use std::time::Duration;
-//! use threadbridge::{threaded, threaded_separate};
-//!
-//! let blocking_function = threaded(|| std::thread::sleep(Duration::from_millis(10)));
-//! let long_blocking_function = threaded_separate(|event: Arc<AtomicBool>| {
-//!     while !event.load(Ordering::SeqCst) {
-//!         std::thread::sleep(Duration::from_millis(5));
-//!     }
-//!     "Exitting"
-//! });
-//!
-//! threadbridge::entrypoint(async {
-//!     let stop_event = Arc::new(AtomicBool::new(false));
-//!     let long = long_blocking_function.call(stop_event.clone());
-//!     blocking_function.call(()).await;
-//!     stop_event.store(true, Ordering::SeqCst);
-//!     assert_eq!(long.await, "Exitting");
-//! });
-//! ```
-//!
-//! ## Threaded iterator decorator
-//!
-//! [`threaded_iterable`](fn@threaded_iterable) wraps a function that returns an iterator (what
-//! aiomisc calls a generator function): a call gives an [`IteratorWrapper`], a
-//! [`Stream`](futures_core::Stream) of the items, produced on a pool thread
-//! and consumed from any executor. `max_size` bounds the buffer between them;
-//! a producer with a full buffer gives its pool thread back until the
-//! consumer makes room. [`threaded_iterable_separate`](fn@threaded_iterable_separate) produces on a thread
-//! of its own; it is the same type, with the producer's home as data. [`Threaded::iter`] is aiomisc's
-//! `@threaded` applied to a generator function.
-//!
-//! ```
-//! use futures::StreamExt;
-//! use threadbridge::threaded_iterable;
-//!
-//! let urandom_reader = threaded_iterable(|| std::iter::repeat(4_u8)).max_size(2);
-//! threadbridge::entrypoint(async {
-//!     let mut gen = urandom_reader.call(());
-//!     let first: Vec<u8> = (&mut gen).take(10).collect().await;
-//!     assert_eq!(first, [4; 10]);
-//!     // Stop the infinite producer, and wait until its iterator is dropped.
-//!     gen.close().await;
-//! });
-//! ```
-//!
-//! Dropping the stream stops the producer too, without waiting: the Rust
-//! form of aiomisc's `async with` block.
-//!
-//! ## `aiomisc.IteratorWrapper` and `aiomisc.IteratorWrapperSeparate`
-//!
-//! [`IteratorWrapper::new`] takes the pool and `max_size` explicitly;
-//! [`IteratorWrapper::separate`] runs the iterator on a new thread of its
-//! own. [`IteratorWrapperSeparate::new`] is the same under aiomisc's name.
-//!
-//! ## `aiomisc.ThreadPoolExecutor`
-//!
-//! [`ThreadPool`] is the fast pool: bounded, named, with threads that start
-//! on demand and exit after a keep-alive, statistics ([`PoolStats`]),
-//! cancellation of queued jobs and graceful shutdown. [`set_default_pool`]
-//! is aiomisc's `loop.set_default_executor(pool)`:
-//!
-//! ```
-//! use threadbridge::{set_default_pool, ThreadPool};
-//!
-//! let thread_pool = ThreadPool::new(4);
-//! let _previous = set_default_pool(thread_pool);
-//! ```
-//!
-//! aiomisc notes that `entrypoint` sets such a pool as the default, and its
-//! `pool_size` argument limits it. With the default `runtime` feature,
-//! [`entrypoint`] and [`Entrypoint`] run a future on an embedded executor
-//! with a fresh default pool of `pool_size` threads, shut it down when the
-//! future ends and restore the previous default; [`new_event_loop`] gives
-//! aiomisc's loop value:
-//!
-//! ```
-//! let threads = threadbridge::Entrypoint::new()
-//!     .pool_size(2)
-//!     .run(async { threadbridge::default_pool().max_threads() });
-//! assert_eq!(threads, 2);
-//! ```
-//!
-//! ## `aiomisc.sync_wait_coroutine`
-//!
-//! Blocking code waits for async work with [`sync_wait`]: it hands a future
-//! to an executor (any `futures::task::Spawn`, a smol or `async_executor`
-//! executor, a tokio `Handle`; see [`Spawner`]) and blocks until it is done.
-//! Inside [`entrypoint`], a `threaded` function needs no spawner:
-//! [`sync_await`] waits on the loop that made the call.
-//!
-//! ```
-//! use threadbridge::{sync_await, threaded};
-//!
-//! let in_thread = threaded(|| {
-//!     // On a pool thread: wait for async work on the entrypoint's loop.
-//!     sync_await(async { "done" })
-//! });
-//! assert_eq!(threadbridge::entrypoint(async { in_thread.call(()).await }), "done");
-//! ```
-//!
-//! # Cancellation and limits
-//!
-//! Blocking code cannot be interrupted, but it can be told to stop. Inside
-//! any job the crate runs (a pool call, a separate thread, an iterator's
-//! producer), [`is_cancelled`] turns true once nobody waits for the result:
-//! the [`JoinHandle`] was dropped (a timeout or a `select!` that picked
-//! another branch drops it) or [`cancel`](JoinHandle::cancel)led, the
-//! stream was closed or dropped, or the pool is shutting down with
-//! [`ThreadPool::shutdown_now`]. It is one flag read; a job that never
-//! looks runs to its end as before. [`wait_cancelled`] is the
-//! cancellation-aware `sleep`. [`PoolStats::cancelled_running`] counts jobs
-//! that ran on after they were cancelled, apart from `cancelled` (never
-//! started).
-//!
-//! [`Threaded::limit`] caps how many calls of one function run at once,
-//! in every form (`call`, `iter`, `sync_call`); further calls wait in order
-//! without holding a pool thread. aiomisc has
-//! neither: a running `@threaded` call cannot be stopped, and limiting one
-//! function needs a pool of its own.
-//!
-//! ```
-//! use std::time::Duration;
-//! use futures::future::{select, Either};
-//!
-//! let slow = threadbridge::threaded(|| {
-//!     // Polls a device every 5 ms; stops as soon as nobody waits.
-//!     while !threadbridge::wait_cancelled(Duration::from_millis(5)) {}
-//!     "stopped"
-//! })
-//! .limit(2);
-//! futures::executor::block_on(async {
-//!     let timer = threadbridge::spawn(|| std::thread::sleep(Duration::from_millis(20)));
-//!     if let Either::Right((_, call)) = select(slow.call(()), timer).await {
-//!         drop(call); // the deadline passed: the job sees it and returns
-//!     }
-//! });
-//! ```
-//!
-//! `examples/deadline.rs` does the same with `tokio::time::timeout` and
-//! `smol::Timer`.
-//!
-//! # Beyond the chapter: blocking I/O and streams for blocking code
-//!
-//! aiomisc's chapter bridges functions and iterators; two more bridges
-//! follow the same rules (a bounded buffer, a pool thread given back while
-//! idle, the caller's [`Context`] carried, panics caught).
-//!
-//! [`Unblock`] turns a blocking `Read`, `Write` or `Seek` (a
-//! `std::fs::File`, `Stdin`, a pipe) into `futures-io`'s `AsyncRead`,
-//! `AsyncBufRead`, `AsyncWrite` and `AsyncSeek` (and tokio's, with the
-//! `tokio` feature). Its blocking calls run on the default pool, a given
-//! pool or a thread of its own, through a buffer of [`UNBLOCK_CAPACITY`]
-//! bytes. It is named and built like `blocking::Unblock`:
-//!
-//! ```
-//! use futures::{AsyncReadExt, AsyncWriteExt};
-//! use threadbridge::Unblock;
-//!
-//! let dir = std::env::temp_dir().join(format!("tb-lib-doc-{}", std::process::id()));
-//! std::fs::create_dir_all(&dir).unwrap();
-//! let path = dir.join("greeting");
-//! threadbridge::entrypoint(async {
-//!     let mut file = Unblock::new(std::fs::File::create(&path)?);
-//!     file.write_all(b"written on a pool thread").await?;
-//!     file.close().await?; // the data reached the file
-//!     let mut text = String::new();
-//!     Unblock::new(std::fs::File::open(&path)?).read_to_string(&mut text).await?;
-//!     assert_eq!(text, "written on a pool thread");
-//!     std::io::Result::Ok(())
-//! })
-//! .unwrap();
-//! std::fs::remove_dir_all(&dir).unwrap();
-//! ```
-//!
-//! The other way round, [`sync_iter`] lets blocking code consume an async
-//! `Stream`: the stream runs on an executor (any [`Spawner`]), and the
-//! blocking thread gets an [`Iterator`] ([`SyncIter`]) with a bounded
-//! look-ahead. Dropping the iterator cancels the stream; a panic in the
-//! stream resumes in the iterator. Inside [`entrypoint`], a `threaded`
-//! function needs no executor handle: [`sync_await_iter`].
-//!
-//! ```
-//! use threadbridge::{sync_await_iter, threaded};
-//!
-//! let sum = threaded(|| sync_await_iter(futures::stream::iter(1..=100)).sum::<u32>());
-//! assert_eq!(threadbridge::entrypoint(async { sum.call(()).await }), 5050);
-//! ```
-//!
 //! # Features
 //!
 //! - `runtime` (default): the embedded runtime ([`entrypoint`],
-//!   [`Entrypoint`], [`new_event_loop`], [`EventLoop`]), on `async-executor`.
+//!   [`new_event_loop`], [`EventLoop`] and the [`runtime`] module), on
+//!   `async-executor`.
 //! - `macros` (default): the attributes `#[threaded]`,
 //!   `#[threaded_separate]`, `#[threaded_iterable]` and
 //!   `#[threaded_iterable_separate]`, from the `threadbridge-macros` crate.
@@ -535,21 +447,16 @@
 //!   full pool it waits forever, as any thread pool would. Use
 //!   [`sync_wait`] (which lets the pool start one more thread), a separate
 //!   thread, or another pool.
-//! - An iterator stream whose buffer is empty watches it for up to 5 µs
-//!   (one round of looks, no yield, while the machine is oversubscribed)
-//!   before it yields to its
-//!   executor, so a producer that keeps up costs no
-//!   wake-up per item; once an item arrives it lets a batch gather for up
-//!   to 5 µs more. The executor thread is busy for that long per empty
-//!   poll.
-//! - Each [`entrypoint`] and [`EventLoop`] has its own default pool, seen by
-//!   its tasks and the jobs they start (as each asyncio loop has its own
-//!   default executor in aiomisc); two entrypoints on two threads never
-//!   share one. Threads the loop knows nothing of (a `std::thread` spawned
-//!   in a task) see the process-wide default.
+//! - An iterator stream whose buffer is empty watches it for a few
+//!   microseconds before it yields to its executor, so a producer that
+//!   keeps up costs no wake-up per item; the executor thread is busy for
+//!   that long per empty poll.
+//! - Threads a loop knows nothing of (a `std::thread` spawned in a task)
+//!   see the process-wide default pool, not the loop's.
 //! - User code a worker runs besides the job (a result's or panic payload's
 //!   `Drop`, a waker, a carrier) may panic: the worker catches it, counts
-//!   it in [`PoolStats::stray_panics`] and carries on.
+//!   it in [`PoolStats::stray_panics`](pool::PoolStats::stray_panics) and
+//!   carries on.
 //! - On a current-thread tokio runtime, a [`sync_wait`] on the runtime's own
 //!   thread is detected by asking tokio (`block_in_place`), which refuses by
 //!   panicking. To keep that refusal out of the user's output, the first
@@ -575,7 +482,7 @@ mod cancel;
 mod carrier;
 #[cfg(not(loom))]
 mod contention;
-mod context;
+pub mod context;
 mod default_pool;
 mod error;
 mod io;
@@ -583,9 +490,10 @@ mod iter;
 mod job;
 mod limit;
 mod park;
-mod pool;
+pub mod pool;
 #[cfg(feature = "runtime")]
-mod runtime;
+#[cfg_attr(docsrs, doc(cfg(feature = "runtime")))]
+pub mod runtime;
 mod slot;
 mod sync;
 mod sync_wait;
@@ -595,26 +503,45 @@ mod waker;
 
 pub use callable::Callable;
 pub use cancel::{is_cancelled, wait_cancelled};
-pub use carrier::{register_carrier, Captured, Carrier};
-pub use context::{Context, ContextVar, WithContext};
+pub use context::{Context, ContextVar};
 pub use default_pool::{default_pool, set_default_pool};
 pub use error::SpawnError;
-pub use io::{Unblock, UNBLOCK_CAPACITY, UNBLOCK_MAX_CAPACITY};
+pub use io::Unblock;
 pub use iter::{
     threaded_iterable, threaded_iterable_separate, Close, IteratorWrapper, IteratorWrapperSeparate,
-    ThreadedIterable, ThreadedIterableSeparate, THREADED_ITER_MAX_SIZE,
+    ThreadedIterable,
 };
-pub use pool::{PoolStats, Shutdown, ThreadPool, ThreadPoolBuilder, POOL_SIZE_VAR};
+pub use pool::ThreadPool;
 #[cfg(feature = "runtime")]
 #[cfg_attr(docsrs, doc(cfg(feature = "runtime")))]
-pub use runtime::{entrypoint, new_event_loop, Entrypoint, EventLoop, LoopSpawner, LoopTask};
+pub use runtime::{entrypoint, new_event_loop, EventLoop};
 pub use slot::JoinHandle;
 pub use sync_wait::{
-    sync_await, sync_await_iter, sync_iter, sync_wait, try_sync_await, try_sync_await_iter,
-    try_sync_iter, try_sync_wait, BlockingSection, BoxedTask, Spawner, SyncIter, SyncWaitError,
-    SYNC_ITER_LOOKAHEAD,
+    sync_await, sync_await_iter, sync_iter, sync_wait, Spawner, SyncIter, SyncWaitError,
 };
 pub use threaded::{spawn, threaded, threaded_separate, Threaded};
+
+/// Blocking code waiting for async work: everything [`sync_wait`] and
+/// [`sync_iter`] need, with the forms that return an error instead of
+/// panicking and the types a [`Spawner`] implementation names.
+///
+/// The common items are at the crate root too.
+///
+/// # Examples
+///
+/// ```
+/// use threadbridge::wait::{try_sync_wait, SyncWaitError};
+///
+/// let executor = futures::executor::ThreadPool::new().unwrap();
+/// let answer: Result<u32, SyncWaitError> = try_sync_wait(&executor, async { 6 * 7 });
+/// assert_eq!(answer.unwrap(), 42);
+/// ```
+pub mod wait {
+    pub use crate::sync_wait::{
+        sync_await, sync_await_iter, sync_iter, sync_wait, try_sync_await, try_sync_await_iter,
+        try_sync_iter, try_sync_wait, BlockingSection, BoxedTask, Spawner, SyncIter, SyncWaitError,
+    };
+}
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

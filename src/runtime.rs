@@ -47,7 +47,7 @@ pub fn entrypoint<F: Future>(future: F) -> F::Output {
 /// # Examples
 ///
 /// ```
-/// use threadbridge::{default_pool, Entrypoint};
+/// use threadbridge::{default_pool, runtime::Entrypoint};
 ///
 /// let size = Entrypoint::new().pool_size(3).run(async { default_pool().max_threads() });
 /// assert_eq!(size, 3);
@@ -63,7 +63,7 @@ impl Entrypoint {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(threadbridge::Entrypoint::new().run(async { 1 + 1 }), 2);
+    /// assert_eq!(threadbridge::runtime::Entrypoint::new().run(async { 1 + 1 }), 2);
     /// ```
     pub fn new() -> Entrypoint {
         Entrypoint::default()
@@ -74,7 +74,7 @@ impl Entrypoint {
     /// # Examples
     ///
     /// ```
-    /// let threads = threadbridge::Entrypoint::new()
+    /// let threads = threadbridge::runtime::Entrypoint::new()
     ///     .pool_size(2)
     ///     .run(async { threadbridge::default_pool().max_threads() });
     /// assert_eq!(threads, 2);
@@ -94,7 +94,7 @@ impl Entrypoint {
     /// # Examples
     ///
     /// ```
-    /// let out = threadbridge::Entrypoint::new().run(async { "done" });
+    /// let out = threadbridge::runtime::Entrypoint::new().run(async { "done" });
     /// assert_eq!(out, "done");
     /// ```
     pub fn run<F: Future>(self, future: F) -> F::Output {
@@ -298,7 +298,7 @@ impl EventLoop {
 ///
 /// ```
 /// let event_loop = threadbridge::new_event_loop();
-/// let task: threadbridge::LoopTask<u8> = event_loop.spawn(async { 1 });
+/// let task: threadbridge::runtime::LoopTask<u8> = event_loop.spawn(async { 1 });
 /// assert_eq!(event_loop.run_until_complete(task), 1);
 /// ```
 #[must_use = "dropping a LoopTask cancels its task; use `.detach()` to let it run"]

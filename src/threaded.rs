@@ -152,7 +152,7 @@ impl<F> Threaded<F> {
     ///   close the circle panics instead, which gives its turn to another.
     ///   A limited call that blocks on a handle of its own function
     ///   (`sync_wait`, `block_on`) is not seen, and waits.
-    /// - In a pool's [`on_thread_start`](crate::ThreadPoolBuilder::on_thread_start)
+    /// - In a pool's [`on_thread_start`](crate::pool::ThreadPoolBuilder::on_thread_start)
     ///   hook, a `sync_call` that would wait for its turn panics, as
     ///   `sync_wait` does there, and keeps no place in the queue.
     ///

@@ -18,7 +18,7 @@ fn take_turn() -> std::sync::MutexGuard<'static, ()> {
 #[test]
 fn the_default_pool_is_created_lazily_and_can_be_replaced() {
     let _turn = take_turn();
-    std::env::remove_var(threadbridge::POOL_SIZE_VAR);
+    std::env::remove_var("THREADBRIDGE_POOL_SIZE");
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
     assert_eq!(default_pool().max_threads(), cpus.clamp(4, 32));
     assert_eq!(default_pool().name(), "threadbridge-worker");
@@ -37,7 +37,7 @@ fn the_default_pool_is_created_lazily_and_can_be_replaced() {
     assert_eq!(pool.stats().submitted, 2);
 
     // The entrypoint installs its own pool and puts this one back.
-    let inside = threadbridge::Entrypoint::new()
+    let inside = threadbridge::runtime::Entrypoint::new()
         .pool_size(3)
         .run(async { default_pool().max_threads() });
     assert_eq!(inside, 3);

@@ -25,7 +25,7 @@ use loom::future::block_on;
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::sync::{Arc, Notify};
 use threadbridge::{
-    threaded_separate, try_sync_iter, try_sync_wait, BoxedTask, IteratorWrapper,
+    threaded_separate, wait::try_sync_iter, wait::try_sync_wait, wait::BoxedTask, IteratorWrapper,
     IteratorWrapperSeparate, Spawner, ThreadPool, Unblock,
 };
 

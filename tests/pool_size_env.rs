@@ -1,7 +1,10 @@
 //! `THREADBRIDGE_POOL_SIZE` sizes the default pool; a bad value is a clear
 //! panic naming the variable. (Its own process: it sets the environment.)
 
-use threadbridge::{ThreadPool, POOL_SIZE_VAR};
+use threadbridge::ThreadPool;
+
+// The variable documented on `ThreadPool::new`.
+const POOL_SIZE_VAR: &str = "THREADBRIDGE_POOL_SIZE";
 
 #[test]
 fn the_environment_variable_sizes_pools_and_rejects_bad_values() {

@@ -45,7 +45,7 @@ pub fn file_copy(settings: &Settings) -> Vec<Report> {
         let start = Instant::now();
         let copied = match index {
             0 | 1 => futures::executor::block_on(async {
-                let capacity = [threadbridge::UNBLOCK_CAPACITY, 1 << 20][index];
+                let capacity = [64 * 1024, 1 << 20][index];
                 let (from, to) = (File::open(&from).unwrap(), File::create(&to).unwrap());
                 let mut reader = threadbridge::Unblock::with_capacity(capacity, from);
                 let mut writer = threadbridge::Unblock::with_capacity(capacity, to);

@@ -32,14 +32,7 @@ use crate::ThreadPool;
 /// bulk copy on a busy machine, a bigger buffer
 /// ([`Unblock::with_capacity`], e.g. 1 MiB) means fewer hand-offs between
 /// threads; `blocking::Unblock` takes 8 MiB.
-///
-/// # Examples
-///
-/// ```
-/// let file = threadbridge::Unblock::new(std::io::empty());
-/// assert_eq!(file.capacity(), threadbridge::UNBLOCK_CAPACITY);
-/// ```
-pub const UNBLOCK_CAPACITY: usize = 64 * 1024;
+pub(crate) const UNBLOCK_CAPACITY: usize = 64 * 1024;
 
 /// The largest buffer an [`Unblock`] takes: 1 GiB. A bigger
 /// [`Unblock::with_capacity`] (up to `usize::MAX`) is clamped to it, so an
@@ -47,14 +40,7 @@ pub const UNBLOCK_CAPACITY: usize = 64 * 1024;
 /// memory. Whatever the capacity, the blocking side reads in chunks of at
 /// most 1 MiB, allocated as the data comes: a huge buffer costs memory only
 /// for what is actually buffered.
-///
-/// # Examples
-///
-/// ```
-/// let reader = threadbridge::Unblock::with_capacity(usize::MAX, std::io::empty());
-/// assert_eq!(reader.capacity(), threadbridge::UNBLOCK_MAX_CAPACITY);
-/// ```
-pub const UNBLOCK_MAX_CAPACITY: usize = 1 << 30;
+pub(crate) const UNBLOCK_MAX_CAPACITY: usize = 1 << 30;
 
 /// A blocking `Read`, `Write` and/or `Seek` (a `std::fs::File`, `Stdin`,
 /// a pipe, a serial port...) turned into async I/O: the blocking calls run
@@ -69,7 +55,7 @@ pub const UNBLOCK_MAX_CAPACITY: usize = 1 << 30;
 ///
 /// # Buffering and threads
 ///
-/// Reads and writes go through a buffer of [`UNBLOCK_CAPACITY`] bytes (or
+/// Reads and writes go through a buffer of 64 KiB (or
 /// [`Unblock::with_capacity`]): reading, the blocking side reads ahead
 /// until the buffer is full; writing, `poll_write` copies into the buffer
 /// and returns, and the blocking side writes it out. A blocking side with
@@ -104,9 +90,9 @@ pub const UNBLOCK_MAX_CAPACITY: usize = 1 << 30;
 ///   that says so; a `write` of 0 bytes is
 ///   [`WriteZero`](io::ErrorKind::WriteZero), as in std's `write_all`.
 /// - Other user code the blocking side runs (the task's waker, registered
-///   [`Carrier`](crate::Carrier)s, the inner object's `Drop`) may panic
+///   [`Carrier`](crate::context::Carrier)s, the inner object's `Drop`) may panic
 ///   too: the panic is caught and counted in the pool's
-///   [`stray_panics`](crate::PoolStats::stray_panics), and the wrapper goes
+///   [`stray_panics`](crate::pool::PoolStats::stray_panics), and the wrapper goes
 ///   on. A carrier that panics around a run (or skips it) fails the request
 ///   that run was for, with an error of kind `Other` that names the panic.
 /// - After the end of input, reads return 0 until a seek.
@@ -200,7 +186,7 @@ enum Host {
 }
 
 impl<T: Send + 'static> Unblock<T> {
-    /// Wraps `inner`, with a buffer of [`UNBLOCK_CAPACITY`] bytes and its
+    /// Wraps `inner`, with a buffer of 64 KiB and its
     /// blocking side on the default pool. Nothing runs until the first
     /// read, write or seek; the caller's [`Context`](crate::Context) is
     /// captured now.
@@ -221,7 +207,7 @@ impl<T: Send + 'static> Unblock<T> {
 
     /// Wraps `inner` with a buffer of `capacity` bytes (the argument order
     /// of `blocking::Unblock::with_capacity`), at most
-    /// [`UNBLOCK_MAX_CAPACITY`]: a bigger one is clamped to it. The buffer
+    /// 1 GiB: a bigger one is clamped to it. The buffer
     /// is not allocated up front; it grows with what is buffered, in chunks
     /// of up to half the capacity (at most 1 MiB each).
     ///
@@ -315,7 +301,7 @@ impl<T: Send + 'static> Unblock<T> {
     ///
     /// ```
     /// let stdin = threadbridge::Unblock::new(std::io::stdin());
-    /// assert_eq!(stdin.capacity(), threadbridge::UNBLOCK_CAPACITY);
+    /// assert_eq!(stdin.capacity(), 64 * 1024);
     /// ```
     pub fn capacity(&self) -> usize {
         self.shared.capacity

@@ -12,8 +12,5 @@ mod threaded_iterable;
 mod wrapper;
 
 pub use bridge::Close;
-pub use threaded_iterable::{
-    threaded_iterable, threaded_iterable_separate, ThreadedIterable, ThreadedIterableSeparate,
-    THREADED_ITER_MAX_SIZE,
-};
+pub use threaded_iterable::{threaded_iterable, threaded_iterable_separate, ThreadedIterable};
 pub use wrapper::{IteratorWrapper, IteratorWrapperSeparate};

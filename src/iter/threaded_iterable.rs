@@ -12,8 +12,8 @@ use crate::threaded::Threaded;
 use crate::ThreadPool;
 
 /// The buffer [`threaded_iterable`](fn@threaded_iterable), [`threaded_iterable_separate`](fn@threaded_iterable_separate) and
-/// [`Threaded::iter`] give unless told otherwise.
-pub const THREADED_ITER_MAX_SIZE: usize = 1024;
+/// [`Threaded::iter`] give unless told otherwise (documented as 1024).
+pub(crate) const THREADED_ITER_MAX_SIZE: usize = 1024;
 
 /// A function returning an iterator, wrapped so that each call streams the
 /// items from another thread: a pool (from
@@ -46,7 +46,7 @@ pub struct ThreadedIterable<F> {
 /// the pool given with [`ThreadedIterable::with_pool`]). This is aiomisc's
 /// `@threaded_iterable`.
 ///
-/// The buffer holds [`THREADED_ITER_MAX_SIZE`] (1024) items by default, so
+/// The buffer holds 1024 items by default, so
 /// an idle consumer of a fast producer holds neither unbounded memory nor a
 /// pool thread. aiomisc's default, `max_size=0` (no bound), is
 /// [`ThreadedIterable::max_size`]`(0)`.
@@ -148,26 +148,6 @@ impl<F> ThreadedIterable<F> {
     }
 }
 
-/// aiomisc's name for a [`ThreadedIterable`] whose calls produce their
-/// items on a thread of their own; what
-/// [`threaded_iterable_separate`](fn@threaded_iterable_separate) returns.
-/// It is the same type: the producer's home is data, not a type.
-///
-/// # Examples
-///
-/// ```
-/// use futures::StreamExt;
-/// use threadbridge::{threaded_iterable_separate, ThreadedIterableSeparate};
-///
-/// fn names() -> std::iter::Once<Option<String>> {
-///     std::iter::once(std::thread::current().name().map(String::from))
-/// }
-/// let producer: ThreadedIterableSeparate<_> = threaded_iterable_separate(names);
-/// let name = futures::executor::block_on(producer.call(()).next()).flatten();
-/// assert_eq!(name.as_deref(), Some("threadbridge-separate"));
-/// ```
-pub type ThreadedIterableSeparate<F> = ThreadedIterable<F>;
-
 /// Wraps a function that returns an iterator, so that each call gives an
 /// [`IteratorWrapper`] stream of its items, produced on a new thread of its
 /// own (started at the first poll, named `threadbridge-separate`). This is
@@ -176,7 +156,7 @@ pub type ThreadedIterableSeparate<F> = ThreadedIterable<F>;
 ///
 /// It is [`threaded_iterable`](fn@threaded_iterable) with the producer's
 /// home set to a thread of its own; [`ThreadedIterable::with_pool`] would
-/// move it to a pool. The buffer holds [`THREADED_ITER_MAX_SIZE`] (1024)
+/// move it to a pool. The buffer holds 1024
 /// items by default; [`ThreadedIterable::max_size`]`(0)` removes the bound,
 /// as aiomisc's default does.
 ///
@@ -204,7 +184,7 @@ impl<F> Threaded<F> {
     /// For a function that returns an iterator: calls it where this
     /// `Threaded` runs (its pool, or a thread of its own for
     /// [`threaded_separate`](fn@crate::threaded_separate)) and streams the
-    /// iterator's items, with a buffer of [`THREADED_ITER_MAX_SIZE`] (1024)
+    /// iterator's items, with a buffer of 1024
     /// items.
     ///
     /// This is what aiomisc's `@threaded` does for a generator function;

@@ -20,13 +20,7 @@ use shared::{Config, StartHook, ThreadHook};
 
 /// The environment variable that sizes pools built without
 /// [`ThreadPoolBuilder::max_threads`], the default pool among them.
-///
-/// # Examples
-///
-/// ```
-/// assert_eq!(threadbridge::POOL_SIZE_VAR, "THREADBRIDGE_POOL_SIZE");
-/// ```
-pub const POOL_SIZE_VAR: &str = "THREADBRIDGE_POOL_SIZE";
+const POOL_SIZE_VAR: &str = "THREADBRIDGE_POOL_SIZE";
 
 /// The size a pool gets when none is given: `THREADBRIDGE_POOL_SIZE` when
 /// set, else `min(max(cpus, 4), 32)` as in aiomisc.

@@ -61,7 +61,7 @@ impl Counters {
 #[non_exhaustive]
 pub struct PoolStats {
     /// Worker threads alive now, not counting those already leaving (in
-    /// their [`on_thread_stop`](crate::ThreadPoolBuilder::on_thread_stop)
+    /// their [`on_thread_stop`](crate::pool::ThreadPoolBuilder::on_thread_stop)
     /// hook, which no longer count against the bound either).
     pub threads: usize,
     /// Workers waiting for work.

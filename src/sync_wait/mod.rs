@@ -16,9 +16,7 @@ use std::task::{self, Poll, Waker};
 
 use spawner::Refusal;
 pub use spawner::{BlockingSection, BoxedTask, Spawner};
-pub use stream::{
-    sync_await_iter, sync_iter, try_sync_await_iter, try_sync_iter, SyncIter, SYNC_ITER_LOOKAHEAD,
-};
+pub use stream::{sync_await_iter, sync_iter, try_sync_await_iter, try_sync_iter, SyncIter};
 
 use crate::park::block_on;
 use crate::pool::Shared;
@@ -97,7 +95,7 @@ where
 /// # Examples
 ///
 /// ```
-/// use threadbridge::try_sync_wait;
+/// use threadbridge::wait::try_sync_wait;
 ///
 /// let event_loop = threadbridge::new_event_loop();
 /// let spawner = event_loop.spawner();
@@ -169,7 +167,7 @@ where
 /// # Examples
 ///
 /// ```
-/// let error = threadbridge::try_sync_await(async { 1 }).unwrap_err();
+/// let error = threadbridge::wait::try_sync_await(async { 1 }).unwrap_err();
 /// assert!(error.is_no_loop());
 /// ```
 #[track_caller]
@@ -188,7 +186,7 @@ where
 /// # Examples
 ///
 /// ```
-/// let error = threadbridge::try_sync_await(async {}).unwrap_err();
+/// let error = threadbridge::wait::try_sync_await(async {}).unwrap_err();
 /// assert_eq!(
 ///     error.to_string(),
 ///     "threadbridge: sync_await found no event loop to wait on: call it from a \
@@ -218,7 +216,7 @@ impl SyncWaitError {
     ///
     /// ```
     /// let spawner = threadbridge::new_event_loop().spawner(); // the loop is dropped at once
-    /// let error = threadbridge::try_sync_wait(&spawner, async {}).unwrap_err();
+    /// let error = threadbridge::wait::try_sync_wait(&spawner, async {}).unwrap_err();
     /// assert!(error.is_refused());
     /// ```
     pub fn is_refused(&self) -> bool {
@@ -238,7 +236,7 @@ impl SyncWaitError {
     /// // the future with it.
     /// let waiter = event_loop.run_until_complete(async move {
     ///     let waiter = std::thread::spawn(move || {
-    ///         threadbridge::try_sync_wait(&spawner, async move {
+    ///         threadbridge::wait::try_sync_wait(&spawner, async move {
     ///             started.send(()).await.unwrap();
     ///             std::future::pending::<()>().await
     ///         })
@@ -259,7 +257,7 @@ impl SyncWaitError {
     /// # Examples
     ///
     /// ```
-    /// assert!(threadbridge::try_sync_await(async {}).unwrap_err().is_no_loop());
+    /// assert!(threadbridge::wait::try_sync_await(async {}).unwrap_err().is_no_loop());
     /// ```
     pub fn is_no_loop(&self) -> bool {
         matches!(self.kind, Kind::NoLoop)
@@ -275,7 +273,7 @@ impl SyncWaitError {
     ///
     /// ```
     /// let event_loop = threadbridge::new_event_loop();
-    /// let error = threadbridge::try_sync_wait(&event_loop.spawner(), async { 1 }).unwrap_err();
+    /// let error = threadbridge::wait::try_sync_wait(&event_loop.spawner(), async { 1 }).unwrap_err();
     /// assert!(error.is_not_running());
     /// ```
     #[cfg(feature = "runtime")]

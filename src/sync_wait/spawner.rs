@@ -15,7 +15,7 @@ use super::Forever;
 /// # Examples
 ///
 /// ```
-/// let task: threadbridge::BoxedTask = Box::pin(async {});
+/// let task: threadbridge::wait::BoxedTask = Box::pin(async {});
 /// futures::executor::block_on(task);
 /// ```
 pub type BoxedTask = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
@@ -24,7 +24,7 @@ pub type BoxedTask = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 ///
 /// It is implemented for
 /// - every [`futures_task::Spawn`] (so `futures::executor::ThreadPool`, the
-///   embedded runtime's [`LoopSpawner`](crate::LoopSpawner), and
+///   embedded runtime's [`LoopSpawner`](crate::runtime::LoopSpawner), and
 ///   `&`/`Box`/`Arc` of them);
 /// - `async_executor::Executor` and `Arc<async_executor::Executor>`, which
 ///   is also `smol::Executor` (feature `async-executor`, on with the
@@ -44,7 +44,7 @@ pub type BoxedTask = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 /// struct ThreadPerTask;
 ///
 /// impl Spawner<()> for ThreadPerTask {
-///     fn spawn_task(&self, task: threadbridge::BoxedTask) -> Result<(), futures::task::SpawnError> {
+///     fn spawn_task(&self, task: threadbridge::wait::BoxedTask) -> Result<(), futures::task::SpawnError> {
 ///         std::thread::spawn(move || futures::executor::block_on(task));
 ///         Ok(())
 ///     }
@@ -113,7 +113,7 @@ pub trait Spawner<Marker> {
 /// use std::sync::atomic::{AtomicUsize, Ordering};
 /// use std::sync::Arc;
 ///
-/// use threadbridge::{sync_wait, BlockingSection, BoxedTask, Spawner};
+/// use threadbridge::{sync_wait, Spawner, wait::{BlockingSection, BoxedTask}};
 ///
 /// struct Counted(futures::executor::ThreadPool, Arc<AtomicUsize>);
 ///
@@ -169,7 +169,7 @@ impl BlockingSection {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(threadbridge::BlockingSection::plain().run(|| 1), 1);
+    /// assert_eq!(threadbridge::wait::BlockingSection::plain().run(|| 1), 1);
     /// ```
     pub fn plain() -> BlockingSection {
         BlockingSection::of(How::Plain)
@@ -200,7 +200,7 @@ impl BlockingSection {
     /// # Examples
     ///
     /// ```
-    /// let section = threadbridge::BlockingSection::new(|wait| wait());
+    /// let section = threadbridge::wait::BlockingSection::new(|wait| wait());
     /// assert_eq!(section.run(|| "waited"), "waited");
     /// ```
     pub fn new(section: impl Fn(&mut dyn FnMut()) + Send + Sync + 'static) -> BlockingSection {

@@ -22,16 +22,9 @@ use crate::sync::{lock, Arc, Ordering};
 use crate::Context;
 
 /// The look-ahead [`sync_iter`] and [`sync_await_iter`] give: at most this
-/// many items wait in the buffer for the blocking thread.
-///
-/// # Examples
-///
-/// ```
-/// let executor = futures::executor::ThreadPool::new().unwrap();
-/// let numbers = futures::stream::iter(0..threadbridge::SYNC_ITER_LOOKAHEAD);
-/// assert_eq!(threadbridge::sync_iter(&executor, numbers).count(), 64);
-/// ```
-pub const SYNC_ITER_LOOKAHEAD: usize = 64;
+/// many items wait in the buffer for the blocking thread (documented on
+/// [`SyncIter`]).
+pub(crate) const SYNC_ITER_LOOKAHEAD: usize = 64;
 
 /// An [`Iterator`] over a `Stream`'s items, for blocking code; from
 /// [`sync_iter`], [`try_sync_iter`], [`sync_await_iter`] or
@@ -85,7 +78,7 @@ struct Reader<T> {
 /// Runs `stream` on the executor behind `spawner` (the forms
 /// [`sync_wait`](crate::sync_wait) accepts: see [`Spawner`]) and returns a
 /// blocking [`SyncIter`] over its items, with a look-ahead of
-/// [`SYNC_ITER_LOOKAHEAD`] items.
+/// 64 items.
 ///
 /// The stream runs inside the calling thread's [`Context`].
 ///
@@ -137,7 +130,7 @@ where
 ///
 /// ```
 /// let executor = futures::executor::ThreadPool::new().unwrap();
-/// let items: Vec<u8> = threadbridge::try_sync_iter(&executor, futures::stream::iter([1, 2]), 1)
+/// let items: Vec<u8> = threadbridge::wait::try_sync_iter(&executor, futures::stream::iter([1, 2]), 1)
 ///     .unwrap()
 ///     .collect();
 /// assert_eq!(items, [1, 2]);
@@ -204,7 +197,7 @@ where
 /// # Examples
 ///
 /// ```
-/// let error = threadbridge::try_sync_await_iter(futures::stream::iter([1]), 8).unwrap_err();
+/// let error = threadbridge::wait::try_sync_await_iter(futures::stream::iter([1]), 8).unwrap_err();
 /// assert!(error.is_no_loop());
 /// ```
 #[track_caller]

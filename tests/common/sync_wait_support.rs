@@ -12,7 +12,11 @@ use std::thread;
 use std::time::Duration;
 
 #[cfg(feature = "runtime")]
-use threadbridge::{sync_await, sync_wait, try_sync_await, try_sync_wait, SyncWaitError};
+use threadbridge::{
+    sync_await, sync_wait,
+    wait::{try_sync_await, try_sync_wait},
+    SyncWaitError,
+};
 
 /// Long enough for a loaded 2-core machine, short enough to notice a hang.
 pub const LIMIT: Duration = Duration::from_secs(20);

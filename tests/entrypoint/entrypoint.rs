@@ -7,7 +7,7 @@
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use threadbridge::{default_pool, new_event_loop, threaded, Entrypoint};
+use threadbridge::{default_pool, new_event_loop, runtime::Entrypoint, threaded};
 
 /// The default pool is process-wide: tests that swap it take turns.
 static DEFAULT_POOL: std::sync::Mutex<()> = std::sync::Mutex::new(());

@@ -63,7 +63,7 @@ fn overlapping_entrypoints_each_have_their_own_default_pool() {
         let (b_done, b_done_rx) = mpsc::channel::<()>();
         let barrier = both_inside.clone();
         let a = thread::spawn(move || {
-            threadbridge::Entrypoint::new()
+            threadbridge::runtime::Entrypoint::new()
                 .pool_size(2)
                 .run(async move {
                     let first = sizes_seen().await;
@@ -78,7 +78,7 @@ fn overlapping_entrypoints_each_have_their_own_default_pool() {
         });
         let barrier = both_inside.clone();
         let b = thread::spawn(move || {
-            threadbridge::Entrypoint::new()
+            threadbridge::runtime::Entrypoint::new()
                 .pool_size(5)
                 .run(async move {
                     barrier.wait();
@@ -100,7 +100,8 @@ fn overlapping_entrypoints_each_have_their_own_default_pool() {
 fn an_event_loop_nobody_runs_fails_a_wait_at_once() {
     common::with_deadline("loop not running", common::DEADLINE, || {
         let event_loop = threadbridge::new_event_loop();
-        let error = threadbridge::try_sync_wait(&event_loop.spawner(), async { 1 }).unwrap_err();
+        let error =
+            threadbridge::wait::try_sync_wait(&event_loop.spawner(), async { 1 }).unwrap_err();
         assert!(error.is_not_running(), "{error}");
         assert!(
             error.to_string().contains("no thread is running"),

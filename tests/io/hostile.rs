@@ -19,7 +19,10 @@ use std::time::Duration;
 
 use common::{eventually, on_every_runtime, with_deadline, DEADLINE};
 use futures::io::{AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
-use threadbridge::{register_carrier, Captured, Carrier, ThreadPool, Unblock};
+use threadbridge::{
+    context::{register_carrier, Captured, Carrier},
+    ThreadPool, Unblock,
+};
 
 // ---- a scriptable hostile inner object ----
 
@@ -712,12 +715,12 @@ fn huge_capacities_are_clamped_and_allocate_only_what_is_buffered() {
         return;
     }
     on_every_runtime(|| async {
-        for capacity in [usize::MAX, 1 << 40, threadbridge::UNBLOCK_MAX_CAPACITY + 1] {
+        for capacity in [usize::MAX, 1 << 40, crate::MAX_CAPACITY + 1] {
             let pool = ThreadPool::new(1);
             let data = bytes(300_000);
             let mut reader =
                 Unblock::with_capacity(capacity, Cursor::new(data.clone())).with_pool(&pool);
-            assert_eq!(reader.capacity(), threadbridge::UNBLOCK_MAX_CAPACITY);
+            assert_eq!(reader.capacity(), crate::MAX_CAPACITY);
             let mut read = Vec::new();
             reader.read_to_end(&mut read).await.unwrap();
             assert!(read == data);

@@ -14,6 +14,10 @@ use common::on_every_runtime;
 use futures::io::{AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use threadbridge::{ContextVar, ThreadPool, Unblock};
 
+/// `Unblock`'s documented buffer size, and the largest it takes.
+const DEFAULT_CAPACITY: usize = 64 * 1024;
+const MAX_CAPACITY: usize = 1 << 30;
+
 /// The pool every wrapper here runs on unless a test gives its own: the
 /// default pool is swapped by the entrypoint bodies of tests running in
 /// parallel (the doctests and examples cover the default pool).
@@ -36,7 +40,7 @@ fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-const CAPACITIES: [usize; 4] = [1, 7, 4096, threadbridge::UNBLOCK_CAPACITY];
+const CAPACITIES: [usize; 4] = [1, 7, 4096, DEFAULT_CAPACITY];
 
 #[test]
 fn round_trips_are_byte_exact_at_every_capacity() {
@@ -83,10 +87,7 @@ fn a_file_copied_through_two_wrappers_is_identical() {
         );
         let data = random_bytes(300_000, 9);
         std::fs::write(&from, &data).unwrap();
-        let mut reader = unblock(
-            threadbridge::UNBLOCK_CAPACITY,
-            std::fs::File::open(&from).unwrap(),
-        );
+        let mut reader = unblock(DEFAULT_CAPACITY, std::fs::File::open(&from).unwrap());
         let mut writer = unblock(5000, std::fs::File::create(&to).unwrap());
         let copied = futures::io::copy_buf(&mut reader, &mut writer)
             .await
@@ -373,7 +374,7 @@ impl Write for SharedVec {
 fn into_inner_gives_the_object_back() {
     on_every_runtime(|| async {
         // Never used.
-        let cursor = unblock(threadbridge::UNBLOCK_CAPACITY, Cursor::new(vec![1, 2, 3]))
+        let cursor = unblock(DEFAULT_CAPACITY, Cursor::new(vec![1, 2, 3]))
             .into_inner()
             .await;
         assert_eq!(cursor.into_inner(), [1, 2, 3]);
@@ -396,7 +397,7 @@ fn a_panic_in_the_inner_object_is_an_error_and_spares_the_worker() {
     }
     on_every_runtime(|| async {
         let pool = ThreadPool::new(1);
-        let mut reader = unblock(threadbridge::UNBLOCK_CAPACITY, Panicking).with_pool(&pool);
+        let mut reader = unblock(DEFAULT_CAPACITY, Panicking).with_pool(&pool);
         let error = reader.read(&mut [0; 4]).await.unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::Other);
         assert_eq!(
@@ -468,9 +469,7 @@ fn the_blocking_side_runs_in_the_creators_context() {
         }
     }
     on_every_runtime(|| async {
-        let mut reader = USER.scope("alice", || {
-            unblock(threadbridge::UNBLOCK_CAPACITY, WhoReads)
-        });
+        let mut reader = USER.scope("alice", || unblock(DEFAULT_CAPACITY, WhoReads));
         let mut buf = [0; 5];
         reader.read_exact(&mut buf).await.unwrap();
         assert_eq!(&buf, b"alice");
@@ -491,12 +490,14 @@ fn the_blocking_side_sees_the_creators_event_loop() {
         }
     }
     common::with_deadline("event loop", common::DEADLINE, || {
-        let size = threadbridge::Entrypoint::new().pool_size(3).run(async {
-            let mut reader = unblock(4, PoolSize);
-            let mut byte = [0; 1];
-            reader.read_exact(&mut byte).await.unwrap();
-            byte[0]
-        });
+        let size = threadbridge::runtime::Entrypoint::new()
+            .pool_size(3)
+            .run(async {
+                let mut reader = unblock(4, PoolSize);
+                let mut byte = [0; 1];
+                reader.read_exact(&mut byte).await.unwrap();
+                byte[0]
+            });
         assert_eq!(size, 3);
     });
 }
@@ -507,7 +508,7 @@ fn tokio_copy_works_without_a_compat_layer() {
     on_every_runtime(|| async {
         let data = random_bytes(100_000, 8);
         let mut reader = unblock(1000, Cursor::new(data.clone()));
-        let mut writer = unblock(threadbridge::UNBLOCK_CAPACITY, Vec::new());
+        let mut writer = unblock(DEFAULT_CAPACITY, Vec::new());
         let n = tokio::io::copy(&mut reader, &mut writer).await.unwrap();
         tokio::io::AsyncWriteExt::shutdown(&mut writer)
             .await

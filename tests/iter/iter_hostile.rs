@@ -23,8 +23,8 @@ use common::{with_deadline, DEADLINE};
 use futures::executor::block_on;
 use futures::StreamExt;
 use threadbridge::{
-    threaded_iterable, threaded_iterable_separate, IteratorWrapper, IteratorWrapperSeparate,
-    PoolStats, ThreadPool,
+    pool::PoolStats, threaded_iterable, threaded_iterable_separate, IteratorWrapper,
+    IteratorWrapperSeparate, ThreadPool,
 };
 
 /// The ways to make a bridge.

@@ -69,7 +69,7 @@ fn threaded_iter_streams_what_a_function_returns() {
     on_every_runtime(|| async {
         let pool = ThreadPool::new(1);
         let on_pool = threaded(|to: u64| 0..to).with_pool(&pool).iter(ITEMS);
-        assert_eq!(on_pool.max_size(), threadbridge::THREADED_ITER_MAX_SIZE);
+        assert_eq!(on_pool.max_size(), 1024);
         assert_eq!(on_pool.collect::<Vec<_>>().await, expected());
 
         let names =

@@ -18,8 +18,8 @@ use std::time::Duration;
 use common::{eventually, with_deadline, DEADLINE};
 use futures::StreamExt;
 use threadbridge::{
-    register_carrier, sync_wait, threaded_iterable, Captured, Carrier, IteratorWrapper,
-    IteratorWrapperSeparate, JoinHandle, ThreadPool,
+    context::register_carrier, context::Captured, context::Carrier, sync_wait, threaded_iterable,
+    IteratorWrapper, IteratorWrapperSeparate, JoinHandle, ThreadPool,
 };
 
 /// A value whose `Drop` panics.
@@ -291,16 +291,13 @@ fn threaded_iterables_are_bounded_by_default() {
         })
         .with_pool(&pool);
         let mut stream = endless.call(());
-        assert_eq!(stream.max_size(), threadbridge::THREADED_ITER_MAX_SIZE);
+        assert_eq!(stream.max_size(), 1024);
         assert_eq!(futures::executor::block_on(stream.next()), Some(0));
         // The producer parks (gives its worker back) once the buffer is full.
         assert!(eventually(DEADLINE, || pool.stats().running == 0));
-        assert!(pulled.load(Ordering::SeqCst) <= threadbridge::THREADED_ITER_MAX_SIZE + 2);
+        assert!(pulled.load(Ordering::SeqCst) <= 1024 + 2);
         let separate = threadbridge::threaded_iterable_separate(|| 0..1);
-        assert_eq!(
-            separate.call(()).max_size(),
-            threadbridge::THREADED_ITER_MAX_SIZE
-        );
+        assert_eq!(separate.call(()).max_size(), 1024);
     });
 }
 

@@ -11,7 +11,7 @@ const CALLS: u64 = 2_000;
 
 /// Awaits `CALLS` jobs one by one (half of them panicking) and checks the
 /// counters right after each; returns the final stats.
-async fn count_as_we_go(pool: &ThreadPool) -> threadbridge::PoolStats {
+async fn count_as_we_go(pool: &ThreadPool) -> threadbridge::pool::PoolStats {
     for call in 1..=CALLS {
         let handle = pool.spawn(move || {
             if call % 2 == 0 {
@@ -30,7 +30,7 @@ async fn count_as_we_go(pool: &ThreadPool) -> threadbridge::PoolStats {
     pool.stats()
 }
 
-fn check(stats: threadbridge::PoolStats) {
+fn check(stats: threadbridge::pool::PoolStats) {
     assert_eq!(stats.submitted, CALLS);
     assert_eq!(stats.completed, CALLS / 2);
     assert_eq!(stats.panicked, CALLS / 2);

@@ -88,7 +88,9 @@ fn each_call_waits_on_its_own_loop() {
 fn outside_a_loop_the_fallible_form_says_there_is_none() {
     let error = within("test", || {
         // A pool call made outside any loop carries none either.
-        futures::executor::block_on(threaded(|| threadbridge::try_sync_await(async {})).call(()))
+        futures::executor::block_on(
+            threaded(|| threadbridge::wait::try_sync_await(async {})).call(()),
+        )
     })
     .unwrap_err();
     assert!(error.is_no_loop(), "{error}");
@@ -115,7 +117,7 @@ fn the_loop_is_not_left_behind_on_a_pool_thread() {
         let pool = pool.clone();
         within(ENTRYPOINT_THREAD, move || {
             new_event_loop().run_until_complete(async move {
-                threaded(|| threadbridge::try_sync_await(async { 1 }).is_ok())
+                threaded(|| threadbridge::wait::try_sync_await(async { 1 }).is_ok())
                     .with_pool(&pool)
                     .call(())
                     .await
@@ -123,7 +125,7 @@ fn the_loop_is_not_left_behind_on_a_pool_thread() {
         })
     };
     let outside = futures::executor::block_on(
-        threaded(|| threadbridge::try_sync_await(async { 1 }).is_ok())
+        threaded(|| threadbridge::wait::try_sync_await(async { 1 }).is_ok())
             .with_pool(&pool)
             .call(()),
     );

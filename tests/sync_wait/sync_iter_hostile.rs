@@ -18,7 +18,11 @@ use std::task::{Context, Poll, Wake, Waker};
 use common::sync_wait_support::SmolRuntime;
 use common::sync_wait_support::{message, within, ENTRYPOINT_THREAD};
 use futures::stream::{self, Stream, StreamExt};
-use threadbridge::{sync_iter, try_sync_iter, BoxedTask, Spawner, ThreadPool};
+use threadbridge::{
+    sync_iter,
+    wait::{try_sync_iter, BoxedTask},
+    Spawner, ThreadPool,
+};
 
 /// The name of the futures executor's threads in these tests.
 const EXEC_THREAD: &str = "sync-iter-exec";
@@ -521,9 +525,9 @@ impl Spawner<()> for SteppedBySection {
         Ok(())
     }
 
-    fn blocking_section(&self) -> threadbridge::BlockingSection {
+    fn blocking_section(&self) -> threadbridge::wait::BlockingSection {
         let (step, sections) = (self.step.clone(), self.sections.clone());
-        threadbridge::BlockingSection::new(move |wait| {
+        threadbridge::wait::BlockingSection::new(move |wait| {
             sections.fetch_add(1, Ordering::SeqCst);
             let _ = step.try_send(());
             wait()
@@ -554,7 +558,7 @@ fn every_wait_of_next_runs_in_the_spawners_own_blocking_section() {
 
 #[test]
 fn a_custom_section_that_never_calls_the_wait_is_a_clear_panic() {
-    let section = threadbridge::BlockingSection::new(|_wait| {});
+    let section = threadbridge::wait::BlockingSection::new(|_wait| {});
     let text = panic_text(|| section.run(|| ()));
     assert!(text.contains("without calling the wait"), "{text}");
 }
@@ -765,7 +769,8 @@ fn an_iterator_whose_loop_no_thread_runs_any_more_hands_out_its_buffer_then_pani
             rx.recv().await.unwrap()
         });
         // The loop lives on, but no thread runs it.
-        let waited = threadbridge::try_sync_wait(&event_loop.spawner(), async { 1 }).unwrap_err();
+        let waited =
+            threadbridge::wait::try_sync_wait(&event_loop.spawner(), async { 1 }).unwrap_err();
         let buffered = [iter.next(), iter.next()];
         let text = panic_text(|| {
             iter.next();

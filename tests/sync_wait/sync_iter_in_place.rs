@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
 use sync_wait_support::{message, within, ENTRYPOINT_THREAD};
-use threadbridge::{sync_iter, try_sync_iter};
+use threadbridge::{sync_iter, wait::try_sync_iter};
 use tokio::runtime::{Builder, Handle, Runtime};
 
 fn multi_thread(workers: usize) -> Runtime {

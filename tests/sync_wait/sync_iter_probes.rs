@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use common::sync_wait_support::message;
 use futures::stream::{self, Stream, StreamExt};
-use threadbridge::{sync_iter, sync_wait, try_sync_iter};
+use threadbridge::{sync_iter, sync_wait, wait::try_sync_iter};
 use tokio::runtime::{Builder, Handle, Runtime};
 
 /// Each body here takes well under a second; a hang fails after this.
@@ -140,7 +140,7 @@ fn sync_iters_in_more_tasks_than_workers_finish_on_1_2_and_4_workers_at_every_lo
     let ready: fn(u64) -> Numbers = |n| Box::pin(stream::iter(0..n));
     let cases = [
         (1, 8, 1, slow),
-        (2, 8, threadbridge::SYNC_ITER_LOOKAHEAD, slow),
+        (2, 8, 64, slow),
         (4, 16, usize::MAX, slow),
         (1, 8, 1, woken),
         (2, 16, 0, ready),
@@ -469,8 +469,9 @@ fn sync_await_iter_in_a_tokio_task_reports_no_loop_as_sync_await_does() {
     let (waited, iterated) = within("sync_await_iter in a tokio task", || {
         multi_thread(1).block_on(async {
             tokio::spawn(async {
-                let waited = threadbridge::try_sync_await(async { 1 }).unwrap_err();
-                let iterated = threadbridge::try_sync_await_iter(stream::iter([1]), 1).unwrap_err();
+                let waited = threadbridge::wait::try_sync_await(async { 1 }).unwrap_err();
+                let iterated =
+                    threadbridge::wait::try_sync_await_iter(stream::iter([1]), 1).unwrap_err();
                 (waited.is_no_loop(), iterated.is_no_loop())
             })
             .await
@@ -489,7 +490,7 @@ fn sync_await_iter_in_a_nested_threaded_call_iterates_over_threaded_calls() {
             let iterate = threadbridge::threaded(move || {
                 let double = double.clone();
                 let doubled = from_thread(10).then(move |n| double.call(n));
-                threadbridge::try_sync_await_iter(doubled, 1)
+                threadbridge::wait::try_sync_await_iter(doubled, 1)
                     .unwrap()
                     .sum::<u64>()
             });
@@ -556,7 +557,10 @@ where
 struct SpawnOnly(Handle);
 
 impl threadbridge::Spawner<()> for SpawnOnly {
-    fn spawn_task(&self, task: threadbridge::BoxedTask) -> Result<(), futures::task::SpawnError> {
+    fn spawn_task(
+        &self,
+        task: threadbridge::wait::BoxedTask,
+    ) -> Result<(), futures::task::SpawnError> {
         drop(self.0.spawn(task));
         Ok(())
     }

@@ -11,7 +11,7 @@ use crate::common::sync_wait_support;
 use std::time::{Duration, Instant};
 
 use sync_wait_support::{within, SmolRuntime, Waiter, ENTRYPOINT_THREAD};
-use threadbridge::{default_pool, threaded, Entrypoint, ThreadPool};
+use threadbridge::{default_pool, runtime::Entrypoint, threaded, ThreadPool};
 
 /// What the nested call saw: its result and how many threads the pool had
 /// while the outer job waited.

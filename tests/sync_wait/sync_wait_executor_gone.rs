@@ -9,7 +9,7 @@ use std::sync::{Arc, Weak};
 
 use futures::task::{FutureObj, Spawn, SpawnError};
 use sync_wait_support::within;
-use threadbridge::{try_sync_wait, SyncWaitError};
+use threadbridge::{wait::try_sync_wait, SyncWaitError};
 
 /// A future that says when it first runs, then never completes.
 async fn started_then_pending(started: async_channel::Sender<()>) {
@@ -31,7 +31,8 @@ fn under_the_entrypoint_a_wait_outliving_the_loop_gets_an_error() {
         threadbridge::entrypoint(async move {
             let (started, started_rx) = async_channel::bounded(1);
             threadbridge::threaded(move || {
-                let result = threadbridge::try_sync_await(started_then_pending(started.clone()));
+                let result =
+                    threadbridge::wait::try_sync_await(started_then_pending(started.clone()));
                 tx.send(result).unwrap();
             })
             .call(())

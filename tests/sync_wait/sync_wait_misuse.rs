@@ -11,7 +11,7 @@ use crate::common::sync_wait_support;
 use std::panic;
 
 use sync_wait_support::{message, within, ENTRYPOINT_THREAD};
-use threadbridge::{entrypoint, new_event_loop, sync_await, sync_wait, try_sync_await};
+use threadbridge::{entrypoint, new_event_loop, sync_await, sync_wait, wait::try_sync_await};
 
 /// Runs `f` (within the time limit) and returns its panic message.
 fn panic_message_of(f: impl FnOnce() + Send + 'static) -> String {
@@ -94,9 +94,10 @@ fn the_loop_still_works_after_a_misuse_panic() {
             event_loop.run_until_complete(async { sync_wait(&spawner, async { 1 }) })
         }));
         assert!(misuse.is_err());
-        let in_thread = threadbridge::threaded(move |spawner: threadbridge::LoopSpawner| {
-            sync_wait(&spawner, async { 2 })
-        });
+        let in_thread =
+            threadbridge::threaded(move |spawner: threadbridge::runtime::LoopSpawner| {
+                sync_wait(&spawner, async { 2 })
+            });
         // Called inside the loop: a wait on a loop nobody runs fails at once.
         let spawner = event_loop.spawner();
         event_loop.run_until_complete(async move { in_thread.call(spawner).await })
