@@ -1,8 +1,24 @@
-//! Context propagation: aiomisc's `contextvars` support.
+//! Carrying the caller's state into the threads that run its work:
+//! [`ContextVar`], [`Context`], and [`Carrier`]s for other kinds of context
+//! (a `tracing` span, an OpenTelemetry context, a library's thread-local).
+//! This is aiomisc's `contextvars` support.
 //!
-//! Every `threaded*` call captures the caller's [`Context`] when it is made,
-//! and the blocking function runs inside that snapshot on whatever thread
-//! picks it up. Changes the function makes stay in its own copy.
+//! Every call into a pool or a thread captures the caller's [`Context`]
+//! when it is made, and the blocking function runs inside that snapshot on
+//! whatever thread picks it up. Changes the function makes stay in its own
+//! copy.
+//!
+//! # Examples
+//!
+//! ```
+//! use threadbridge::context::{Context, ContextVar};
+//!
+//! static REQUEST: ContextVar<&'static str> = ContextVar::new("request");
+//! REQUEST.set("GET /");
+//! let seen = futures::executor::block_on(threadbridge::spawn(|| REQUEST.get()));
+//! assert_eq!(seen, Some("GET /"));
+//! assert!(!Context::current().is_empty());
+//! ```
 
 use std::any::Any;
 use std::cell::RefCell;

@@ -1,5 +1,20 @@
-//! The embedded default runtime: aiomisc's `entrypoint` and
-//! `new_event_loop`, on `async-executor`.
+//! The embedded runtime (feature `runtime`, on by default): a loop on
+//! `async-executor` that runs a future to completion on the calling thread
+//! with a default pool of its own. [`entrypoint`] and [`new_event_loop`]
+//! are at the crate root; this module adds the builder ([`Entrypoint`]) and
+//! the loop's handles ([`LoopSpawner`], [`LoopTask`]). These are aiomisc's
+//! `entrypoint` and `new_event_loop`.
+//!
+//! # Examples
+//!
+//! ```
+//! use threadbridge::runtime::Entrypoint;
+//!
+//! let threads = Entrypoint::new()
+//!     .pool_size(2)
+//!     .run(async { threadbridge::default_pool().max_threads() });
+//! assert_eq!(threads, 2);
+//! ```
 
 use std::cell::RefCell;
 use std::fmt;

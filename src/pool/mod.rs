@@ -1,5 +1,19 @@
-//! [`ThreadPool`]: a bounded pool of worker threads that run blocking jobs
-//! and hand their results to async code.
+//! Thread pools: [`ThreadPool`], a bounded pool of worker threads that run
+//! blocking jobs and hand their results to async code, with its builder,
+//! its statistics and the future of its shutdown.
+//!
+//! # Examples
+//!
+//! ```
+//! use threadbridge::pool::{PoolStats, ThreadPool, ThreadPoolBuilder};
+//!
+//! let builder: ThreadPoolBuilder = ThreadPool::builder().max_threads(2).name("files");
+//! let pool = builder.build();
+//! assert_eq!(futures::executor::block_on(pool.spawn(|| 1 + 1)), 2);
+//! let stats: PoolStats = pool.stats();
+//! assert_eq!(stats.completed, 1);
+//! futures::executor::block_on(pool.shutdown_async());
+//! ```
 
 mod shared;
 mod stats;
