@@ -24,9 +24,9 @@ use futures_core::Stream;
 use loom::future::block_on;
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::sync::{Arc, Notify};
+use threadbridge::wait::{try_sync_iter, try_sync_wait, BoxedTask};
 use threadbridge::{
-    threaded_separate, wait::try_sync_iter, wait::try_sync_wait, wait::BoxedTask, IteratorWrapper,
-    IteratorWrapperSeparate, Spawner, ThreadPool, Unblock,
+    threaded_separate, IteratorWrapper, IteratorWrapperSeparate, Spawner, ThreadPool, Unblock,
 };
 
 /// Runs `body` under loom with at most `preemptions` preemptions per

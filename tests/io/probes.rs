@@ -649,7 +649,14 @@ fn a_panic_once_in_any_call_is_an_error_and_the_next_calls_work() {
 fn every_capacity_reads_writes_and_copies_exactly() {
     on_every_runtime(|| async {
         let pool = ThreadPool::new(2);
-        for capacity in [1, 2, 1 << 40, crate::MAX_CAPACITY, crate::MAX_CAPACITY + 1, usize::MAX] {
+        for capacity in [
+            1,
+            2,
+            1 << 40,
+            crate::MAX_CAPACITY,
+            crate::MAX_CAPACITY + 1,
+            usize::MAX,
+        ] {
             let len = if capacity < 64 { 3_000 } else { 3 << 20 };
             let data = bytes(len);
             let mut reader =

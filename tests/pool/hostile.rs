@@ -17,9 +17,9 @@ use std::time::Duration;
 
 use common::{eventually, with_deadline, DEADLINE};
 use futures::StreamExt;
+use threadbridge::context::{register_carrier, Captured, Carrier};
 use threadbridge::{
-    context::register_carrier, context::Captured, context::Carrier, sync_wait, threaded_iterable,
-    IteratorWrapper, IteratorWrapperSeparate, JoinHandle, ThreadPool,
+    sync_wait, threaded_iterable, IteratorWrapper, IteratorWrapperSeparate, JoinHandle, ThreadPool,
 };
 
 /// A value whose `Drop` panics.
