@@ -573,6 +573,8 @@ mod ambient;
 mod callable;
 mod cancel;
 mod carrier;
+#[allow(dead_code)] // until the bridges are ported onto it
+mod chan;
 #[cfg(not(loom))]
 mod contention;
 mod context;
