@@ -573,7 +573,6 @@ mod ambient;
 mod callable;
 mod cancel;
 mod carrier;
-#[allow(dead_code)] // until the bridges are ported onto it
 mod chan;
 #[cfg(not(loom))]
 mod contention;

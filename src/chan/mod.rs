@@ -110,6 +110,9 @@ impl<T> Buffer for VecDeque<T> {
     }
 }
 
+/// The channel of an item bridge.
+pub(crate) type Items<T> = Chan<VecDeque<T>>;
+
 // ---- state ----
 
 /// Where the producer is.
@@ -246,12 +249,6 @@ impl<B: Buffer> Chan<B> {
         } else {
             self.capacity
         }
-    }
-
-    /// The consumer holds this many units or fewer when a parked producer
-    /// resumes.
-    pub(crate) fn resume_at(&self) -> usize {
-        self.resume_at
     }
 
     pub(crate) fn phase(&self) -> Phase {
