@@ -87,8 +87,8 @@ where
                 match chan.send(|buffer| buffer.extend(batch.drain(..)), &Uncounted) {
                     Ok(Sent::Room(left)) => room = left,
                     Ok(Sent::Full) => full = true,
-                    Err(unsent) => {
-                        drop(unsent);
+                    // Closed: the batch comes back undelivered.
+                    Err(_) => {
                         drop_each(batch.drain(..));
                         return Poll::Ready(None);
                     }
