@@ -480,6 +480,7 @@ mod ambient;
 mod callable;
 mod cancel;
 mod carrier;
+mod chan;
 #[cfg(not(loom))]
 mod contention;
 pub mod context;
