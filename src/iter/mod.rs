@@ -16,4 +16,5 @@ pub use threaded_iterable::{
     threaded_iterable, threaded_iterable_separate, ThreadedIterable, ThreadedIterableSeparate,
     THREADED_ITER_MAX_SIZE,
 };
+pub(crate) use threaded_iterable::{ItemOf, IterOf};
 pub use wrapper::{IteratorWrapper, IteratorWrapperSeparate};
