@@ -33,8 +33,8 @@ use crate::{IteratorWrapper, ThreadPool};
 /// assert_eq!(add.sync_call((2, 3)), 5);
 /// ```
 pub struct Threaded<F> {
-    /// Read only by [`Threaded::bind`] (and `get_ref`): every call form
-    /// goes through it.
+    /// Read only by [`Threaded::with_args`] (and `get_ref`): every call
+    /// form goes through it.
     func: Arc<F>,
     target: Target,
     /// At most this many calls run at once; from [`Threaded::limit`].
@@ -281,7 +281,7 @@ impl<F> Threaded<F> {
         F: Callable<A, M>,
         A: Send + 'static,
     {
-        self.bind(args).spawn()
+        self.with_args(args).spawn()
     }
 
     /// Runs the function inline on the calling thread, as a plain function.
@@ -312,7 +312,7 @@ impl<F> Threaded<F> {
     where
         F: Callable<A, M>,
     {
-        self.bind(args).inline()
+        self.with_args(args).inline()
     }
 
     /// For a function that returns an iterator: calls it where this
@@ -322,7 +322,8 @@ impl<F> Threaded<F> {
     /// items.
     ///
     /// This is what aiomisc's `@threaded` does for a generator function;
-    /// [`threaded_iterable`](fn@crate::threaded_iterable) gives the same with a buffer of your choice.
+    /// [`threaded_iterable`](fn@crate::threaded_iterable) gives the same
+    /// with a buffer of your choice.
     ///
     /// Under a [`limit`](Threaded::limit), each stream is one call: its
     /// producer waits for its turn at the first poll and keeps it until the
@@ -358,12 +359,12 @@ impl<F> Threaded<F> {
         ItemOf<F, A, M>: Send + 'static,
         A: Send + 'static,
     {
-        self.bind(args).stream()
+        self.with_args(args).stream()
     }
 
     /// The start of every call form: `args` bound to the function, with
     /// where the call runs and the limit it runs under.
-    fn bind<A>(&self, args: A) -> Call<'_, F, A> {
+    fn with_args<A>(&self, args: A) -> Call<'_, F, A> {
         Call {
             func: &self.func,
             args,
@@ -387,8 +388,8 @@ impl<F> Threaded<F> {
 
 /// One call of a [`Threaded`], whatever its form: the function and its
 /// arguments, where it runs and the limit it runs under. Every form makes
-/// one ([`Threaded::bind`]) and ends it one of three ways, so none can skip
-/// the limit, leave the caller's context behind or run without a
+/// one ([`Threaded::with_args`]) and ends it one of three ways, so none can
+/// skip the limit, leave the caller's context behind or run without a
 /// cancellation flag:
 ///
 /// - [`Call::spawn`] (`call`, `async_call`, `try_call`): off this thread at
