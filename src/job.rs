@@ -183,15 +183,6 @@ pub(crate) fn run_caught(job: Arc<dyn Job>, report: &dyn Report) {
     finished.wake(report);
 }
 
-/// Starts a thread named `name` that runs `job` once.
-pub(crate) fn run_on_own_thread(name: &str, job: Arc<dyn Job>) -> std::io::Result<()> {
-    // `crate::sync`'s threads, so that loom can schedule it.
-    thread::Builder::new()
-        .name(name.to_owned())
-        .spawn(move || run_caught(job, &Uncounted))
-        .map(drop)
-}
-
 // ---- cancellation: the flag a job carries, and the job a thread runs ----
 
 /// One job's cancellation: set once, never cleared.

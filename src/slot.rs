@@ -1,11 +1,12 @@
-//! The result slot: one allocation per call that carries the job to a worker
-//! and its result back to the awaiting task.
+//! The one one-shot slot: one side fills it once, the other polls it (a
+//! task's waker) or blocks on it (a parked thread). [`JoinHandle`] and
+//! `sync_wait` both wait on it.
 //!
 //! See `src/slot.md` for the state machine and why it needs no more than one
 //! lock per transition.
 
 use std::fmt;
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::panic;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
@@ -13,6 +14,175 @@ use std::task::{Context, Poll, Waker};
 use crate::error::SpawnError;
 use crate::job::{catch, drop_caught, wake, CancelFlag, Finished, Job, Outcome, Panic, Report};
 use crate::sync::{lock, Arc, Mutex};
+
+/// A slot's whole life. Every transition is one method of [`Slot`], each one
+/// hold of its lock.
+enum State<T, J> {
+    /// Nothing yet. Holds what the filler will run to produce the outcome
+    /// (a call's closure, until a worker takes it; `()` for `sync_wait`,
+    /// whose future lives in its executor).
+    Empty(J),
+    /// The filler took its work and runs it.
+    Running,
+    /// The outcome, until the receiver takes it.
+    Done(Result<T, Panic>),
+    /// The filler went away without an outcome (`sync_wait`'s future,
+    /// dropped unfinished by its executor).
+    Dropped,
+    /// The receiver took the outcome, or went away.
+    Closed,
+}
+
+/// A one-shot slot: filled once by a worker or a task, taken once by whoever
+/// polls or waits on it.
+pub(crate) struct Slot<T, J = ()> {
+    inner: Mutex<Inner<T, J>>,
+}
+
+struct Inner<T, J> {
+    state: State<T, J>,
+    /// The receiver's waker: a task's, or a parked thread's unparker.
+    waker: Option<Waker>,
+}
+
+/// What a transition took out of the slot, for the caller to drop (a closure
+/// or an outcome nobody will take) and to wake, outside the lock: all of it
+/// may be user code.
+#[must_use = "drop the leftover and wake the waker outside the lock"]
+pub(crate) struct Taken<T, J> {
+    left: Option<State<T, J>>,
+    waker: Option<Waker>,
+}
+
+impl<T, J> Slot<T, J> {
+    /// An empty slot holding `job` for the filler.
+    pub(crate) fn new(job: J) -> Slot<T, J> {
+        Slot {
+            inner: Mutex::new(Inner {
+                state: State::Empty(job),
+                waker: None,
+            }),
+        }
+    }
+
+    /// The filler starts: `Empty(job) -> Running`, giving it the job; `None`
+    /// if the receiver went away first (the slot stays `Closed`).
+    pub(crate) fn start(&self) -> Option<J> {
+        let mut inner = lock(&self.inner);
+        match std::mem::replace(&mut inner.state, State::Running) {
+            State::Empty(job) => Some(job),
+            other => {
+                inner.state = other;
+                None
+            }
+        }
+    }
+
+    /// The filler's outcome: `Empty` or `Running -> Done`, taking the
+    /// receiver's waker (and a job that never started, to be dropped). When
+    /// the receiver went away (`Closed`), the outcome comes back as the
+    /// leftover: nobody wants it.
+    pub(crate) fn fill(&self, outcome: Result<T, Panic>) -> Taken<T, J> {
+        let mut inner = lock(&self.inner);
+        match inner.state {
+            State::Empty(_) | State::Running => {
+                let left = std::mem::replace(&mut inner.state, State::Done(outcome));
+                Taken {
+                    left: Some(left),
+                    waker: inner.waker.take(),
+                }
+            }
+            State::Closed | State::Done(_) | State::Dropped => Taken {
+                left: Some(State::Done(outcome)),
+                waker: None,
+            },
+        }
+    }
+
+    /// The filler went away without an outcome: `Empty` or `Running ->
+    /// Dropped`, taking the receiver's waker.
+    pub(crate) fn abandon(&self) -> Taken<T, J> {
+        let mut inner = lock(&self.inner);
+        match inner.state {
+            State::Empty(_) | State::Running => Taken {
+                left: Some(std::mem::replace(&mut inner.state, State::Dropped)),
+                waker: inner.waker.take(),
+            },
+            State::Done(_) | State::Dropped | State::Closed => Taken {
+                left: None,
+                waker: None,
+            },
+        }
+    }
+
+    /// The receiver looks: `Done` or `Dropped -> Closed`, giving the outcome
+    /// (`None`: the filler went away without one); else the waker is kept
+    /// for the fill (`crate::waker::register`).
+    ///
+    /// # Panics
+    ///
+    /// If the outcome was already taken.
+    pub(crate) fn poll(&self, cx: &mut Context<'_>) -> Poll<Option<Result<T, Panic>>> {
+        let mut inner = lock(&self.inner);
+        match std::mem::replace(&mut inner.state, State::Closed) {
+            State::Done(outcome) => Poll::Ready(Some(outcome)),
+            State::Dropped => Poll::Ready(None),
+            State::Closed => {
+                panic!("threadbridge: a one-shot slot was polled after it gave its outcome")
+            }
+            other @ (State::Empty(_) | State::Running) => {
+                inner.state = other;
+                crate::waker::register(&mut inner.waker, cx);
+                Poll::Pending
+            }
+        }
+    }
+
+    /// Blocks this thread until the outcome is in: parks between looks
+    /// (`crate::park`), unparked by the fill. `None`: the filler went away
+    /// without an outcome.
+    pub(crate) fn wait(&self) -> Option<Result<T, Panic>> {
+        crate::park::block_on(poll_fn(|cx| self.poll(cx)))
+    }
+
+    /// The receiver goes away: any state `-> Closed`. The leftover is the
+    /// state it was in: a job not started (it never will be), an outcome
+    /// nobody took, or `Running` (the caller tells the job nobody waits).
+    pub(crate) fn close(&self) -> Taken<T, J> {
+        let mut inner = lock(&self.inner);
+        Taken {
+            left: Some(std::mem::replace(&mut inner.state, State::Closed)),
+            waker: inner.waker.take(),
+        }
+    }
+
+    /// Whether the outcome is in (or was taken, or will never come).
+    pub(crate) fn is_finished(&self) -> bool {
+        matches!(
+            lock(&self.inner).state,
+            State::Done(_) | State::Dropped | State::Closed
+        )
+    }
+
+    /// Whether the receiver took the outcome or went away.
+    pub(crate) fn is_closed(&self) -> bool {
+        matches!(lock(&self.inner).state, State::Closed)
+    }
+}
+
+impl<T, J> Taken<T, J> {
+    /// Whether the slot was `Running` before the transition.
+    pub(crate) fn was_running(&self) -> bool {
+        matches!(self.left, Some(State::Running))
+    }
+
+    /// The receiver's waker, to wake once the lock is released.
+    pub(crate) fn take_waker(&mut self) -> Option<Waker> {
+        self.waker.take()
+    }
+}
+
+// ---- the slot of a call: a job for a worker, a result for its handle ----
 
 /// The result side as a [`JoinHandle`] sees it.
 trait ResultSlot<T>: Send + Sync {
@@ -25,23 +195,10 @@ trait ResultSlot<T>: Send + Sync {
     fn cancel(&self);
 }
 
-enum Stage<F, T> {
-    Pending(F),
-    Running,
-    Done(Result<T, Panic>),
-    /// The result went to the handle, or the handle went away.
-    Closed,
-}
-
-struct Slot<F, T> {
-    stage: Stage<F, T>,
-    waker: Option<Waker>,
-}
-
 /// The single allocation behind every call: the job until it runs, then its
 /// result until the handle takes it.
 pub(crate) struct Task<F, T> {
-    slot: Mutex<Slot<F, T>>,
+    slot: Slot<T, F>,
     /// Set when nobody waits any more (or `cancel` asked): the job may look.
     cancel: CancelFlag,
 }
@@ -56,14 +213,12 @@ where
     #[allow(clippy::new_ret_no_self)] // the two views of one allocation
     pub(crate) fn new(f: F) -> (Arc<dyn Job>, JoinHandle<T>) {
         let task = Arc::new(Task {
-            slot: Mutex::new(Slot {
-                stage: Stage::Pending(f),
-                waker: None,
-            }),
+            slot: Slot::new(f),
             cancel: CancelFlag::default(),
         });
         let handle = JoinHandle {
             slot: Some(task.clone()),
+            withdraw: None,
         };
         (task, handle)
     }
@@ -75,18 +230,10 @@ where
     T: Send + 'static,
 {
     fn run(&self, report: &dyn Report) -> Finished {
-        let f = {
-            let mut slot = lock(&self.slot);
-            match std::mem::replace(&mut slot.stage, Stage::Running) {
-                Stage::Pending(f) => f,
-                other => {
-                    // Cancelled: the handle closed the slot before we got here.
-                    slot.stage = other;
-                    drop(slot);
-                    report.outcome(Outcome::Cancelled);
-                    return Finished::unawaited();
-                }
-            }
+        let Some(f) = self.slot.start() else {
+            // Cancelled: the handle closed the slot before we got here.
+            report.outcome(Outcome::Cancelled);
+            return Finished::unawaited();
         };
         let result = catch(f);
         // The pool's own cancellation (`shutdown_now`) the runner counts.
@@ -98,19 +245,12 @@ where
         } else {
             Outcome::Panicked
         });
-        let (waker, unclaimed) = {
-            let mut slot = lock(&self.slot);
-            if matches!(slot.stage, Stage::Running) {
-                slot.stage = Stage::Done(result);
-                (slot.waker.take(), None)
-            } else {
-                // The handle was dropped while the job ran: nobody wants it.
-                (None, Some(result))
-            }
-        };
-        // Outside the lock, and caught: a result's or payload's `Drop` is
-        // user code (so is the wake, which the runner does).
-        drop_caught(unclaimed, report);
+        let mut filled = self.slot.fill(result);
+        let waker = filled.take_waker();
+        // Outside the lock, and caught: the result of a job whose handle
+        // was dropped while it ran is user code (so is the wake, which the
+        // runner does).
+        drop_caught(filled, report);
         Finished::waking(waker)
     }
 
@@ -119,23 +259,16 @@ where
     }
 
     fn is_abandoned(&self) -> bool {
-        matches!(lock(&self.slot).stage, Stage::Closed)
+        self.slot.is_closed()
     }
 
     fn refuse(&self, error: &SpawnError, report: &dyn Report) {
         let refused: Panic = Box::new(crate::limit::refusal(error));
-        let (f, waker) = {
-            let mut slot = lock(&self.slot);
-            match std::mem::replace(&mut slot.stage, Stage::Done(Err(refused))) {
-                Stage::Pending(f) => (f, slot.waker.take()),
-                other => {
-                    // Its handle went away meanwhile: nobody to tell.
-                    slot.stage = other;
-                    return;
-                }
-            }
-        };
-        drop_caught(f, report);
+        // The closure (or, if the handle went away meanwhile, the refusal
+        // nobody will read) is dropped outside the lock.
+        let mut filled = self.slot.fill(Err(refused));
+        let waker = filled.take_waker();
+        drop_caught(filled, report);
         if let Some(waker) = waker {
             wake(waker, report);
         }
@@ -148,22 +281,14 @@ where
     T: Send + 'static,
 {
     fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, Panic>> {
-        let mut slot = lock(&self.slot);
-        match std::mem::replace(&mut slot.stage, Stage::Closed) {
-            Stage::Done(result) => Poll::Ready(result),
-            Stage::Closed => {
-                panic!("threadbridge: a JoinHandle was polled after it returned its result")
-            }
-            other => {
-                slot.stage = other;
-                crate::waker::register(&mut slot.waker, cx);
-                Poll::Pending
-            }
-        }
+        self.slot.poll(cx).map(|outcome| {
+            // A call's job is always run or refused, never dropped unfilled.
+            outcome.expect("threadbridge: a call's slot is filled before its job is let go")
+        })
     }
 
     fn is_finished(&self) -> bool {
-        matches!(lock(&self.slot).stage, Stage::Done(_) | Stage::Closed)
+        self.slot.is_finished()
     }
 
     fn cancel(&self) {
@@ -171,21 +296,14 @@ where
     }
 
     fn release(&self) {
-        let mut slot = lock(&self.slot);
-        let dropped = match slot.stage {
-            Stage::Running => {
-                // Nobody waits any more: the job may stop early.
-                self.cancel.set();
-                None
-            }
-            _ => Some(std::mem::replace(&mut slot.stage, Stage::Closed)),
-        };
-        let waker = slot.waker.take();
-        drop(slot);
-        // The job's closure or its result may have a costly Drop: run it
-        // outside the lock.
-        drop(dropped);
-        drop(waker);
+        let taken = self.slot.close();
+        if taken.was_running() {
+            // Nobody waits any more: the job may stop early.
+            self.cancel.set();
+        }
+        // The job's closure, its result or the waker may have a costly (or
+        // panicking) Drop: run it outside the lock.
+        drop(taken);
     }
 }
 
@@ -217,6 +335,9 @@ where
 #[must_use = "dropping a JoinHandle cancels its job unless it has started; use `.detach()` to let it run"]
 pub struct JoinHandle<T> {
     slot: Option<Arc<dyn ResultSlot<T>>>,
+    /// A limited call's ticket, told when the handle is dropped before its
+    /// result was taken: it withdraws the call from its limit's queue.
+    withdraw: Option<Box<dyn Withdraw>>,
 }
 
 impl<T> JoinHandle<T> {
@@ -236,6 +357,7 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn detach(mut self) {
         self.slot = None;
+        self.withdraw = None;
     }
 
     /// Whether the job has finished (or the result was already taken).
@@ -300,6 +422,7 @@ impl<T> Future for JoinHandle<T> {
             Poll::Pending => Poll::Pending,
             Poll::Ready(result) => {
                 self.slot = None;
+                self.withdraw = None;
                 match result {
                     Ok(value) => Poll::Ready(value),
                     Err(payload) => panic::resume_unwind(payload),
@@ -315,50 +438,23 @@ pub(crate) trait Withdraw: Send + Sync {
     fn withdraw(&self);
 }
 
-/// A handle's slot, with something to tell on release.
-struct Hooked<T> {
-    slot: Arc<dyn ResultSlot<T>>,
-    hook: Box<dyn Withdraw>,
-}
-
-impl<T> ResultSlot<T> for Hooked<T> {
-    fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, Panic>> {
-        self.slot.poll_result(cx)
-    }
-
-    fn is_finished(&self) -> bool {
-        self.slot.is_finished()
-    }
-
-    fn release(&self) {
-        // The closure is dropped first, then the call leaves the queue.
-        self.slot.release();
-        self.hook.withdraw();
-    }
-
-    fn cancel(&self) {
-        self.slot.cancel();
-    }
-}
-
-impl<T: 'static> JoinHandle<T> {
+impl<T> JoinHandle<T> {
     /// This handle, telling `hook` when it is dropped before its result was
     /// taken.
     pub(crate) fn on_release(mut self, hook: impl Withdraw + 'static) -> JoinHandle<T> {
-        let slot = self.slot.take().expect("a fresh handle has its slot");
-        JoinHandle {
-            slot: Some(Arc::new(Hooked {
-                slot,
-                hook: Box::new(hook),
-            })),
-        }
+        self.withdraw = Some(Box::new(hook));
+        self
     }
 }
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
         if let Some(slot) = self.slot.take() {
+            // The closure is dropped first, then the call leaves the queue.
             slot.release();
+            if let Some(withdraw) = self.withdraw.take() {
+                withdraw.withdraw();
+            }
         }
     }
 }

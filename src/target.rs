@@ -1,16 +1,13 @@
 //! Where a job runs: a given pool, the default pool of the moment, or a
-//! thread of its own. Every bridge (calls, limits, iterator producers)
-//! resolves it here, and nowhere else; [`ThreadPool::spawn`] is here too,
-//! because a call captures the caller's context, which sits above the pool.
+//! thread of its own. Every bridge (calls, limits, iterator producers,
+//! `Unblock`'s blocking side) resolves it here, and nowhere else.
 
 use std::fmt;
 use std::sync::Arc;
 
-use crate::context::bind;
 use crate::default_pool;
 use crate::error::SpawnError;
-use crate::job::{run_on_own_thread, Job};
-use crate::slot::{JoinHandle, Task};
+use crate::job::{run_caught, Job, Uncounted};
 use crate::ThreadPool;
 
 /// The name of every thread that `threaded_separate` starts.
@@ -43,62 +40,35 @@ impl Target {
         }
     }
 
-    /// Hands `job` to this target.
+    /// The pool this target runs on now (the default pool resolved), or
+    /// `None` for a thread of its own.
+    pub(crate) fn pool(&self) -> Option<ThreadPool> {
+        match self {
+            Target::DefaultPool => Some(default_pool::current()),
+            Target::Pool(pool) => Some(pool.clone()),
+            Target::Separate => None,
+        }
+    }
+
+    /// Hands `job` to this target: its pool's queue, or a new thread that
+    /// runs it once.
     pub(crate) fn submit(&self, job: Arc<dyn Job>) -> Result<(), SpawnError> {
         match self {
             Target::DefaultPool => default_pool::current().submit(job),
             Target::Pool(pool) => pool.submit(job),
-            Target::Separate => run_on_own_thread(SEPARATE_THREAD_NAME, job)
-                .map_err(|error| SpawnError::thread(SEPARATE_THREAD_NAME, error)),
+            Target::Separate => spawn_thread(move || run_caught(job, &Uncounted)),
         }
     }
 }
 
-impl ThreadPool {
-    /// Runs `f` on the pool and returns a handle that resolves to its result.
-    ///
-    /// The job is queued at once, whether or not the handle is polled.
-    ///
-    /// # Panics
-    ///
-    /// If the pool is shut down, or has no thread and cannot start one. Use
-    /// [`ThreadPool::try_spawn`] to get these as an error.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let pool = threadbridge::ThreadPool::new(2);
-    /// let handle = pool.spawn(|| std::thread::current().name().map(String::from));
-    /// let name = futures::executor::block_on(handle).unwrap();
-    /// assert!(name.starts_with("threadbridge-"));
-    /// ```
-    pub fn spawn<F, T>(&self, f: F) -> JoinHandle<T>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        self.try_spawn(f).unwrap_or_else(|error| panic!("{error}"))
-    }
-
-    /// Like [`ThreadPool::spawn`], but returns an error instead of panicking
-    /// when the pool is shut down or cannot start a thread.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let pool = threadbridge::ThreadPool::builder().name("files").build();
-    /// pool.shutdown();
-    /// let error = pool.try_spawn(|| ()).unwrap_err();
-    /// assert!(error.is_shutdown());
-    /// assert!(error.to_string().contains("files"));
-    /// ```
-    pub fn try_spawn<F, T>(&self, f: F) -> Result<JoinHandle<T>, SpawnError>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        let (job, handle) = Task::new(bind(f));
-        self.submit(job)?;
-        Ok(handle)
-    }
+/// Starts a thread of its own, named [`SEPARATE_THREAD_NAME`], that runs
+/// `run`: what [`Target::Separate`] means, for a job ([`Target::submit`])
+/// and for a blocking side that keeps its thread (`Unblock`'s).
+pub(crate) fn spawn_thread(run: impl FnOnce() + Send + 'static) -> Result<(), SpawnError> {
+    // `crate::sync`'s threads, so that loom can schedule them.
+    crate::sync::thread::Builder::new()
+        .name(SEPARATE_THREAD_NAME.to_owned())
+        .spawn(run)
+        .map(drop)
+        .map_err(|error| SpawnError::thread(SEPARATE_THREAD_NAME, error))
 }

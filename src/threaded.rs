@@ -6,12 +6,12 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::callable::Callable;
-use crate::default_pool;
 use crate::error::SpawnError;
+use crate::iter::{ItemOf, IterOf, THREADED_ITER_MAX_SIZE};
 use crate::limit::Limiter;
 use crate::slot::{JoinHandle, Task};
 use crate::target::Target;
-use crate::ThreadPool;
+use crate::{IteratorWrapper, ThreadPool};
 
 /// A blocking function that runs off the caller's thread when called; from
 /// [`threaded`](fn@threaded) or [`threaded_separate`](fn@threaded_separate).
@@ -33,8 +33,10 @@ use crate::ThreadPool;
 /// assert_eq!(add.sync_call((2, 3)), 5);
 /// ```
 pub struct Threaded<F> {
-    pub(crate) func: Arc<F>,
-    pub(crate) target: Target,
+    /// Read only by [`Threaded::with_args`] (and `get_ref`): every call
+    /// form goes through it.
+    func: Arc<F>,
+    target: Target,
     /// At most this many calls run at once; from [`Threaded::limit`].
     limit: Option<Arc<Limiter>>,
 }
@@ -216,11 +218,6 @@ impl<F> Threaded<F> {
         self.limit.as_ref().map_or(0, |limit| limit.running())
     }
 
-    /// The limit's queue, for [`Threaded::iter`].
-    pub(crate) fn limiter(&self) -> Option<&Arc<Limiter>> {
-        self.limit.as_ref()
-    }
-
     /// Calls the function off this thread and returns a handle to await.
     ///
     /// The job is queued at once; awaiting the handle waits for it. The
@@ -284,12 +281,7 @@ impl<F> Threaded<F> {
         F: Callable<A, M>,
         A: Send + 'static,
     {
-        let func = self.func.clone();
-        let (job, handle) = Task::new(crate::context::bind(move || func.invoke(args)));
-        match Limiter::submit(self.limit.as_ref(), job, &self.target)? {
-            Some((_, ticket)) => Ok(handle.on_release(ticket)),
-            None => Ok(handle),
-        }
+        self.with_args(args).spawn()
     }
 
     /// Runs the function inline on the calling thread, as a plain function.
@@ -320,8 +312,65 @@ impl<F> Threaded<F> {
     where
         F: Callable<A, M>,
     {
-        let _permit = self.limit.as_ref().map(Limiter::acquire_inline);
-        self.func.invoke(args)
+        self.with_args(args).inline()
+    }
+
+    /// For a function that returns an iterator: calls it where this
+    /// `Threaded` runs (its pool, or a thread of its own for
+    /// [`threaded_separate`](fn@crate::threaded_separate)) and streams the
+    /// iterator's items, with a buffer of 1024
+    /// items.
+    ///
+    /// This is what aiomisc's `@threaded` does for a generator function;
+    /// [`threaded_iterable`](fn@crate::threaded_iterable) gives the same
+    /// with a buffer of your choice.
+    ///
+    /// Under a [`limit`](Threaded::limit), each stream is one call: its
+    /// producer waits for its turn at the first poll and keeps it until the
+    /// iterator is dropped (exhausted, or the stream closed or dropped).
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    ///
+    /// let rows = threadbridge::threaded(|n: u32| 0..n).limit(1);
+    /// let (a, b) = futures::executor::block_on(async {
+    ///     // One producer at a time: the second waits for the first's end.
+    ///     futures::join!(rows.iter(2).collect::<Vec<_>>(), rows.iter(3).collect::<Vec<_>>())
+    /// });
+    /// assert_eq!((a, b), (vec![0, 1], vec![0, 1, 2]));
+    /// assert_eq!(rows.running(), 0);
+    /// ```
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use threadbridge::threaded;
+    ///
+    /// let numbers = threaded(|n: u32| 0..n);
+    /// let all: Vec<u32> = futures::executor::block_on(numbers.iter(3).collect());
+    /// assert_eq!(all, [0, 1, 2]);
+    /// ```
+    pub fn iter<A, M>(&self, args: A) -> IteratorWrapper<ItemOf<F, A, M>>
+    where
+        F: Callable<A, M>,
+        F::Output: IntoIterator,
+        IterOf<F, A, M>: Send + 'static,
+        ItemOf<F, A, M>: Send + 'static,
+        A: Send + 'static,
+    {
+        self.with_args(args).stream()
+    }
+
+    /// The start of every call form: `args` bound to the function, with
+    /// where the call runs and the limit it runs under.
+    fn with_args<A>(&self, args: A) -> Call<'_, F, A> {
+        Call {
+            func: &self.func,
+            args,
+            target: &self.target,
+            limit: self.limit.as_ref(),
+        }
     }
 
     /// The wrapped function.
@@ -334,6 +383,73 @@ impl<F> Threaded<F> {
     /// ```
     pub fn get_ref(&self) -> &F {
         &self.func
+    }
+}
+
+/// One call of a [`Threaded`], whatever its form: the function and its
+/// arguments, where it runs and the limit it runs under. Every form makes
+/// one ([`Threaded::with_args`]) and ends it one of three ways, so none can
+/// skip the limit, leave the caller's context behind or run without a
+/// cancellation flag:
+///
+/// - [`Call::spawn`] (`call`, `async_call`, `try_call`): off this thread at
+///   once, as one [`Task`];
+/// - [`Call::stream`] (`iter`): off this thread from the first poll, as an
+///   iterator's producer;
+/// - [`Call::inline`] (`sync_call`): on this thread.
+struct Call<'a, F, A> {
+    func: &'a Arc<F>,
+    args: A,
+    target: &'a Target,
+    limit: Option<&'a Arc<Limiter>>,
+}
+
+impl<F, A> Call<'_, F, A> {
+    /// The caller's context captured now, one [`Task`] (whose cancel flag
+    /// the job sees), handed to the target through the limit; a call that
+    /// waits for its turn leaves the limit's queue when its handle is
+    /// dropped.
+    fn spawn<M>(self) -> Result<JoinHandle<F::Output>, SpawnError>
+    where
+        F: Callable<A, M>,
+        A: Send + 'static,
+    {
+        let (func, args) = (self.func.clone(), self.args);
+        let (job, handle) = Task::new(crate::context::bind(move || func.invoke(args)));
+        match Limiter::submit(self.limit, job, self.target)? {
+            Some((_, ticket)) => Ok(handle.on_release(ticket)),
+            None => Ok(handle),
+        }
+    }
+
+    /// A stream whose producer (it captures the caller's context now, and
+    /// its cancel flag is the stream's) goes to the target through the
+    /// limit at the first poll, and keeps its turn until the iterator ends.
+    fn stream<M>(self) -> IteratorWrapper<ItemOf<F, A, M>>
+    where
+        F: Callable<A, M>,
+        F::Output: IntoIterator,
+        IterOf<F, A, M>: Send + 'static,
+        ItemOf<F, A, M>: Send + 'static,
+        A: Send + 'static,
+    {
+        let (func, args) = (self.func.clone(), self.args);
+        IteratorWrapper::limited(
+            move || func.invoke(args),
+            self.target.clone(),
+            THREADED_ITER_MAX_SIZE,
+            self.limit.cloned(),
+        )
+    }
+
+    /// Waits for a turn under the limit, then runs here: in the caller's
+    /// own context, under the caller's own cancellation.
+    fn inline<M>(self) -> F::Output
+    where
+        F: Callable<A, M>,
+    {
+        let _permit = self.limit.map(Limiter::acquire_inline);
+        self.func.invoke(self.args)
     }
 }
 
@@ -391,5 +507,9 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    default_pool::current().spawn(f)
+    let (job, handle) = Task::new(crate::context::bind(f));
+    match Target::DefaultPool.submit(job) {
+        Ok(()) => handle,
+        Err(error) => panic!("{error}"),
+    }
 }

@@ -7,21 +7,17 @@ use std::task::{Context, Poll};
 
 use super::shared::{Mode, ReadFn, Run, State};
 use super::{Host, Unblock};
-use crate::target::{Target, SEPARATE_THREAD_NAME};
 
 impl<T: Send + 'static> Unblock<T> {
     /// Starts the blocking side where the host says; `kick` returned true.
     /// On failure (the pool was shut down) the state is left not running.
     pub(super) fn start(&mut self) -> io::Result<()> {
         if let Host::Unstarted(target) = &self.host {
-            self.host = match target {
-                Target::DefaultPool => Host::Pool(crate::default_pool()),
-                Target::Pool(pool) => Host::Pool(pool.clone()),
-                Target::Separate => {
+            self.host = match target.pool() {
+                Some(pool) => Host::Pool(pool),
+                None => {
                     let shared = self.shared.clone();
-                    let started = crate::sync::thread::Builder::new()
-                        .name(SEPARATE_THREAD_NAME.to_owned())
-                        .spawn(move || shared.run_uncounted(false));
+                    let started = crate::target::spawn_thread(move || shared.run_uncounted(false));
                     if let Err(error) = started {
                         return Err(self.refused(error));
                     }

@@ -12,10 +12,10 @@ use std::task::{Context, Poll};
 use super::producer::Producer;
 use crate::chan::{Action, End, Items, Phase};
 use crate::error::SpawnError;
-use crate::job::{run_caught, run_on_own_thread, Job, Uncounted};
+use crate::job::{run_caught, Job, Uncounted};
 use crate::limit::{Limiter, Ticket};
 use crate::sync::Arc;
-use crate::target::{Target, SEPARATE_THREAD_NAME};
+use crate::target::Target;
 
 pub(crate) struct Bridge<T> {
     chan: Arc<Items<T>>,
@@ -194,12 +194,7 @@ impl<T> Bridge<T> {
 
     /// Hands the producer to its pool, or to a thread of its own.
     fn submit(&self) -> Result<(), SpawnError> {
-        match &self.target {
-            Target::Separate => run_on_own_thread(SEPARATE_THREAD_NAME, self.job.clone())
-                .map_err(|error| SpawnError::thread(SEPARATE_THREAD_NAME, error)),
-            Target::Pool(pool) => pool.submit(self.job.clone()),
-            Target::DefaultPool => crate::default_pool::current().submit(self.job.clone()),
-        }
+        self.target.submit(self.job.clone())
     }
 }
 

@@ -12,4 +12,5 @@ mod wrapper;
 
 pub use bridge::Close;
 pub use threaded_iterable::{threaded_iterable, threaded_iterable_separate, ThreadedIterable};
+pub(crate) use threaded_iterable::{ItemOf, IterOf, THREADED_ITER_MAX_SIZE};
 pub use wrapper::{IteratorWrapper, IteratorWrapperSeparate};

@@ -1,6 +1,7 @@
 //! [`threaded_iterable`](fn@threaded_iterable), [`threaded_iterable_separate`](fn@threaded_iterable_separate) and
-//! [`Threaded::iter`]: functions that return an iterator, wrapped so that a
-//! call streams the iterator's items from another thread.
+//! [`Threaded::iter`](crate::Threaded::iter) (which lives with `Threaded`,
+//! in `src/threaded.rs`): functions that return an iterator, wrapped so
+//! that a call streams the iterator's items from another thread.
 
 use std::fmt;
 use std::sync::Arc;
@@ -8,11 +9,10 @@ use std::sync::Arc;
 use super::wrapper::IteratorWrapper;
 use crate::callable::Callable;
 use crate::target::Target;
-use crate::threaded::Threaded;
 use crate::ThreadPool;
 
 /// The buffer [`threaded_iterable`](fn@threaded_iterable), [`threaded_iterable_separate`](fn@threaded_iterable_separate) and
-/// [`Threaded::iter`] give unless told otherwise (documented as 1024).
+/// [`Threaded::iter`](crate::Threaded::iter) give unless told otherwise (documented as 1024).
 pub(crate) const THREADED_ITER_MAX_SIZE: usize = 1024;
 
 /// A function returning an iterator, wrapped so that each call streams the
@@ -21,8 +21,8 @@ pub(crate) const THREADED_ITER_MAX_SIZE: usize = 1024;
 /// [`with_pool`](ThreadedIterable::with_pool)) or a thread of its own (from
 /// [`threaded_iterable_separate`](fn@threaded_iterable_separate)).
 ///
-/// Arguments go in one value, as for [`Threaded`]: `()` for none, the value
-/// for one, a tuple for several (see [`Callable`]). The function may return
+/// Arguments go in one value, as for [`Threaded`](crate::Threaded): `()`
+/// for none, the value for one, a tuple for several (see [`Callable`]). The function may return
 /// anything [`IntoIterator`] (a `Vec`, a range, an iterator adapter).
 ///
 /// # Examples
@@ -180,60 +180,6 @@ pub fn threaded_iterable_separate<F>(func: F) -> ThreadedIterable<F> {
     }
 }
 
-impl<F> Threaded<F> {
-    /// For a function that returns an iterator: calls it where this
-    /// `Threaded` runs (its pool, or a thread of its own for
-    /// [`threaded_separate`](fn@crate::threaded_separate)) and streams the
-    /// iterator's items, with a buffer of 1024
-    /// items.
-    ///
-    /// This is what aiomisc's `@threaded` does for a generator function;
-    /// [`threaded_iterable`](fn@threaded_iterable) gives the same with a buffer of your choice.
-    ///
-    /// Under a [`limit`](Threaded::limit), each stream is one call: its
-    /// producer waits for its turn at the first poll and keeps it until the
-    /// iterator is dropped (exhausted, or the stream closed or dropped).
-    ///
-    /// ```
-    /// use futures::StreamExt;
-    ///
-    /// let rows = threadbridge::threaded(|n: u32| 0..n).limit(1);
-    /// let (a, b) = futures::executor::block_on(async {
-    ///     // One producer at a time: the second waits for the first's end.
-    ///     futures::join!(rows.iter(2).collect::<Vec<_>>(), rows.iter(3).collect::<Vec<_>>())
-    /// });
-    /// assert_eq!((a, b), (vec![0, 1], vec![0, 1, 2]));
-    /// assert_eq!(rows.running(), 0);
-    /// ```
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use futures::StreamExt;
-    /// use threadbridge::threaded;
-    ///
-    /// let numbers = threaded(|n: u32| 0..n);
-    /// let all: Vec<u32> = futures::executor::block_on(numbers.iter(3).collect());
-    /// assert_eq!(all, [0, 1, 2]);
-    /// ```
-    pub fn iter<A, M>(&self, args: A) -> IteratorWrapper<ItemOf<F, A, M>>
-    where
-        F: Callable<A, M>,
-        F::Output: IntoIterator,
-        IterOf<F, A, M>: Send + 'static,
-        ItemOf<F, A, M>: Send + 'static,
-        A: Send + 'static,
-    {
-        let func = self.func.clone();
-        IteratorWrapper::limited(
-            move || func.invoke(args),
-            self.target.clone(),
-            THREADED_ITER_MAX_SIZE,
-            self.limiter().cloned(),
-        )
-    }
-}
-
 /// A call of `func` with `args`, streamed from `target`.
 fn stream<F, A, M>(
     func: &Arc<F>,
@@ -253,9 +199,9 @@ where
 }
 
 /// The iterator a call returns.
-type IterOf<F, A, M> = <<F as Callable<A, M>>::Output as IntoIterator>::IntoIter;
+pub(crate) type IterOf<F, A, M> = <<F as Callable<A, M>>::Output as IntoIterator>::IntoIter;
 /// The items a call streams.
-type ItemOf<F, A, M> = <<F as Callable<A, M>>::Output as IntoIterator>::Item;
+pub(crate) type ItemOf<F, A, M> = <<F as Callable<A, M>>::Output as IntoIterator>::Item;
 
 impl<F> Clone for ThreadedIterable<F> {
     fn clone(&self) -> Self {

@@ -16,6 +16,7 @@
 //! ```
 
 mod shared;
+mod spawn;
 mod stats;
 
 use std::fmt;
@@ -142,10 +143,6 @@ impl ThreadPool {
     pub fn builder() -> ThreadPoolBuilder {
         ThreadPoolBuilder::default()
     }
-
-    // `spawn` and `try_spawn` live in `target.rs`: a call captures the
-    // caller's context, which carries the event loop, whose default pool is
-    // a `ThreadPool`. Keeping them there keeps this module below `context`.
 
     pub(crate) fn submit(&self, job: Arc<dyn Job>) -> Result<(), SpawnError> {
         self.owner.shared.submit(job)

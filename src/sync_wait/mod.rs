@@ -12,15 +12,15 @@ use std::error::Error;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::panic::{self, AssertUnwindSafe};
-use std::task::{self, Poll, Waker};
+use std::task::Poll;
 
 use spawner::Refusal;
 pub use spawner::{BlockingSection, BoxedTask, Spawner};
 pub use stream::{sync_await_iter, sync_iter, try_sync_await_iter, try_sync_iter, SyncIter};
 
-use crate::park::block_on;
 use crate::pool::Shared;
-use crate::sync::{lock, Arc, Mutex, MutexGuard};
+use crate::slot::{Slot, Taken};
+use crate::sync::Arc;
 use crate::Context;
 
 /// Runs `future` on the executor behind `spawner` and blocks this thread
@@ -112,7 +112,7 @@ where
 {
     // Before the future goes anywhere: a refused wait starts nothing.
     Shared::refuse_start_hook_wait();
-    let slot = Arc::new(Slot::new());
+    let slot = Arc::new(Slot::new(()));
     let task = carrier(Context::current(), future, Completion(Some(slot.clone())));
     caught_misuse(|| {
         spawner.blocking_section().run_raw(|| {
@@ -121,7 +121,7 @@ where
                 spawner.spawn_task(task)
             };
             spawned.map_err(refused)?;
-            Shared::block_in_place(|| slot.wait())
+            Shared::block_in_place(|| wait(&slot))
         })
     })
 }
@@ -494,81 +494,15 @@ where
 
 type Outcome<T> = std::thread::Result<T>;
 
-enum State<T> {
-    Pending,
-    Done(Outcome<T>),
-    Dropped,
-}
-
-/// Where the future's outcome meets the waiting thread: a oneshot that the
-/// task fills and whose waker (the waiting thread's unparker) it wakes.
-struct Slot<T> {
-    inner: Mutex<SlotInner<T>>,
-}
-
-struct SlotInner<T> {
-    state: State<T>,
-    waker: Option<Waker>,
-}
-
-impl<T> Slot<T> {
-    fn new() -> Slot<T> {
-        Slot {
-            inner: Mutex::new(SlotInner {
-                state: State::Pending,
-                waker: None,
-            }),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, SlotInner<T>> {
-        lock(&self.inner)
-    }
-
-    fn finish(&self, state: State<T>) {
-        let waker = {
-            let mut inner = self.lock();
-            inner.state = state;
-            inner.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-
-    /// Blocks this thread until the outcome is in: parks between looks
-    /// (`crate::park`), woken by [`Slot::finish`].
-    fn wait(&self) -> Result<T, SyncWaitError> {
-        block_on(poll_fn(|cx| self.poll_outcome(cx)))
-    }
-
-    fn poll_outcome(&self, cx: &mut task::Context<'_>) -> Poll<Result<T, SyncWaitError>> {
-        let mut inner = self.lock();
-        match std::mem::replace(&mut inner.state, State::Pending) {
-            State::Pending => {
-                crate::waker::register(&mut inner.waker, cx);
-                Poll::Pending
-            }
-            State::Done(Ok(output)) => Poll::Ready(Ok(output)),
-            State::Done(Err(payload)) => {
-                drop(inner);
-                panic::resume_unwind(payload)
-            }
-            State::Dropped => Poll::Ready(Err(SyncWaitError {
-                kind: Kind::Dropped,
-            })),
-        }
-    }
-}
-
-/// The spawned task's half of the slot: reports the outcome, or, when the
-/// task is dropped unfinished, that it was dropped.
+/// The spawned task's half of the slot (`crate::slot::Slot`, which the
+/// waiting thread blocks on): reports the outcome, or, when the task is
+/// dropped unfinished, that it was dropped.
 struct Completion<T>(Option<Arc<Slot<T>>>);
 
 impl<T> Completion<T> {
     fn complete(mut self, outcome: Outcome<T>) {
         if let Some(slot) = self.0.take() {
-            slot.finish(State::Done(outcome));
+            wake(slot.fill(outcome));
         }
     }
 }
@@ -576,7 +510,26 @@ impl<T> Completion<T> {
 impl<T> Drop for Completion<T> {
     fn drop(&mut self) {
         if let Some(slot) = self.0.take() {
-            slot.finish(State::Dropped);
+            wake(slot.abandon());
         }
+    }
+}
+
+/// Wakes the waiting thread (its unparker: no user code).
+fn wake<T>(mut taken: Taken<T, ()>) {
+    if let Some(waker) = taken.take_waker() {
+        waker.wake();
+    }
+}
+
+/// Blocks this thread on `slot` until the task filled it or was dropped; a
+/// panic of the future resumes here.
+fn wait<T>(slot: &Slot<T>) -> Result<T, SyncWaitError> {
+    match slot.wait() {
+        Some(Ok(output)) => Ok(output),
+        Some(Err(payload)) => panic::resume_unwind(payload),
+        None => Err(SyncWaitError {
+            kind: Kind::Dropped,
+        }),
     }
 }
