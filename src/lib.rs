@@ -509,7 +509,7 @@ pub use default_pool::{default_pool, set_default_pool};
 pub use error::SpawnError;
 pub use io::Unblock;
 pub use iter::{
-    threaded_iterable, threaded_iterable_separate, Close, IteratorWrapper, IteratorWrapperSeparate,
+    threaded_iterable, threaded_iterable_separate, IteratorWrapper, IteratorWrapperSeparate,
     ThreadedIterable,
 };
 pub use pool::ThreadPool;

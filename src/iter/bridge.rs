@@ -4,13 +4,12 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::panic;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::producer::Producer;
-use crate::chan::{Action, End, Items, Phase};
+use crate::chan::{Action, End, Items};
 use crate::error::SpawnError;
 use crate::job::{run_caught, Job, Uncounted};
 use crate::limit::{Limiter, Ticket};
@@ -144,7 +143,7 @@ impl<T> Bridge<T> {
 
     /// Stops the producer (see `Chan::close`) and returns a future that
     /// waits until the iterator has been dropped.
-    pub(crate) fn close(&mut self) -> Close<'_, T> {
+    pub(crate) fn close(&mut self) -> impl Future<Output = ()> + Unpin + '_ {
         // Closing acknowledges a failure: from now on the stream just ends.
         self.failed = None;
         self.local = VecDeque::new();
@@ -161,7 +160,8 @@ impl<T> Bridge<T> {
             // producer only drops it and never pulls an item.
             run_caught(self.job.clone(), &Uncounted);
         }
-        Close { chan: &self.chan }
+        let chan = &self.chan;
+        poll_fn(move |cx| chan.poll_finished(cx))
     }
 
     fn act(&mut self, action: Action) -> Result<(), SpawnError> {
@@ -212,35 +212,6 @@ impl<T> Bridge<T> {
             .field("runs_on", &self.target)
             .field("max_size", &self.chan.max_size())
             .field("producer", &self.chan.phase())
-            .finish()
-    }
-}
-
-/// The future returned by `close()` on [`IteratorWrapper`] and
-/// [`IteratorWrapperSeparate`]: resolves once the iterator has been dropped.
-///
-/// The producer is told to stop when `close()` is called, whether or not
-/// this future is awaited.
-///
-/// [`IteratorWrapper`]: crate::IteratorWrapper
-/// [`IteratorWrapperSeparate`]: crate::IteratorWrapperSeparate
-#[must_use = "the producer is already told to stop; await this to wait until the iterator is dropped"]
-pub struct Close<'a, T> {
-    chan: &'a Items<T>,
-}
-
-impl<T> Future for Close<'_, T> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.chan.poll_finished(cx)
-    }
-}
-
-impl<T> fmt::Debug for Close<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Close")
-            .field("finished", &(self.chan.phase() == Phase::Finished))
             .finish()
     }
 }

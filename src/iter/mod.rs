@@ -10,7 +10,6 @@ mod producer;
 mod threaded_iterable;
 mod wrapper;
 
-pub use bridge::Close;
 pub use threaded_iterable::{threaded_iterable, threaded_iterable_separate, ThreadedIterable};
 pub(crate) use threaded_iterable::{ItemOf, IterOf, THREADED_ITER_MAX_SIZE};
 pub use wrapper::{IteratorWrapper, IteratorWrapperSeparate};

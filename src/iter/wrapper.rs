@@ -3,13 +3,14 @@
 //! aiomisc's name for the second kind.
 
 use std::fmt;
+use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_core::stream::{FusedStream, Stream};
 
-use super::bridge::{Bridge, Close};
+use super::bridge::Bridge;
 use crate::limit::Limiter;
 use crate::sync::Arc;
 use crate::target::Target;
@@ -190,7 +191,8 @@ impl<T> IteratorWrapper<T> {
     ///     assert_eq!(numbers.next().await, None);
     /// });
     /// ```
-    pub fn close(&mut self) -> Close<'_, T> {
+    #[must_use = "the producer is already told to stop; await this to wait until the iterator is dropped"]
+    pub fn close(&mut self) -> impl Future<Output = ()> + Unpin + '_ {
         self.bridge.close()
     }
 
