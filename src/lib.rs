@@ -573,8 +573,6 @@ mod ambient;
 mod callable;
 mod cancel;
 mod carrier;
-#[cfg(not(loom))]
-mod contention;
 mod context;
 mod default_pool;
 mod error;
@@ -591,6 +589,7 @@ mod sync;
 mod sync_wait;
 mod target;
 mod threaded;
+mod timing;
 mod waker;
 
 pub use callable::Callable;

@@ -8,7 +8,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 #[cfg(not(loom))]
-use crate::contention;
+use crate::timing as contention;
 use crate::job::{drop_caught, wake, CancelFlag, Panic, Report};
 use crate::sync::{lock, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
 

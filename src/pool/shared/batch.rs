@@ -9,12 +9,7 @@ use std::collections::VecDeque;
 use super::{Shared, State};
 use crate::job::Job;
 use crate::sync::{lock, Arc, Mutex, MutexGuard};
-
-/// How many more queued jobs a worker takes along with the one it runs,
-/// into its own [`Batch`]. Fewer holds of the pool's lock per job:
-/// `fanout` (100,000 no-op calls from one thread, medians of three
-/// interleaved runs) went from 5.0 to 6.2 M calls/s; seven gave 6.4.
-const BATCH_EXTRAS: usize = 3;
+use crate::timing::BATCH_EXTRAS;
 
 /// How many jobs may start after a batch was filled before the other
 /// workers take its jobs ahead of the queue's: a job in a batch is

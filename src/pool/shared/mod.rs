@@ -14,31 +14,13 @@ use std::time::{Duration, Instant};
 mod batch;
 
 use super::stats::{Counters, PoolStats};
-#[cfg(not(loom))]
-use crate::contention;
 use crate::error::SpawnError;
 use crate::job::{discard, run_caught, set_pool_cancelled, Job, Outcome, Panic, Report};
 use crate::sync::{
     lock, thread, Arc, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering,
 };
+use crate::timing::{self, IdleSpin, SUBMITTER_WAKES, WORKER_WAKES};
 use batch::{Batch, Member};
-
-/// How long an idle worker spins on the queue before it parks. Long enough to
-/// cover the awaiting task's round trip (wake, poll, submit the next call),
-/// short enough that an idle pool burns no measurable CPU.
-#[cfg_attr(loom, allow(dead_code))]
-const SPIN_BUDGET: Duration = Duration::from_micros(50);
-
-/// How many wake-ups a submitter keeps in flight: one. Its `futex` wake is
-/// paid on the caller's thread, and the worker it wakes passes the backlog
-/// on (see [`Shared::summon`]).
-const SUBMITTER_WAKES: usize = 1;
-
-/// How many wake-ups a worker that took a job keeps in flight for what is
-/// left: four, so a burst of blocking calls starts about as fast as when
-/// every submit woke a worker (`sleepy`, 64 sleeps of 10 ms: 10.8 ms, as
-/// before; 11.4 with two in flight, 10.9 to 11.3 with one).
-const WORKER_WAKES: usize = 4;
 
 /// A fault-injection hook run before each worker thread starts; an error
 /// stands in for the thread failing to start. Only tests set it.
@@ -101,6 +83,8 @@ struct State {
     notified: usize,
     /// Workers spinning on `queued` (at most one at a time).
     spinning: usize,
+    /// How long the next spin may last, learnt from the last ones.
+    idle_spin: IdleSpin,
     /// Workers blocked in `sync_wait`; each lets the pool run one thread more.
     blocked: usize,
     /// Threads counted out of `threads` that have not finished leaving:
@@ -244,6 +228,7 @@ impl Shared {
                 idle: 0,
                 notified: 0,
                 spinning: 0,
+                idle_spin: IdleSpin::new(),
                 blocked: 0,
                 stopping: 0,
                 joining: false,
@@ -391,6 +376,9 @@ impl Shared {
         if parked > 0 {
             let wake = in_flight.saturating_sub(coming).min(unserved).min(parked);
             state.notified += wake;
+            if wake > 0 {
+                state.idle_spin.notifying();
+            }
             return Ok(wake);
         }
         if state.threads < self.thread_limit(state) {
@@ -531,13 +519,17 @@ impl Shared {
                 break;
             }
             if self.config.spin && state.spinning == 0 {
-                state.spinning += 1;
-                drop(state);
-                self.spin(parked);
-                state = self.state();
-                state.spinning -= 1;
-                if !state.queue.is_empty() || state.held > 0 || state.shutdown {
-                    continue;
+                if let Some(budget) = state.idle_spin.budget(!parked) {
+                    state.spinning += 1;
+                    drop(state);
+                    let (started, found) =
+                        timing::spin(budget, || self.queued.load(Ordering::Relaxed) > 0);
+                    state = self.state();
+                    state.spinning -= 1;
+                    state.idle_spin.spun(started, found);
+                    if !state.queue.is_empty() || state.held > 0 || state.shutdown {
+                        continue;
+                    }
                 }
             }
             state.idle += 1;
@@ -558,38 +550,6 @@ impl Shared {
             }
         }
         state
-    }
-
-    /// Waits briefly for a job without parking, so a caller that submits
-    /// again right away pays no wake-up. Between rounds it yields, so a
-    /// thread waiting for this core (often the task about to submit) runs
-    /// first; after a yield that let another thread run, a round is one
-    /// look (`contention::looks`).
-    ///
-    /// On an oversubscribed machine (`contention`) a yield can put the
-    /// spinner off its core for a time slice while submitters count on it
-    /// and wake nobody. A worker whose last job parked to wait for its
-    /// consumer (a stream's producer with a full buffer) expects no job soon
-    /// (the consumer must first take half the buffer), so there it does not
-    /// spin at all: it parks, and the resume's wake-up brings it back
-    /// promptly. After any other job it spins as usual: an awaiting task's
-    /// next call comes within the spin.
-    #[cfg(not(loom))]
-    fn spin(&self, after_park: bool) {
-        if after_park && contention::now() {
-            return;
-        }
-        contention::watch(64, SPIN_BUDGET, || self.queued.load(Ordering::Relaxed) > 0);
-    }
-
-    /// Loom cannot model a time budget, and an unbounded spin has unbounded
-    /// interleavings. One look at the queue covers both ways a spin ends (a
-    /// job seen, or the budget spent with none) while a submitter races it.
-    #[cfg(loom)]
-    fn spin(&self, _after_park: bool) {
-        if self.queued.load(Ordering::Relaxed) == 0 {
-            thread::yield_now();
-        }
     }
 
     /// Runs `job`; returns whether it parked to be queued again later (see
