@@ -12,8 +12,8 @@ use futures_task::{FutureObj, Spawn, SpawnError as FuturesSpawnError};
 
 use crate::ambient::{self, Loop};
 use crate::park::block_on;
-use crate::timing::NOT_RUNNING_GRACE;
 use crate::sync_wait::Forever;
+use crate::timing::NOT_RUNNING_GRACE;
 use crate::Context;
 use crate::ThreadPool;
 

@@ -213,8 +213,9 @@ pub(crate) struct IdleSpin {
     idle_since: Option<Instant>,
 }
 
-impl IdleSpin {
-    pub(crate) fn new() -> IdleSpin {
+impl Default for IdleSpin {
+    /// A new pool spins: its first calls may well come back to back.
+    fn default() -> IdleSpin {
         IdleSpin {
             #[cfg(not(loom))]
             budget: IDLE_SPIN_MAX,
@@ -222,7 +223,9 @@ impl IdleSpin {
             idle_since: None,
         }
     }
+}
 
+impl IdleSpin {
     /// How long the next idle worker may spin; `None`: it parks at once.
     /// While the process is contended, a worker that expects no job soon
     /// (`expect_soon` false: its last job parked to wait for its consumer)

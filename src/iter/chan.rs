@@ -7,10 +7,10 @@ use std::task::{Context, Poll, Waker};
 #[cfg(not(loom))]
 use std::time::{Duration, Instant};
 
-#[cfg(not(loom))]
-use crate::timing as contention;
 use crate::job::{drop_caught, wake, CancelFlag, Panic, Report};
 use crate::sync::{lock, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
+#[cfg(not(loom))]
+use crate::timing as contention;
 
 /// How long a consumer that finds the buffer empty watches for the next
 /// item before it registers its waker and returns `Pending`. A producer that
