@@ -20,21 +20,20 @@ use std::time::Instant;
 
 // ---- the pool: waking parked workers, taking jobs along ----
 
-/// How many wake-ups of parked workers the pool keeps in flight: one.
-/// Whoever queues a job or takes one while jobs are left (a submitter, a
-/// worker) wakes a parked worker only if none is on its way, and the woken
-/// worker, once it has a job, passes what is left on the same way. So each
-/// wake-up is decided on the backlog as it is when the last one landed,
-/// and the chain stops the moment the awake workers keep up. With more in
-/// flight, wake-ups decided on one look at the queue land after the awake
-/// workers (batches of four each) have drained it: every such wake-up is a
-/// system call and a context switch for a worker with little or nothing to
-/// run. The price is the start of a burst of long jobs, which reaches `k`
-/// parked workers after `k` wake-ups in a row instead of `k / n`: on any
-/// machine a wake-up is far shorter than a job that is worth a thread of
-/// its own. A count, not a duration: it adapts to the machine by itself,
-/// as the chain runs at the speed its wake-ups land.
-pub(crate) const WAKES_IN_FLIGHT: usize = 1;
+/// How many wake-ups a submitter keeps in flight: one. Its `futex` wake is
+/// paid on the caller's thread, and the worker it wakes passes a backlog on
+/// (`WORKER_WAKES`). A count, not a duration: it holds on any machine, since
+/// it only moves who pays a wake-up, not how many are paid.
+pub(crate) const SUBMITTER_WAKES: usize = 1;
+
+/// How many wake-ups a worker that took a job keeps in flight for what is
+/// left. Each wake-up costs a system call and a thread's start-up latency,
+/// so a burst of blocking calls reaches all parked workers after
+/// `log4(workers)` wake latencies instead of one per worker: on a 16-core
+/// server a backlog reaches 16 workers in two steps; on a laptop or under a
+/// CPU quota, where fewer threads run at once, the extra wake-ups are at
+/// most three per job taken, and only while jobs are queued.
+pub(crate) const WORKER_WAKES: usize = 4;
 
 /// How many more queued jobs a worker takes along with the one it runs,
 /// into its own batch: each hold of the pool's lock then serves up to four

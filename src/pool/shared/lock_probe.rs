@@ -18,6 +18,7 @@ use super::batch::{Batch, Member};
 use super::{Config, Shared};
 use crate::job::{Finished, Job, Report};
 use crate::sync::Arc;
+use crate::timing::{SUBMITTER_WAKES, WORKER_WAKES};
 
 struct Noop;
 
@@ -75,7 +76,7 @@ fn sample(jobs: usize) -> [f64; 5] {
         let mut state = shared.state();
         state.queue.jobs.push_back(job);
         shared.publish_queued(&state);
-        let wake = shared.summon(&mut state).unwrap_or(0);
+        let wake = shared.summon(&mut state, SUBMITTER_WAKES).unwrap_or(0);
         state.queue.submitted += 1;
         drop(state);
         black_box(wake);
@@ -101,7 +102,7 @@ fn sample(jobs: usize) -> [f64; 5] {
         let Some((job, hold)) = shared.next_job(&mut state, &batch, holding) else {
             break;
         };
-        let wake = shared.summon(&mut state).unwrap_or(0);
+        let wake = shared.summon(&mut state, WORKER_WAKES).unwrap_or(0);
         drop(state);
         holds += 1;
         black_box(wake);

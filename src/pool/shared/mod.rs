@@ -21,7 +21,7 @@ use crate::job::{discard, run_caught, set_pool_cancelled, Job, Outcome, Panic, R
 use crate::sync::{
     lock, thread, Arc, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering,
 };
-use crate::timing::{self, IdleSpin, WAKES_IN_FLIGHT};
+use crate::timing::{self, IdleSpin, SUBMITTER_WAKES, WORKER_WAKES};
 use batch::{Batch, Member};
 
 /// A fault-injection hook run before each worker thread starts; an error
@@ -349,7 +349,7 @@ impl Shared {
         }
         state.queue.jobs.push_back(job);
         self.publish_queued(&state);
-        let wake = match self.summon(&mut state) {
+        let wake = match self.summon(&mut state, SUBMITTER_WAKES) {
             Ok(wake) => wake,
             Err(error) => {
                 if state.workers.threads == 0 {
@@ -369,17 +369,18 @@ impl Shared {
     }
 
     /// Sees that workers come for the queued jobs that none is on its way
-    /// to yet (`spinning + notified` are): wakes a parked worker if fewer
-    /// than [`WAKES_IN_FLIGHT`] are on their way, or if none is parked,
+    /// to yet (`spinning + notified` are): wakes parked workers, as long as
+    /// fewer than `in_flight` are on their way, or if none is parked,
     /// starts a thread if the pool may grow. Returns how many to
     /// `notify_one` once the lock is released.
     ///
     /// Wake-ups are throttled, thread starts are not (a new thread has a job
-    /// waiting for it). A submitter calls this, and so does each worker that
-    /// takes a job, for what is left: a backlog wakes the parked workers in
-    /// turn, while a queue that the awake workers keep up with wakes
-    /// nobody. See `README.md`.
-    fn summon(self: &Arc<Self>, state: &mut State) -> io::Result<usize> {
+    /// waiting for it). A submitter keeps one wake-up in flight
+    /// ([`SUBMITTER_WAKES`]); each worker that takes a job calls this again
+    /// for what is left ([`WORKER_WAKES`]), so a backlog wakes the parked
+    /// workers in turn, while a queue that the awake workers keep up with
+    /// wakes nobody. See `README.md`.
+    fn summon(self: &Arc<Self>, state: &mut State, in_flight: usize) -> io::Result<usize> {
         let coming = self.coming(state);
         let unserved = (state.queue.jobs.len() + state.batches.held).saturating_sub(coming);
         if unserved == 0 {
@@ -387,10 +388,7 @@ impl Shared {
         }
         let parked = state.workers.idle.saturating_sub(state.workers.notified);
         if parked > 0 {
-            let wake = WAKES_IN_FLIGHT
-                .saturating_sub(coming)
-                .min(unserved)
-                .min(parked);
+            let wake = in_flight.saturating_sub(coming).min(unserved).min(parked);
             state.workers.notified += wake;
             if wake > 0 {
                 state.workers.idle_spin.notifying();
@@ -487,7 +485,7 @@ impl Shared {
                 duty.take(self, &mut state, holding);
                 // What is left needs a worker too. If no thread can start,
                 // the workers there are will get to it.
-                let wake = self.summon(&mut state).unwrap_or(0);
+                let wake = self.summon(&mut state, WORKER_WAKES).unwrap_or(0);
                 drop(state);
                 self.notify(wake);
                 let popped = self.run_jobs(job, batch, duty);
@@ -768,7 +766,7 @@ impl Shared {
             // too: the thread started takes it). Best effort: if no
             // thread can be started, the blocked job still completes once
             // its future does.
-            let wake = shared.summon(&mut state).unwrap_or(0);
+            let wake = shared.summon(&mut state, WORKER_WAKES).unwrap_or(0);
             drop(state);
             shared.notify(wake);
         }
@@ -810,7 +808,7 @@ impl Drop for Exit<'_> {
         shared.return_batch(&mut state, self.batch);
         // Counted out, but not gone: shutdown waits for `stopping` too.
         state.workers.stopping += 1;
-        let wake = shared.summon(&mut state).unwrap_or(0);
+        let wake = shared.summon(&mut state, WORKER_WAKES).unwrap_or(0);
         drop(state);
         shared.notify(wake);
         // After the worker is counted out, not before: counting out happens
