@@ -9,7 +9,7 @@
 //! waiting in [`wait_cancelled`] registers itself, and setting the flag
 //! unparks it; a pool-wide cancellation ([`ThreadPool::shutdown_now`])
 //! cannot reach each waiter, so waits also look again every
-//! [`POOL_CHECK`].
+//! `POOL_CHECK`.
 //!
 //! [`ThreadPool::shutdown_now`]: crate::ThreadPool::shutdown_now
 
@@ -17,10 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::job::{current_cancelled, current_job};
 use crate::sync::thread;
-
-/// How often a waiter looks at its pool's cancellation, which does not
-/// unpark it.
-const POOL_CHECK: Duration = Duration::from_millis(10);
+use crate::timing::POOL_CHECK;
 
 /// Whether the job running on this thread has been cancelled: its
 /// [`JoinHandle`](crate::JoinHandle) was dropped or

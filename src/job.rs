@@ -46,12 +46,7 @@ pub(crate) trait Report {
     /// those itself).
     fn ran_cancelled(&self) {}
 
-    /// The job gave its thread back to wait for its consumer, which will
-    /// queue it again (a stream's producer with a full buffer): no job of
-    /// its is coming soon. A timing hint for the runner, nothing more.
-    fn parked(&self) {}
-
-    /// The job is about to park (see [`Report::parked`]) and return its
+    /// The job is about to park (see [`Run::Parked`]) and return its
     /// thread to the runner. Called before its consumer can see it parked,
     /// and so before the consumer can queue it again: the runner counts
     /// this thread as on its way back to the queue, so that the re-queue
@@ -94,20 +89,52 @@ pub(crate) trait Job: Send + Sync {
     }
 }
 
-/// A job that has run: whom to tell.
+/// How one run of a job ended, for whoever runs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Run {
+    /// It ran for good: nobody queues it again.
+    Done,
+    /// It gave its thread back to wait for its consumer, which will queue
+    /// it again (a stream's producer with a full buffer): no run of it
+    /// comes before the consumer has made room.
+    Parked,
+}
+
+/// A job that has run: how that ended, and whom to tell.
 #[must_use = "call `wake` so the handle learns the job is done"]
 pub(crate) struct Finished {
     waker: Option<Waker>,
+    run: Run,
 }
 
 impl Finished {
     /// Nobody to wake: the job woke its consumer itself, or nobody waits.
     pub(crate) fn unawaited() -> Finished {
-        Finished { waker: None }
+        Finished {
+            waker: None,
+            run: Run::Done,
+        }
     }
 
     pub(crate) fn waking(waker: Option<Waker>) -> Finished {
-        Finished { waker }
+        Finished {
+            waker,
+            run: Run::Done,
+        }
+    }
+
+    /// The job parked (see [`Run::Parked`]); its consumer will queue it
+    /// again, and nobody is to be woken now.
+    pub(crate) fn parked() -> Finished {
+        Finished {
+            waker: None,
+            run: Run::Parked,
+        }
+    }
+
+    /// How the run ended.
+    pub(crate) fn run(&self) -> Run {
+        self.run
     }
 
     /// Wakes the task awaiting the handle, if any; a panicking waker is
@@ -166,8 +193,9 @@ impl Report for Uncounted {
 }
 
 /// Runs `job` under `report`: the job, dropping the runner's reference to it
-/// and waking its handle, each where a panic is caught.
-pub(crate) fn run_caught(job: Arc<dyn Job>, report: &dyn Report) {
+/// and waking its handle, each where a panic is caught. Returns how the run
+/// ended.
+pub(crate) fn run_caught(job: Arc<dyn Job>, report: &dyn Report) -> Run {
     let running = Running::enter(&job);
     let finished = catch(|| job.run(report)).unwrap_or_else(|panic| {
         report.stray(panic);
@@ -180,7 +208,9 @@ pub(crate) fn run_caught(job: Arc<dyn Job>, report: &dyn Report) {
     // usually freed by the thread that allocated it; when it is ours, a
     // result nobody took is dropped here.
     drop_caught(job, report);
+    let run = finished.run();
     finished.wake(report);
+    run
 }
 
 // ---- cancellation: the flag a job carries, and the job a thread runs ----

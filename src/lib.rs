@@ -481,8 +481,6 @@ mod callable;
 mod cancel;
 mod carrier;
 mod chan;
-#[cfg(not(loom))]
-mod contention;
 pub mod context;
 mod default_pool;
 mod error;
@@ -500,6 +498,7 @@ mod sync;
 mod sync_wait;
 mod target;
 mod threaded;
+mod timing;
 mod waker;
 
 pub use callable::Callable;

@@ -22,12 +22,12 @@
 //!
 //! [`Task`]: crate::slot::Task
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::error::SpawnError;
-use crate::job::{catch, CancelFlag, Finished, Job, Outcome, Panic, Report, Uncounted};
+use crate::job::{catch, CancelFlag, Finished, Job, Outcome, Panic, Report, Run, Uncounted};
 use crate::pool::Shared;
 use crate::slot::Withdraw;
 use crate::sync::{lock, thread, Arc, AtomicBool, AtomicU64, Mutex, Ordering};
@@ -451,11 +451,7 @@ impl Limited {
 
 impl Job for Limited {
     fn run(&self, report: &dyn Report) -> Finished {
-        let watch = Watch {
-            call: self,
-            report,
-            parked: Cell::new(false),
-        };
+        let watch = Watch { call: self, report };
         let finished = {
             let _holding = Holding::enter(&self.limiter);
             self.inner.run(&watch)
@@ -464,7 +460,7 @@ impl Job for Limited {
         // Otherwise the permit moves on before the handle is woken (for a
         // producer, before its consumer hears of the end: `ending`), so a
         // task that awaited it sees the next call handed on already.
-        if !watch.parked.get() {
+        if finished.run() != Run::Parked {
             self.give_back(report);
         }
         finished
@@ -491,11 +487,10 @@ impl Drop for Limited {
 }
 
 /// The runner's report, as a limited job's own job sees it: everything is
-/// passed on, a park is noted, and the permit goes back at the end.
+/// passed on, and the permit goes back at the end.
 struct Watch<'a> {
     call: &'a Limited,
     report: &'a dyn Report,
-    parked: Cell<bool>,
 }
 
 impl Report for Watch<'_> {
@@ -509,11 +504,6 @@ impl Report for Watch<'_> {
 
     fn ran_cancelled(&self) {
         self.report.ran_cancelled();
-    }
-
-    fn parked(&self) {
-        self.parked.set(true);
-        self.report.parked();
     }
 
     fn parking(&self) {

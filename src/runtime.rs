@@ -28,6 +28,7 @@ use futures_task::{FutureObj, Spawn, SpawnError as FuturesSpawnError};
 use crate::ambient::{self, Loop};
 use crate::park::block_on;
 use crate::sync_wait::Forever;
+use crate::timing::NOT_RUNNING_GRACE;
 use crate::Context;
 use crate::ThreadPool;
 
@@ -174,11 +175,6 @@ struct Core {
     /// Notified when a thread starts running the loop.
     started: Condvar,
 }
-
-/// How long a wait on a loop that no thread runs gives some thread to start
-/// running it (a waiter started just before `run_until_complete`), before
-/// it reports that nobody does.
-const NOT_RUNNING_GRACE: Duration = Duration::from_secs(1);
 
 impl Core {
     fn lock_running(&self) -> MutexGuard<'_, usize> {

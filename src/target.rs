@@ -56,7 +56,9 @@ impl Target {
         match self {
             Target::DefaultPool => default_pool::current().submit(job),
             Target::Pool(pool) => pool.submit(job),
-            Target::Separate => spawn_thread(move || run_caught(job, &Uncounted)),
+            Target::Separate => spawn_thread(move || {
+                run_caught(job, &Uncounted);
+            }),
         }
     }
 }

@@ -19,70 +19,13 @@
 use std::collections::VecDeque;
 use std::task::{Context, Poll, Waker};
 
-#[cfg(not(loom))]
-use crate::contention;
 use crate::job::{drop_caught, wake, CancelFlag, Panic, Report, Uncounted};
 use crate::sync::{lock, AtomicBool, AtomicUsize, Mutex, MutexGuard, Ordering};
-
-pub(crate) use timing::BATCH;
 #[cfg(not(loom))]
-use timing::{GATHER, GATHER_BUDGET, LOOK_EVERY, ROOM_BUDGET, SPIN_BUDGET};
+use crate::timing;
 
-// ---- timing: the channel's tuning constants, in one block ----
-//
-// All are bounds on a *watch*, never a protocol step: the decision is made
-// under the lock whatever a watch saw, so none of them matters for
-// correctness (loom models run without them). They are sized against the
-// cost of what they save: a cross-thread wake (a `futex` wake, the
-// scheduler putting the other thread on a core, its caches refilling),
-// which costs microseconds on any Linux machine, a 16-core server as well as
-// a laptop, because it is a system call and a context switch, not a matter of
-// core count or clock. With cores to spare (the server) a watch runs on a
-// core nobody else wants; where cores are scarce (a laptop with a build
-// running) the first slow yield switches every watch to one round of looks
-// without yielding (`contention`), so they adapt at run time rather than
-// being tuned to one machine.
-mod timing {
-    #[cfg(not(loom))]
-    use std::time::Duration;
-
-    /// How long a consumer that finds the buffer empty watches for the
-    /// next item before it registers its waker: a few cross-thread wakes'
-    /// worth, so a producer that keeps up delivers within it and neither
-    /// side pays a wake per item, while a slow producer costs the consumer
-    /// only this much per wait.
-    #[cfg(not(loom))]
-    pub(super) const SPIN_BUDGET: Duration = Duration::from_micros(5);
-    /// How long a thread-hosted producer with a full buffer watches for
-    /// the consumer's resume before it parks its thread: as long as a pool's
-    /// idle worker watches its queue, an order of magnitude above a wake's
-    /// cost, since a parked producer pays a wake-up on both sides.
-    #[cfg(not(loom))]
-    pub(super) const ROOM_BUDGET: Duration = Duration::from_micros(50);
-    /// How many items a consumer that saw the first one arrive lets gather
-    /// before it takes them (at most half the buffer): enough that the lock
-    /// and the cache line of the length are taken once per batch, not per
-    /// few items, whatever the speed of the cores.
-    #[cfg(not(loom))]
-    pub(super) const GATHER: usize = 256;
-    /// How often a gathering consumer looks at the length: rarely enough
-    /// not to pull the producer's cache line away after every push (a
-    /// push takes tens of nanoseconds on any current core).
-    #[cfg(not(loom))]
-    pub(super) const LOOK_EVERY: Duration = Duration::from_micros(1);
-    /// The longest a gathering consumer waits: the latency a fast
-    /// producer's item may gain, as long as one spin budget.
-    #[cfg(not(loom))]
-    pub(super) const GATHER_BUDGET: Duration = Duration::from_micros(5);
-    /// The most items a task-hosted producer (`sync_iter`'s feed) polls
-    /// before it hands them over (and, with room for more, yields to its
-    /// executor): a big look-ahead over an always-ready stream neither
-    /// keeps the first item from the consumer nor holds an executor thread
-    /// for the whole look-ahead. A count, not a time: it bounds the work
-    /// between two yields of a task, which is what an executor's fairness
-    /// is measured in on any machine.
-    pub(crate) const BATCH: usize = 64;
-}
+#[cfg(not(loom))]
+use crate::timing::{GATHER, GATHER_BUDGET, GATHER_LOOK, ITEM_WATCH, ROOM_WATCH};
 
 // ---- storage ----
 
@@ -323,27 +266,27 @@ impl<B: Buffer> Chan<B> {
         self.taken.store(held, Ordering::Relaxed);
     }
 
-    /// Watches the buffer for up to `SPIN_BUDGET`; returns whether
+    /// Watches the buffer for up to `ITEM_WATCH`; returns whether
     /// something arrived. Call it between a `poll_take` without a waker and
     /// one with it.
     ///
     /// Between rounds it yields: the producer may be waiting for this very
     /// core (and after a yield that let another thread run, a round is one
-    /// look: `contention::looks`). While the machine is oversubscribed (see
-    /// `contention`; this watch's own slow yield says so too) it stops after
+    /// look: `timing::looks`). While the machine is oversubscribed (see
+    /// `timing`; this watch's own slow yield says so too) it stops after
     /// one round of looks, well under a microsecond, without yielding, and
     /// the consumer registers its waker: the producer's wake then brings it
     /// back, where a yield would have queued it behind every CPU-bound
     /// thread on its core.
     #[cfg(not(loom))]
     pub(crate) fn spin_for_item(&self) -> bool {
-        let contended = contention::now();
+        let contended = timing::now();
         let budget = if contended {
             std::time::Duration::ZERO
         } else {
-            SPIN_BUDGET
+            ITEM_WATCH
         };
-        let arrived = contention::watch(32, budget, || self.len.load(Ordering::Relaxed) > 0);
+        let arrived = timing::watch(32, budget, || self.len.load(Ordering::Relaxed) > 0);
         if arrived && !contended {
             self.gather();
         }
@@ -352,7 +295,7 @@ impl<B: Buffer> Chan<B> {
 
     /// Something arrived during a watch and the producer is likely still
     /// sending: let a batch gather before taking the lock, looking only
-    /// every `LOOK_EVERY`. Taking the first unit at once would settle the
+    /// every `GATHER_LOOK`. Taking the first unit at once would settle the
     /// pair into batches of a few, with the consumer's looks and locks
     /// pulling the producer's cache lines away after every send. Stops when
     /// `GATHER` units (at most the resume mark) wait, when the count stopped
@@ -367,7 +310,7 @@ impl<B: Buffer> Chan<B> {
         while seen < target {
             std::hint::spin_loop();
             let now = std::time::Instant::now();
-            if now - look < LOOK_EVERY {
+            if now - look < GATHER_LOOK {
                 continue;
             }
             look = now;
@@ -536,19 +479,19 @@ impl<B: Buffer> Chan<B> {
         crate::park::block_on(std::future::poll_fn(|cx| self.poll_room(cx)))
     }
 
-    /// Watches `parked` for up to `ROOM_BUDGET`, yielding between rounds of
+    /// Watches `parked` for up to `ROOM_WATCH`, yielding between rounds of
     /// looks, before the producer parks its thread: a park and the
     /// consumer's unpark per resume cost a wake-up on both sides, most of
     /// all when the two threads share a core. Not while the process is
-    /// contended (see `contention`): there a yield costs a time slice, and
+    /// contended (see `timing`): there a yield costs a time slice, and
     /// the wake-up is served sooner. A hint only: `poll_room` decides under
     /// the lock.
     #[cfg(not(loom))]
     fn spin_for_room(&self) {
-        if contention::now() {
+        if timing::now() {
             return;
         }
-        contention::watch(32, ROOM_BUDGET, || !self.parked.load(Ordering::Relaxed));
+        timing::watch(32, ROOM_WATCH, || !self.parked.load(Ordering::Relaxed));
     }
 
     /// The producer is gone (its source dropped): record how it ended and

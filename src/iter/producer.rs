@@ -145,9 +145,8 @@ where
         });
         let end = match (produced, carried) {
             (Some(Ok(Stop::Parked)), Ok(())) => {
-                report.parked();
                 report.outcome(Outcome::Completed);
-                return Finished::unawaited();
+                return Finished::parked();
             }
             (Some(Ok(Stop::Cancelled)), Ok(())) => {
                 drop(source);

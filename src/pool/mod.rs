@@ -429,13 +429,16 @@ impl ThreadPoolBuilder {
         self
     }
 
-    /// Whether an idle worker spins for a few microseconds (at most 50 µs)
-    /// before it parks; on by default. Spinning lets back-to-back calls skip
-    /// a thread wake-up, which is most of a call's latency. Turn it off for
-    /// a pool whose jobs are rare or long, on a machine where those
-    /// microseconds of CPU matter more than latency (a laptop on battery, a
-    /// CPU quota shared with other work). It is bounded, so an idle pool
-    /// uses no CPU either way.
+    /// Whether an idle worker may spin for a few microseconds (at most
+    /// 50 µs) before it parks; on by default. Spinning lets back-to-back
+    /// calls skip a thread wake-up, which is most of a call's latency. The
+    /// pool learns how long to spin from how its spins end: while calls
+    /// come back to back it spins a few times the wait it sees, and once
+    /// calls come farther apart than a spin it stops spinning, so calls
+    /// spaced out in time cost a wake-up each and no spin. Turn it off for
+    /// a pool where even those spins' CPU matters more than latency (a
+    /// laptop on battery, a CPU quota shared with other work). It is
+    /// bounded, so an idle pool uses no CPU either way.
     ///
     /// # Examples
     ///

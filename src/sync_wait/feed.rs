@@ -14,9 +14,10 @@ use std::task::Poll;
 
 use futures_core::Stream;
 
-use crate::chan::{End, Items, Sent, BATCH};
+use crate::chan::{End, Items, Sent};
 use crate::job::Uncounted;
 use crate::sync::Arc;
+use crate::timing::FEED_BATCH;
 use crate::Context;
 
 /// The largest look-ahead: a larger one counts as this. A look-ahead is
@@ -60,7 +61,7 @@ where
                 }
             }
             // Poll without the lock, up to the room there is, a batch at most.
-            let limit = room.min(BATCH);
+            let limit = room.min(FEED_BATCH);
             let mut stop = None;
             while batch.len() < limit {
                 let polled = panic::catch_unwind(AssertUnwindSafe(|| {
@@ -82,7 +83,7 @@ where
                     }
                 }
             }
-            let whole = batch.len() == BATCH;
+            let whole = batch.len() == FEED_BATCH;
             if !batch.is_empty() {
                 match chan.send(|buffer| buffer.extend(batch.drain(..)), &Uncounted) {
                     Ok(Sent::Room(left)) => room = left,

@@ -9,12 +9,7 @@ use std::collections::VecDeque;
 use super::{Shared, State};
 use crate::job::Job;
 use crate::sync::{lock, Arc, Mutex, MutexGuard};
-
-/// How many more queued jobs a worker takes along with the one it runs,
-/// into its own [`Batch`]. Fewer holds of the pool's lock per job:
-/// `fanout` (100,000 no-op calls from one thread, medians of three
-/// interleaved runs) went from 5.0 to 6.2 M calls/s; seven gave 6.4.
-const BATCH_EXTRAS: usize = 3;
+use crate::timing::BATCH_EXTRAS;
 
 /// How many jobs may start after a batch was filled before the other
 /// workers take its jobs ahead of the queue's: a job in a batch is
@@ -101,50 +96,51 @@ impl Shared {
     /// its own batch; else one from a stale batch of another worker (see
     /// [`BATCH_STALE`]); else the queue's first, taking up to
     /// [`BATCH_EXTRAS`] more into the batch if it holds more; else one
-    /// stolen from any batch.
-    /// `None` also means that no batch holds a job.
+    /// stolen from any batch. `holding`: whether this worker's batch may
+    /// hold jobs; returned with the job, as it is now. `None` also means
+    /// that no batch holds a job.
     pub(super) fn next_job(
         &self,
         state: &mut State,
         batch: &Batch,
-        holding: &mut bool,
-    ) -> Option<Arc<dyn Job>> {
-        if *holding {
+        holding: bool,
+    ) -> Option<(Arc<dyn Job>, bool)> {
+        if holding {
             if let Some(job) = self.count_steal(state, batch.steal()) {
-                return Some(job);
+                return Some((job, true));
             }
-            *holding = false;
             self.stamp(state, batch, u64::MAX);
         }
         if let Some(job) = self.steal_stale(state) {
-            return Some(job);
+            return Some((job, false));
         }
-        if let Some(job) = state.queue.pop_front() {
-            let extras = state.queue.len().min(BATCH_EXTRAS);
+        if let Some(job) = state.queue.jobs.pop_front() {
+            let extras = state.queue.jobs.len().min(BATCH_EXTRAS);
             if extras > 0 {
-                batch.fill(state.queue.drain(..extras));
-                state.held += extras;
-                *holding = true;
-                self.stamp(state, batch, state.started);
+                batch.fill(state.queue.jobs.drain(..extras));
+                state.batches.held += extras;
+                self.stamp(state, batch, state.queue.started);
             }
             self.publish_queued(state);
-            state.started += 1;
-            return Some(job);
+            state.queue.started += 1;
+            return Some((job, extras > 0));
         }
-        (0..state.batches.len()).find_map(|index| self.steal_from(state, index))
+        (0..state.batches.members.len())
+            .find_map(|index| self.steal_from(state, index))
+            .map(|job| (job, false))
     }
 
     /// Looks at one batch, the next in turn, if any job is held: takes its
     /// oldest job if more than [`BATCH_STALE`] jobs started since it was
     /// filled. One look per call keeps the cost flat in the pool's size.
     fn steal_stale(&self, state: &mut State) -> Option<Arc<dyn Job>> {
-        if state.held == 0 || state.batches.is_empty() {
+        if state.batches.held == 0 || state.batches.members.is_empty() {
             return None;
         }
-        let index = state.next_victim % state.batches.len();
-        state.next_victim = index + 1;
-        let filled = state.batches[index].filled;
-        if filled == u64::MAX || state.started < filled.saturating_add(BATCH_STALE) {
+        let index = state.batches.next_victim % state.batches.members.len();
+        state.batches.next_victim = index + 1;
+        let filled = state.batches.members[index].filled;
+        if filled == u64::MAX || state.queue.started < filled.saturating_add(BATCH_STALE) {
             return None;
         }
         self.steal_from(state, index)
@@ -154,13 +150,13 @@ impl Shared {
     /// way; marks it empty if it has none. So a `steal_from` of every
     /// batch that finds nothing leaves `held` exact, and zero.
     fn steal_from(&self, state: &mut State, index: usize) -> Option<Arc<dyn Job>> {
-        if state.held == 0 {
+        if state.batches.held == 0 {
             return None;
         }
-        let stolen = state.batches[index].batch.steal();
+        let stolen = state.batches.members[index].batch.steal();
         let job = self.count_steal(state, stolen);
         if job.is_none() {
-            state.batches[index].filled = u64::MAX;
+            state.batches.members[index].filled = u64::MAX;
         }
         job
     }
@@ -174,8 +170,8 @@ impl Shared {
     ) -> Option<Arc<dyn Job>> {
         self.settle(state, taken);
         if job.is_some() {
-            state.held -= 1;
-            state.started += 1;
+            state.batches.held -= 1;
+            state.queue.started += 1;
         }
         job
     }
@@ -184,6 +180,7 @@ impl Shared {
     pub(super) fn stamp(&self, state: &mut State, batch: &Batch, filled: u64) {
         if let Some(own) = state
             .batches
+            .members
             .iter_mut()
             .find(|member| std::ptr::eq(&*member.batch, batch))
         {
@@ -194,8 +191,8 @@ impl Shared {
     /// Moves `taken` jobs, popped by a batch's owner without the pool's
     /// lock, from `held` to `started`.
     pub(super) fn settle(&self, state: &mut State, taken: usize) {
-        state.held -= taken;
-        state.started += taken as u64;
+        state.batches.held -= taken;
+        state.queue.started += taken as u64;
     }
 
     /// Puts a batch's jobs back at the head of the queue, in order (the
@@ -204,9 +201,9 @@ impl Shared {
     pub(super) fn return_batch(&self, state: &mut State, batch: &Batch) {
         let (taken, jobs) = batch.drain();
         self.settle(state, taken);
-        state.held -= jobs.len();
+        state.batches.held -= jobs.len();
         for job in jobs.into_iter().rev() {
-            state.queue.push_front(job);
+            state.queue.jobs.push_front(job);
         }
         self.publish_queued(state);
     }

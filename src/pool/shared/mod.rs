@@ -12,33 +12,17 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 mod batch;
+#[cfg(test)]
+mod lock_probe;
 
 use super::stats::{Counters, PoolStats};
-#[cfg(not(loom))]
-use crate::contention;
 use crate::error::SpawnError;
-use crate::job::{discard, run_caught, set_pool_cancelled, Job, Outcome, Panic, Report};
+use crate::job::{discard, run_caught, set_pool_cancelled, Job, Outcome, Panic, Report, Run};
 use crate::sync::{
     lock, thread, Arc, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering,
 };
+use crate::timing::{self, IdleSpin, SUBMITTER_WAKES, WORKER_WAKES};
 use batch::{Batch, Member};
-
-/// How long an idle worker spins on the queue before it parks. Long enough to
-/// cover the awaiting task's round trip (wake, poll, submit the next call),
-/// short enough that an idle pool burns no measurable CPU.
-#[cfg_attr(loom, allow(dead_code))]
-const SPIN_BUDGET: Duration = Duration::from_micros(50);
-
-/// How many wake-ups a submitter keeps in flight: one. Its `futex` wake is
-/// paid on the caller's thread, and the worker it wakes passes the backlog
-/// on (see [`Shared::summon`]).
-const SUBMITTER_WAKES: usize = 1;
-
-/// How many wake-ups a worker that took a job keeps in flight for what is
-/// left: four, so a burst of blocking calls starts about as fast as when
-/// every submit woke a worker (`sleepy`, 64 sleeps of 10 ms: 10.8 ms, as
-/// before; 11.4 with two in flight, 10.9 to 11.3 with one).
-const WORKER_WAKES: usize = 4;
 
 /// A fault-injection hook run before each worker thread starts; an error
 /// stands in for the thread failing to start. Only tests set it.
@@ -91,8 +75,44 @@ pub(crate) struct Config {
     pub(crate) on_thread_stop: Option<ThreadHook>,
 }
 
+/// Everything the pool's lock guards, by concern. Every decision about
+/// waking or starting a worker is made under it (see `README.md`).
+#[derive(Default)]
 struct State {
-    queue: VecDeque<Arc<dyn Job>>,
+    queue: Queue,
+    batches: Batches,
+    workers: Workers,
+    closing: Closing,
+    busy: Busy,
+}
+
+/// The shared queue, and how many jobs went through it.
+#[derive(Default)]
+struct Queue {
+    jobs: VecDeque<Arc<dyn Job>>,
+    /// Jobs accepted, and jobs taken off the queue or a batch (run or
+    /// skipped): kept here rather than in `Counters` as they change under
+    /// this lock anyway.
+    submitted: u64,
+    started: u64,
+}
+
+/// The jobs workers took along (`batch.rs`).
+#[derive(Default)]
+struct Batches {
+    /// Every live worker's batch.
+    members: Vec<Member>,
+    /// How many jobs they hold: those waiting in batches, plus those their
+    /// owners popped since they last settled (so an upper bound, exact
+    /// once a look at every batch found none).
+    held: usize,
+    /// The batch `steal_stale` looks at next.
+    next_victim: usize,
+}
+
+/// The worker threads, counted by what they do.
+#[derive(Default)]
+struct Workers {
     /// Live worker threads.
     threads: usize,
     /// Workers parked on `work_available`.
@@ -101,40 +121,40 @@ struct State {
     notified: usize,
     /// Workers spinning on `queued` (at most one at a time).
     spinning: usize,
+    /// How long the next spin may last, learnt from the last ones.
+    idle_spin: IdleSpin,
     /// Workers blocked in `sync_wait`; each lets the pool run one thread more.
     blocked: usize,
     /// Threads counted out of `threads` that have not finished leaving:
     /// they run `on_thread_stop`. Shutdown waits for them too, so it
     /// returns only after every stop hook ran.
     stopping: usize,
+    handles: Vec<thread::JoinHandle<()>>,
+}
+
+/// Shutdown, and who waits for it.
+#[derive(Default)]
+struct Closing {
+    shutdown: bool,
     /// A shutdown is joining the threads of `handles` it took: the other
     /// callers wait for it too, so none returns while a thread still runs.
     joining: bool,
-    /// Every live worker's batch, and how many jobs they hold: those
-    /// waiting in batches, plus those their owners popped since they last
-    /// settled (so an upper bound, exact once a look at every batch found
-    /// none).
-    batches: Vec<Member>,
-    held: usize,
-    /// The batch `steal_stale` looks at next.
-    next_victim: usize,
     /// Workers whose job or stop hook called `shutdown` and waits in it:
     /// the others wait for every worker but these.
     in_shutdown: usize,
-    shutdown: bool,
-    /// Jobs accepted, and jobs taken off the queue (run or skipped): kept
-    /// here rather than in `Counters` as they change under this lock anyway.
-    submitted: u64,
-    started: u64,
+    exit_wakers: Vec<Waker>,
+}
+
+/// Busy time, counted per streak (see `Shared::serve`).
+#[derive(Default)]
+struct Busy {
     /// Workers in a busy streak (running jobs back to back), and the sum of
     /// their streaks' starts in nanoseconds since `Shared::epoch`: what
     /// `stats` adds to the finished streaks to count busy time up to now.
     streaking: usize,
     streak_starts: u128,
     /// The busy time of the streaks that have ended.
-    busy: Duration,
-    handles: Vec<thread::JoinHandle<()>>,
-    exit_wakers: Vec<Waker>,
+    ended: Duration,
 }
 
 pub(crate) struct Shared {
@@ -238,28 +258,7 @@ impl Shared {
     pub(crate) fn new(config: Config) -> Arc<Shared> {
         Arc::new(Shared {
             config,
-            state: Mutex::new(State {
-                queue: VecDeque::new(),
-                threads: 0,
-                idle: 0,
-                notified: 0,
-                spinning: 0,
-                blocked: 0,
-                stopping: 0,
-                joining: false,
-                batches: Vec::new(),
-                held: 0,
-                next_victim: 0,
-                in_shutdown: 0,
-                shutdown: false,
-                submitted: 0,
-                started: 0,
-                streaking: 0,
-                streak_starts: 0,
-                busy: Duration::ZERO,
-                handles: Vec::new(),
-                exit_wakers: Vec::new(),
-            }),
+            state: Mutex::new(State::default()),
             work_available: Condvar::new(),
             all_exited: Condvar::new(),
             queued: AtomicUsize::new(0),
@@ -279,33 +278,33 @@ impl Shared {
     /// Mirrors the queue's length into `queued` for the spinning worker;
     /// called under the lock after every change to the queue.
     fn publish_queued(&self, state: &State) {
-        self.queued.store(state.queue.len(), Ordering::Relaxed);
+        self.queued.store(state.queue.jobs.len(), Ordering::Relaxed);
     }
 
     /// A snapshot of the pool's statistics.
     pub(crate) fn stats(&self) -> PoolStats {
         let counters = &self.counters;
         let state = self.state();
-        let (mut queued, mut started) = (state.queue.len(), state.started);
-        for member in &state.batches {
+        let (mut queued, mut started) = (state.queue.jobs.len(), state.queue.started);
+        for member in &state.batches.members {
             let (waiting, taken) = member.batch.counts();
             queued += waiting;
             started += taken as u64;
         }
         PoolStats {
-            threads: state.threads,
-            idle: state.idle,
+            threads: state.workers.threads,
+            idle: state.workers.idle,
             queued,
             // Read after `started`, so it cannot exceed it.
             running: usize::try_from(started.saturating_sub(counters.ended()))
                 .unwrap_or(usize::MAX),
-            submitted: state.submitted,
+            submitted: state.queue.submitted,
             completed: counters.completed.load(Ordering::Relaxed),
             panicked: counters.panicked.load(Ordering::Relaxed),
             cancelled: counters.cancelled.load(Ordering::Relaxed),
             stray_panics: counters.stray_panics.load(Ordering::Relaxed),
             cancelled_running: counters.cancelled_running.load(Ordering::Relaxed),
-            busy: state.busy + self.open_streaks(&state),
+            busy: state.busy.ended + self.open_streaks(&state),
         }
     }
 
@@ -316,25 +315,25 @@ impl Shared {
 
     /// The busy time so far of the streaks still running.
     fn open_streaks(&self, state: &State) -> Duration {
-        let now = self.since_epoch(Instant::now()) * state.streaking as u128;
-        let nanos = now.saturating_sub(state.streak_starts);
+        let now = self.since_epoch(Instant::now()) * state.busy.streaking as u128;
+        let nanos = now.saturating_sub(state.busy.streak_starts);
         Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
     }
 
     /// A worker takes a job with none running: its busy streak starts.
     fn open_streak(&self, state: &mut State) -> Instant {
         let start = Instant::now();
-        state.streaking += 1;
-        state.streak_starts += self.since_epoch(start);
+        state.busy.streaking += 1;
+        state.busy.streak_starts += self.since_epoch(start);
         start
     }
 
     /// A worker found the queue empty (or leaves): its streak's time is
     /// counted as busy.
     fn close_streak(&self, state: &mut State, start: Instant) {
-        state.streaking -= 1;
-        state.streak_starts -= self.since_epoch(start);
-        state.busy += start.elapsed();
+        state.busy.streaking -= 1;
+        state.busy.streak_starts -= self.since_epoch(start);
+        state.busy.ended += start.elapsed();
     }
 
     pub(crate) fn is_shutdown(&self) -> bool {
@@ -345,17 +344,17 @@ impl Shared {
     /// take it.
     pub(crate) fn submit(self: &Arc<Self>, job: Arc<dyn Job>) -> Result<(), SpawnError> {
         let mut state = self.state();
-        if state.shutdown {
+        if state.closing.shutdown {
             return Err(SpawnError::shutdown(&self.config.name));
         }
-        state.queue.push_back(job);
+        state.queue.jobs.push_back(job);
         self.publish_queued(&state);
         let wake = match self.summon(&mut state, SUBMITTER_WAKES) {
             Ok(wake) => wake,
             Err(error) => {
-                if state.threads == 0 {
+                if state.workers.threads == 0 {
                     // Nobody will ever run it: hand the error back.
-                    state.queue.pop_back();
+                    state.queue.jobs.pop_back();
                     self.publish_queued(&state);
                     return Err(SpawnError::thread(&self.config.name, error));
                 }
@@ -363,7 +362,7 @@ impl Shared {
                 0
             }
         };
-        state.submitted += 1;
+        state.queue.submitted += 1;
         drop(state);
         self.notify(wake);
         Ok(())
@@ -383,17 +382,20 @@ impl Shared {
     /// wakes nobody. See `README.md`.
     fn summon(self: &Arc<Self>, state: &mut State, in_flight: usize) -> io::Result<usize> {
         let coming = self.coming(state);
-        let unserved = (state.queue.len() + state.held).saturating_sub(coming);
+        let unserved = (state.queue.jobs.len() + state.batches.held).saturating_sub(coming);
         if unserved == 0 {
             return Ok(0);
         }
-        let parked = state.idle.saturating_sub(state.notified);
+        let parked = state.workers.idle.saturating_sub(state.workers.notified);
         if parked > 0 {
             let wake = in_flight.saturating_sub(coming).min(unserved).min(parked);
-            state.notified += wake;
+            state.workers.notified += wake;
+            if wake > 0 {
+                state.workers.idle_spin.notifying();
+            }
             return Ok(wake);
         }
-        if state.threads < self.thread_limit(state) {
+        if state.workers.threads < self.thread_limit(state) {
             self.start_worker(state)?;
         }
         Ok(0)
@@ -402,7 +404,7 @@ impl Shared {
     /// Workers on their way to the queue: spinning, notified, or back from
     /// a job that parked.
     fn coming(&self, state: &State) -> usize {
-        state.spinning + state.notified + self.returning.load(Ordering::Relaxed)
+        state.workers.spinning + state.workers.notified + self.returning.load(Ordering::Relaxed)
     }
 
     /// Notifies `count` parked workers (after the lock is released).
@@ -416,7 +418,7 @@ impl Shared {
         // Forget workers that have exited since the last start. (Loom's
         // handles cannot tell; under loom they are all joined at shutdown.)
         #[cfg(not(loom))]
-        state.handles.retain(|handle| !handle.is_finished());
+        state.workers.handles.retain(|handle| !handle.is_finished());
         let index = self.next_thread.fetch_add(1, Ordering::Relaxed);
         let mut builder = thread::Builder::new().name(format!("{}-{}", self.config.name, index));
         if let Some(size) = self.config.stack_size {
@@ -428,9 +430,9 @@ impl Shared {
         let (shared, batch) = (self.clone(), Arc::new(Batch::default()));
         let own = batch.clone();
         let handle = builder.spawn(move || shared.work(own))?;
-        state.threads += 1;
-        state.handles.push(handle);
-        state.batches.push(Member {
+        state.workers.threads += 1;
+        state.workers.handles.push(handle);
+        state.batches.members.push(Member {
             batch,
             filled: u64::MAX,
         });
@@ -440,7 +442,9 @@ impl Shared {
     /// The most threads the pool may run now: one more per worker blocked
     /// in `sync_wait`. Saturating, so no size can overflow.
     fn thread_limit(&self, state: &State) -> usize {
-        self.config.max_threads.saturating_add(state.blocked)
+        self.config
+            .max_threads
+            .saturating_add(state.workers.blocked)
     }
 
     /// The worker loop. See `README.md` for the parking protocol.
@@ -455,104 +459,69 @@ impl Shared {
             shared: &self,
             batch: &batch,
             state: None,
-            streak: None,
+            duty: Duty::Idle { last: Ran::Done },
         };
         if let Some(hook) = &self.config.on_thread_start {
             hook.run(&self);
         }
         Worker::enter(&self, Some(Phase::Serving));
-        exit.state = Some(self.serve(&batch, &mut exit.streak));
+        exit.state = Some(self.serve(&batch, &mut exit.duty));
         // `Exit` counts the worker out, runs `on_thread_stop` and lets
         // shutdown know the thread has left.
     }
 
     /// Runs jobs until this worker should exit; returns the lock it decided
-    /// that under. `streak` is when this worker's busy streak started, if
-    /// it is in one (the caller's, so that an unwind still closes it).
+    /// that under. `duty` is what the worker does (the caller's, so that an
+    /// unwind still closes its busy streak); [`Duty`] holds its
+    /// transitions.
     ///
     /// Busy time is counted per streak, not per job: the clock is read when
     /// a worker takes a job with none running and when it finds the queue
-    /// empty, so back-to-back jobs cost no clock read at all (with no-op
-    /// jobs the per-job reads were 12% of the pool's CPU).
-    fn serve(
-        self: &Arc<Self>,
-        batch: &Batch,
-        streak: &mut Option<Instant>,
-    ) -> MutexGuard<'_, State> {
+    /// empty, so back-to-back jobs cost no clock read at all.
+    fn serve(self: &Arc<Self>, batch: &Batch, duty: &mut Duty) -> MutexGuard<'_, State> {
         let mut state = self.state();
-        // Whether the last job parked to be queued again later.
-        let mut parked = false;
-        // Whether this worker's batch may hold jobs: only it fills the
-        // batch, so if not, the batch is empty and not worth a look.
-        let mut holding = false;
         loop {
-            if let Some(job) = self.next_job(&mut state, batch, &mut holding) {
-                if streak.is_none() {
-                    *streak = Some(self.open_streak(&mut state));
-                }
+            if let Some((job, holding)) = self.next_job(&mut state, batch, duty.holding()) {
+                duty.take(self, &mut state, holding);
                 // What is left needs a worker too. If no thread can start,
                 // the workers there are will get to it.
                 let wake = self.summon(&mut state, WORKER_WAKES).unwrap_or(0);
                 drop(state);
                 self.notify(wake);
-                let mut ran = self.run(job);
-                // The rest of this worker's batch, without the pool's lock;
-                // a worker counted in `returning` must first be back.
-                let mut popped = false;
-                while holding && !ran.returning {
-                    match batch.pop() {
-                        Some(job) => {
-                            popped = true;
-                            ran = self.run(job);
-                        }
-                        None => holding = false,
-                    }
-                }
-                parked = ran.parked;
+                let popped = self.run_jobs(job, batch, duty);
                 state = self.state();
-                if popped {
-                    self.settle(&mut state, batch.settle());
-                    if !holding {
-                        // Ran dry: not stale, not worth a thief's look.
-                        self.stamp(&mut state, batch, u64::MAX);
-                    }
-                }
-                if ran.returning {
-                    // Back at the queue, under the lock a submitter's
-                    // `summon` reads this under.
-                    self.returning.fetch_sub(1, Ordering::Relaxed);
-                }
+                self.back(&mut state, batch, duty, popped);
                 continue;
             }
-            if let Some(start) = streak.take() {
-                self.close_streak(&mut state, start);
-            }
-            if state.shutdown || state.threads > self.thread_limit(&state) {
+            let last = duty.rest(self, &mut state);
+            if state.closing.shutdown || state.workers.threads > self.thread_limit(&state) {
                 break;
             }
-            if self.config.spin && state.spinning == 0 {
-                state.spinning += 1;
-                drop(state);
-                self.spin(parked);
-                state = self.state();
-                state.spinning -= 1;
-                if !state.queue.is_empty() || state.held > 0 || state.shutdown {
-                    continue;
+            if self.config.spin && state.workers.spinning == 0 {
+                if let Some(budget) = state.workers.idle_spin.budget(last == Ran::Done) {
+                    state.workers.spinning += 1;
+                    drop(state);
+                    let (started, found) =
+                        timing::spin(budget, || self.queued.load(Ordering::Relaxed) > 0);
+                    state = self.state();
+                    state.workers.spinning -= 1;
+                    state.workers.idle_spin.spun(started, found);
+                    if self.work_or_shutdown(&state) {
+                        continue;
+                    }
                 }
             }
-            state.idle += 1;
+            state.workers.idle += 1;
             let (guard, wait) = self
                 .work_available
                 .wait_timeout(state, self.config.keep_alive)
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             state = guard;
-            state.idle -= 1;
-            state.notified = state.notified.saturating_sub(1);
+            state.workers.idle -= 1;
+            state.workers.notified = state.workers.notified.saturating_sub(1);
             if wait.timed_out()
-                && state.queue.is_empty()
-                && state.held == 0
-                && !state.shutdown
-                && state.threads > self.config.min_threads
+                && !self.work_or_shutdown(&state)
+                && state.workers.threads > self.config.min_threads
             {
                 break;
             }
@@ -560,52 +529,59 @@ impl Shared {
         state
     }
 
-    /// Waits briefly for a job without parking, so a caller that submits
-    /// again right away pays no wake-up. Between rounds it yields, so a
-    /// thread waiting for this core (often the task about to submit) runs
-    /// first; after a yield that let another thread run, a round is one
-    /// look (`contention::looks`).
-    ///
-    /// On an oversubscribed machine (`contention`) a yield can put the
-    /// spinner off its core for a time slice while submitters count on it
-    /// and wake nobody. A worker whose last job parked to wait for its
-    /// consumer (a stream's producer with a full buffer) expects no job soon
-    /// (the consumer must first take half the buffer), so there it does not
-    /// spin at all: it parks, and the resume's wake-up brings it back
-    /// promptly. After any other job it spins as usual: an awaiting task's
-    /// next call comes within the spin.
-    #[cfg(not(loom))]
-    fn spin(&self, after_park: bool) {
-        if after_park && contention::now() {
-            return;
-        }
-        contention::watch(64, SPIN_BUDGET, || self.queued.load(Ordering::Relaxed) > 0);
+    /// Whether a worker back from a spin or a park has something to do.
+    fn work_or_shutdown(&self, state: &State) -> bool {
+        !state.queue.jobs.is_empty() || state.batches.held > 0 || state.closing.shutdown
     }
 
-    /// Loom cannot model a time budget, and an unbounded spin has unbounded
-    /// interleavings. One look at the queue covers both ways a spin ends (a
-    /// job seen, or the budget spent with none) while a submitter races it.
-    #[cfg(loom)]
-    fn spin(&self, _after_park: bool) {
-        if self.queued.load(Ordering::Relaxed) == 0 {
-            thread::yield_now();
+    /// Runs `job`, then the rest of this worker's batch without the pool's
+    /// lock, until it runs dry or a job counted this worker in
+    /// `returning` (which must first be back at the queue). Returns
+    /// whether it popped any job from the batch.
+    fn run_jobs(&self, job: Arc<dyn Job>, batch: &Batch, duty: &mut Duty) -> bool {
+        duty.ran(self.run(job));
+        let mut popped = false;
+        while duty.may_pop() {
+            match batch.pop() {
+                Some(job) => {
+                    popped = true;
+                    duty.ran(self.run(job));
+                }
+                None => duty.drained(),
+            }
+        }
+        popped
+    }
+
+    /// Back at the queue under the lock after [`Shared::run_jobs`]: settles
+    /// the batch's pops, and lowers `returning` for a worker counted in it
+    /// (under the lock a submitter's `summon` reads it under).
+    fn back(&self, state: &mut State, batch: &Batch, duty: &mut Duty, popped: bool) {
+        if popped {
+            self.settle(state, batch.settle());
+            if !duty.holding() {
+                // Ran dry: not stale, not worth a thief's look.
+                self.stamp(state, batch, u64::MAX);
+            }
+        }
+        if duty.returned() {
+            self.returning.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
-    /// Runs `job`; returns whether it parked to be queued again later (see
-    /// [`Report::parked`]) and whether it counted this worker in
-    /// `returning` ([`Report::parking`]), which the caller lowers.
+    /// Runs `job`; returns how that ended for this worker.
     fn run(&self, job: Arc<dyn Job>) -> Ran {
         let report = RunReport::new(self);
-        run_caught(job, &report);
+        let run = run_caught(job, &report);
         if !report.ended.get() {
             // Only a bug of this crate lets a job end unheard; count it
             // anyway so `running` stays true.
             report.outcome(Outcome::Panicked);
         }
-        Ran {
-            parked: report.parked.get(),
-            returning: report.returning.get(),
+        match (report.returning.get(), run) {
+            (true, _) => Ran::Returning,
+            (false, Run::Parked) => Ran::Parked,
+            (false, Run::Done) => Ran::Done,
         }
     }
 
@@ -618,7 +594,7 @@ impl Shared {
     /// Stops accepting work; queued jobs still run.
     pub(crate) fn begin_shutdown(&self) {
         let mut state = self.state();
-        state.shutdown = true;
+        state.closing.shutdown = true;
         self.closed.store(true, Ordering::Release);
         drop(state);
         self.work_available.notify_all();
@@ -659,19 +635,19 @@ impl Shared {
             None => {}
             Some(Phase::Starting) => return,
             Some(Phase::Serving | Phase::Stopping) => {
-                state.in_shutdown += 1;
+                state.closing.in_shutdown += 1;
                 self.all_exited.notify_all();
-                while state.threads + state.stopping > state.in_shutdown {
+                while state.workers.threads + state.workers.stopping > state.closing.in_shutdown {
                     state = self.wait_for_exit(state);
                 }
-                state.in_shutdown -= 1;
+                state.closing.in_shutdown -= 1;
                 return;
             }
         }
         loop {
             if !self.exited(&state) {
                 state = self.wait_for_exit(state);
-            } else if state.handles.is_empty() {
+            } else if state.workers.handles.is_empty() {
                 return;
             } else {
                 state = self.join_exited(state);
@@ -682,15 +658,15 @@ impl Shared {
     /// Whether every worker has left (its stop hook run) and no caller is
     /// still joining their threads.
     fn exited(&self, state: &State) -> bool {
-        state.threads + state.stopping == 0 && !state.joining
+        state.workers.threads + state.workers.stopping == 0 && !state.closing.joining
     }
 
     /// Joins the threads of every worker, all of which have left; returns
     /// the lock again. Meanwhile `joining` holds back the other callers of
     /// `shutdown` and `shutdown_async`, which are woken once it is done.
     fn join_exited<'a>(&'a self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
-        let handles = std::mem::take(&mut state.handles);
-        state.joining = true;
+        let handles = std::mem::take(&mut state.workers.handles);
+        state.closing.joining = true;
         drop(state);
         for handle in handles {
             // A worker never unwinds (see `Exit`), and if one did, its
@@ -698,8 +674,8 @@ impl Shared {
             let _ = handle.join();
         }
         let mut state = self.state();
-        state.joining = false;
-        let wakers = std::mem::take(&mut state.exit_wakers);
+        state.closing.joining = false;
+        let wakers = std::mem::take(&mut state.closing.exit_wakers);
         drop(state);
         self.all_exited.notify_all();
         let report = RunReport::new(self);
@@ -720,13 +696,13 @@ impl Shared {
     pub(crate) fn poll_exited(&self, waker: &Waker) -> bool {
         let mut state = self.state();
         if self.exited(&state) {
-            if !state.handles.is_empty() {
+            if !state.workers.handles.is_empty() {
                 drop(self.join_exited(state));
             }
             true
         } else {
-            if !state.exit_wakers.iter().any(|w| w.will_wake(waker)) {
-                state.exit_wakers.push(waker.clone());
+            if !state.closing.exit_wakers.iter().any(|w| w.will_wake(waker)) {
+                state.closing.exit_wakers.push(waker.clone());
             }
             false
         }
@@ -784,7 +760,7 @@ impl Shared {
         };
         {
             let mut state = shared.state();
-            state.blocked += 1;
+            state.workers.blocked += 1;
             // Also during shutdown, which promises to run every queued job:
             // this worker may be waiting for one of them (in its own batch
             // too: the thread started takes it). Best effort: if no
@@ -797,7 +773,7 @@ impl Shared {
         struct Unblock(Arc<Shared>);
         impl Drop for Unblock {
             fn drop(&mut self) {
-                self.0.state().blocked -= 1;
+                self.0.state().workers.blocked -= 1;
             }
         }
         let _unblock = Unblock(shared);
@@ -814,25 +790,24 @@ struct Exit<'a> {
     batch: &'a Arc<Batch>,
     /// The lock the worker decided to exit under; `None` when it unwinds.
     state: Option<MutexGuard<'a, State>>,
-    /// The worker's busy streak, open only if it unwinds mid-streak.
-    streak: Option<Instant>,
+    /// What the worker does: busy only if it unwinds mid-streak.
+    duty: Duty,
 }
 
 impl Drop for Exit<'_> {
     fn drop(&mut self) {
         let shared = self.shared;
         let mut state = self.state.take().unwrap_or_else(|| shared.state());
-        if let Some(start) = self.streak.take() {
-            shared.close_streak(&mut state, start);
-        }
-        state.threads -= 1;
+        self.duty.rest(shared, &mut state);
+        state.workers.threads -= 1;
         state
             .batches
+            .members
             .retain(|member| !Arc::ptr_eq(&member.batch, self.batch));
         // Empty unless the loop unwound mid-batch.
         shared.return_batch(&mut state, self.batch);
         // Counted out, but not gone: shutdown waits for `stopping` too.
-        state.stopping += 1;
+        state.workers.stopping += 1;
         let wake = shared.summon(&mut state, WORKER_WAKES).unwrap_or(0);
         drop(state);
         shared.notify(wake);
@@ -845,9 +820,9 @@ impl Drop for Exit<'_> {
             hook.run(shared);
         }
         let mut state = shared.state();
-        state.stopping -= 1;
-        let wakers = if state.threads + state.stopping == 0 {
-            std::mem::take(&mut state.exit_wakers)
+        state.workers.stopping -= 1;
+        let wakers = if state.workers.threads + state.workers.stopping == 0 {
+            std::mem::take(&mut state.closing.exit_wakers)
         } else {
             Vec::new()
         };
@@ -864,11 +839,105 @@ impl Drop for Exit<'_> {
 }
 
 /// How a job's run ended, as the worker loop needs it.
-struct Ran {
-    /// It parked to be queued again later (`Report::parked`).
-    parked: bool,
-    /// It was counted in `Shared::returning` (`Report::parking`).
-    returning: bool,
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ran {
+    /// It ran for good: a caller awaiting it may call again soon.
+    Done,
+    /// It parked to be queued again once its consumer made room
+    /// ([`Run::Parked`]): no job of its comes soon.
+    Parked,
+    /// It parked and counted this worker in `Shared::returning`
+    /// ([`Report::parking`]): the worker goes back to the queue before
+    /// anything else, and lowers the count there.
+    Returning,
+}
+
+/// What a worker does, between two holds of the pool's lock. Its
+/// transitions are the methods below, called by the worker loop
+/// ([`Shared::serve`]): `take` (a job found), `ran` and `drained` (without
+/// the lock, between jobs), `returned` (back at the queue), `rest` (none
+/// found).
+#[derive(Clone, Copy, Debug)]
+enum Duty {
+    /// No job: looking at the queue, spinning or parked. `last`: how its
+    /// last run ended.
+    Idle { last: Ran },
+    /// Running jobs back to back since `streak` (its busy time is counted
+    /// per streak). `holding`: its batch may hold jobs (only this worker
+    /// fills it, so if not, it is empty and not worth a look). `last`: how
+    /// its last run ended.
+    Busy {
+        streak: Instant,
+        holding: bool,
+        last: Ran,
+    },
+}
+
+impl Duty {
+    /// Whether this worker's batch may hold jobs.
+    fn holding(&self) -> bool {
+        matches!(self, Duty::Busy { holding: true, .. })
+    }
+
+    /// A job was found (under the lock), and the batch now may hold jobs
+    /// (`holding`): a busy streak starts, unless one runs.
+    fn take(&mut self, shared: &Shared, state: &mut State, holding: bool) {
+        let (streak, last) = match *self {
+            Duty::Busy { streak, last, .. } => (streak, last),
+            Duty::Idle { last } => (shared.open_streak(state), last),
+        };
+        *self = Duty::Busy {
+            streak,
+            holding,
+            last,
+        };
+    }
+
+    /// A job ran (without the lock).
+    fn ran(&mut self, ran: Ran) {
+        let (Duty::Busy { last, .. } | Duty::Idle { last }) = self;
+        *last = ran;
+    }
+
+    /// Whether the worker may pop its batch's next job without the lock:
+    /// it holds some, and is not counted as on its way back.
+    fn may_pop(&self) -> bool {
+        matches!(self, Duty::Busy { holding: true, last, .. } if *last != Ran::Returning)
+    }
+
+    /// The batch ran dry (without the lock).
+    fn drained(&mut self) {
+        if let Duty::Busy { holding, .. } = self {
+            *holding = false;
+        }
+    }
+
+    /// Back at the queue (under the lock): whether the worker was counted
+    /// in `returning`, which the caller lowers now; it no longer is.
+    fn returned(&mut self) -> bool {
+        match self {
+            Duty::Busy { last, .. } | Duty::Idle { last } if *last == Ran::Returning => {
+                *last = Ran::Parked;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// No job found (under the lock), or the worker leaves: its busy
+    /// streak, if any, ends and is counted. Returns how its last run
+    /// ended.
+    fn rest(&mut self, shared: &Shared, state: &mut State) -> Ran {
+        let last = match *self {
+            Duty::Busy { streak, last, .. } => {
+                shared.close_streak(state, streak);
+                last
+            }
+            Duty::Idle { last } => last,
+        };
+        *self = Duty::Idle { last };
+        last
+    }
 }
 
 /// What one run of a job reports to its worker: the outcome goes to the
@@ -879,8 +948,6 @@ struct RunReport<'a> {
     ended: Cell<bool>,
     /// Counted in `cancelled_running` already.
     ran_cancelled: Cell<bool>,
-    /// The job parked to be queued again later.
-    parked: Cell<bool>,
     /// The job said it is parking: counted in `Shared::returning` until
     /// the worker is back at the queue.
     returning: Cell<bool>,
@@ -892,7 +959,6 @@ impl<'a> RunReport<'a> {
             shared,
             ended: Cell::new(false),
             ran_cancelled: Cell::new(false),
-            parked: Cell::new(false),
             returning: Cell::new(false),
         }
     }
@@ -910,10 +976,6 @@ impl Report for RunReport<'_> {
 
     fn stray(&self, panic: Panic) {
         self.shared.count_stray(panic);
-    }
-
-    fn parked(&self) {
-        self.parked.set(true);
     }
 
     fn parking(&self) {

@@ -1,0 +1,372 @@
+//! Every spin budget, yield policy and timing constant of the crate, and its
+//! one spin loop ([`watch`]). `timing.md` beside this file gives the
+//! protocol and the reasons.
+//!
+//! Nothing here is a protocol: every constant and policy only says how long
+//! a thread looks before it waits in a way that cannot miss its event, or
+//! how many wake-ups are worth paying for at once. So under loom the clocks
+//! and spins compile away (a spin is one look there) while the counts stay.
+
+use std::time::Duration;
+
+#[cfg(not(loom))]
+use std::cell::Cell;
+#[cfg(not(loom))]
+use std::sync::atomic::{AtomicU64, Ordering};
+#[cfg(not(loom))]
+use std::sync::OnceLock;
+#[cfg(not(loom))]
+use std::time::Instant;
+
+// ---- the pool: waking parked workers, taking jobs along ----
+
+/// How many wake-ups a submitter keeps in flight: one. Its `futex` wake is
+/// paid on the caller's thread, and the worker it wakes passes a backlog on
+/// (`WORKER_WAKES`). A count, not a duration: it holds on any machine, since
+/// it only moves who pays a wake-up, not how many are paid.
+pub(crate) const SUBMITTER_WAKES: usize = 1;
+
+/// How many wake-ups a worker that took a job keeps in flight for what is
+/// left. Each wake-up costs a system call and a thread's start-up latency,
+/// so a burst of blocking calls reaches all parked workers after
+/// `log4(workers)` wake latencies instead of one per worker: on a 16-core
+/// server a backlog reaches 16 workers in two steps; on a laptop or under a
+/// CPU quota, where fewer threads run at once, the extra wake-ups are at
+/// most three per job taken, and only while jobs are queued.
+pub(crate) const WORKER_WAKES: usize = 4;
+
+/// How many more queued jobs a worker takes along with the one it runs,
+/// into its own batch: each hold of the pool's lock then serves up to four
+/// jobs, so its cache line moves between cores once per four jobs under a
+/// backlog. A count: its cost (a job that waits behind at most three others
+/// of one worker, never stranded, see `pool/README.md`) does not depend on
+/// the machine; more would help the lock little and delay those jobs more.
+pub(crate) const BATCH_EXTRAS: usize = 3;
+
+// ---- the pool: the idle spin (see `IdleSpin`) ----
+
+/// The longest an idle worker spins on the queue before it parks: about the
+/// round trip of an awaiting task (its wake-up, a poll, the next submit)
+/// when that task's thread has to be woken, and so the longest wait a spin
+/// can still save a wake-up on. Spent only while spins keep finding work
+/// (see `IdleSpin`): a pool whose calls come farther apart stops spinning
+/// at once on a laptop on battery or under a CPU quota as on a server.
+#[cfg(not(loom))]
+const IDLE_SPIN_MAX: Duration = Duration::from_micros(50);
+
+/// The shortest spin worth starting: about one round of looks and a yield.
+/// A budget that halves below it becomes zero (park at once).
+#[cfg(not(loom))]
+const IDLE_SPIN_MIN: Duration = Duration::from_micros(5);
+
+/// A spin that found work after waiting `w` sets the budget to this many
+/// times `w`: room for the next wait to be a few times longer (a submitter
+/// that was preempted once) without spinning long past it.
+#[cfg(not(loom))]
+const IDLE_SPIN_SLACK: u32 = 4;
+
+// ---- waits that poll ----
+
+/// How often a job waiting in `wait_cancelled` looks at its pool's
+/// cancellation (`shutdown_now`), which does not unpark it: a bound on how
+/// late such a wait notices, against a wake-up per waiting job every
+/// interval. Ten milliseconds is well below what a person or a shutdown
+/// deadline notices, and a hundred wake-ups a second per waiting job cost
+/// nothing measurable on a laptop or under a quota.
+pub(crate) const POOL_CHECK: Duration = Duration::from_millis(10);
+
+/// How long a wait on an event loop that no thread runs gives some thread
+/// to start running it (a waiter started just before `run_until_complete`)
+/// before it reports that nobody does. A misuse report, not a latency: long
+/// enough for a thread that is about to run the loop to get there on a
+/// loaded machine, short enough to fail promptly.
+#[cfg(feature = "runtime")]
+pub(crate) const NOT_RUNNING_GRACE: Duration = Duration::from_secs(1);
+
+// ---- the item channel (`chan`): the watches of its two sides ----
+//
+// All are bounds on a *watch*, never a protocol step: the decision is made
+// under the lock whatever a watch saw, so none of them matters for
+// correctness (loom models run without them). They are sized against the
+// cost of what they save: a cross-thread wake (a `futex` wake, the
+// scheduler putting the other thread on a core, its caches refilling),
+// which costs microseconds on any Linux machine, a 16-core server as well as
+// a laptop, because it is a system call and a context switch, not a matter of
+// core count or clock. With cores to spare (the server) a watch runs on a
+// core nobody else wants; where cores are scarce (a laptop with a build
+// running) the first slow yield switches every watch to one round of looks
+// without yielding (`contention`), so they adapt at run time rather than
+// being tuned to one machine.
+/// How long a consumer that finds the buffer empty watches for the
+/// next item before it registers its waker: a few cross-thread wakes'
+/// worth, so a producer that keeps up delivers within it and neither
+/// side pays a wake per item, while a slow producer costs the consumer
+/// only this much per wait.
+#[cfg(not(loom))]
+pub(crate) const ITEM_WATCH: Duration = Duration::from_micros(5);
+/// How long a thread-hosted producer with a full buffer watches for
+/// the consumer's resume before it parks its thread: as long as a pool's
+/// idle worker watches its queue, an order of magnitude above a wake's
+/// cost, since a parked producer pays a wake-up on both sides.
+#[cfg(not(loom))]
+pub(crate) const ROOM_WATCH: Duration = Duration::from_micros(50);
+/// How many items a consumer that saw the first one arrive lets gather
+/// before it takes them (at most half the buffer): enough that the lock
+/// and the cache line of the length are taken once per batch, not per
+/// few items, whatever the speed of the cores.
+#[cfg(not(loom))]
+pub(crate) const GATHER: usize = 256;
+/// How often a gathering consumer looks at the length: rarely enough
+/// not to pull the producer's cache line away after every push (a
+/// push takes tens of nanoseconds on any current core).
+#[cfg(not(loom))]
+pub(crate) const GATHER_LOOK: Duration = Duration::from_micros(1);
+/// The longest a gathering consumer waits: the latency a fast
+/// producer's item may gain, as long as one spin budget.
+#[cfg(not(loom))]
+pub(crate) const GATHER_BUDGET: Duration = Duration::from_micros(5);
+/// The most items a task-hosted producer (`sync_iter`'s feed) polls
+/// before it hands them over (and, with room for more, yields to its
+/// executor): a big look-ahead over an always-ready stream neither
+/// keeps the first item from the consumer nor holds an executor thread
+/// for the whole look-ahead. A count, not a time: it bounds the work
+/// between two yields of a task, which is what an executor's fairness
+/// is measured in on any machine.
+pub(crate) const FEED_BATCH: usize = 64;
+
+// ---- contention: what a yield says ----
+
+/// A yield slower than this handed the core away for a time slice: when
+/// CPU-bound threads compete for every core, a yielding thread waits behind
+/// them for milliseconds. A virtual CPU that its host preempts can make a
+/// rare yield take hundreds of microseconds on an idle machine, which must
+/// not count; a time slice is longer than that on every scheduler.
+#[cfg(not(loom))]
+const SLOW_YIELD: Duration = Duration::from_micros(500);
+
+/// How long one slow yield keeps the process in the contended mode: many
+/// spins long, so the mode does not flap, and short enough that a process
+/// whose neighbours went quiet spins again within a blink.
+#[cfg(not(loom))]
+const CONTENDED_FOR: Duration = Duration::from_millis(100);
+
+/// A yield longer than this let another thread run on this core: a yield
+/// with nobody to run is a system call that returns at once (well under a
+/// microsecond on any current core), and a switch to another thread and
+/// back takes several.
+#[cfg(not(loom))]
+const SWITCHED: Duration = Duration::from_micros(2);
+
+/// Until when (in ns since `EPOCH`) the process counts as contended; 0:
+/// not contended.
+#[cfg(not(loom))]
+static UNTIL: AtomicU64 = AtomicU64::new(0);
+
+#[cfg(not(loom))]
+fn nanos() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    let elapsed = EPOCH.get_or_init(Instant::now).elapsed();
+    u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Whether the process counts as contended now: a yield was slow lately
+/// (see `timing.md`).
+#[cfg(not(loom))]
+pub(crate) fn now() -> bool {
+    let until = UNTIL.load(Ordering::Relaxed);
+    until != 0 && nanos() < until
+}
+
+#[cfg(not(loom))]
+thread_local! {
+    /// Whether this thread's last yield let another thread run.
+    static SHARING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The crate's one spin: looks for `ready` in rounds of `full` looks (see
+/// `looks`), yielding between rounds, until it holds, `budget` has passed
+/// or a yield was slow. A zero `budget` is one round without a yield.
+/// Returns whether `ready` held at the last look.
+#[cfg(not(loom))]
+pub(crate) fn watch(full: usize, budget: Duration, mut ready: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        for _ in 0..looks(full) {
+            if ready() {
+                return true;
+            }
+            std::hint::spin_loop();
+        }
+        if budget.is_zero() || start.elapsed() > budget || yield_now() {
+            return ready();
+        }
+    }
+}
+
+/// How many looks a spinner takes between yields: `full`, or one while its
+/// last yield let another thread run on its core (in under `SLOW_YIELD`).
+/// Then the event it waits for likely comes from that thread, which cannot
+/// run while this one looks: each round of looks only delays it.
+#[cfg(not(loom))]
+fn looks(full: usize) -> usize {
+    // While the process is contended every yield is slow, and says nothing
+    // about whom the spinner waits for.
+    if SHARING.with(Cell::get) && !now() {
+        1
+    } else {
+        full
+    }
+}
+
+/// Yields this thread's core; returns whether that took a time slice (and
+/// then marks the process as contended).
+#[cfg(not(loom))]
+fn yield_now() -> bool {
+    let start = Instant::now();
+    std::thread::yield_now();
+    let took = start.elapsed();
+    SHARING.with(|sharing| sharing.set(took > SWITCHED && took < SLOW_YIELD));
+    if took < SLOW_YIELD {
+        return false;
+    }
+    let until = nanos().saturating_add(u64::try_from(CONTENDED_FOR.as_nanos()).unwrap_or(u64::MAX));
+    UNTIL.store(until, Ordering::Relaxed);
+    true
+}
+
+// ---- the pool's idle spin ----
+
+/// How long a pool's idle worker spins before it parks, learnt from how
+/// its spins end. One per pool, kept under the pool's lock: at most one
+/// worker spins at a time, and how soon work follows an idle moment is a
+/// property of the pool's callers, not of a worker.
+///
+/// - A spin that found work after waiting `w` (a *hit*) sets the budget to
+///   `IDLE_SPIN_SLACK * w`, within [`IDLE_SPIN_MIN`, `IDLE_SPIN_MAX`].
+/// - A spin that found none (*vain*) halves it; below `IDLE_SPIN_MIN` it is
+///   zero, and idle workers park at once.
+/// - A worker notified within `IDLE_SPIN_MAX` of the moment the pool last
+///   went idle with nobody spinning on would have been caught by a spin
+///   (a *would-have-hit*): the budget is set as for a hit of that wait.
+///
+/// So calls that come back to back keep a spinner waiting for them, and
+/// calls that come farther apart than any spin cost one wake-up each and no
+/// spin at all, whatever the machine. See `timing.md`.
+#[derive(Debug)]
+pub(crate) struct IdleSpin {
+    /// The next spin's budget; zero: park at once.
+    #[cfg(not(loom))]
+    budget: Duration,
+    /// When the pool last went idle without a spin that found work since
+    /// (a vain spin started, or a worker parked at once); cleared by a hit
+    /// or the next notification.
+    #[cfg(not(loom))]
+    idle_since: Option<Instant>,
+}
+
+impl Default for IdleSpin {
+    /// A new pool spins: its first calls may well come back to back.
+    fn default() -> IdleSpin {
+        IdleSpin {
+            #[cfg(not(loom))]
+            budget: IDLE_SPIN_MAX,
+            #[cfg(not(loom))]
+            idle_since: None,
+        }
+    }
+}
+
+impl IdleSpin {
+    /// How long the next idle worker may spin; `None`: it parks at once.
+    /// While the process is contended, a worker that expects no job soon
+    /// (`expect_soon` false: its last job parked to wait for its consumer)
+    /// parks at once too: its yields would cost a time slice each.
+    #[cfg(not(loom))]
+    pub(crate) fn budget(&mut self, expect_soon: bool) -> Option<Duration> {
+        if self.budget.is_zero() || (!expect_soon && now()) {
+            self.idle_since.get_or_insert_with(Instant::now);
+            return None;
+        }
+        Some(self.budget)
+    }
+
+    /// Under loom a spin is one look (see [`spin`]), and always taken.
+    #[cfg(loom)]
+    pub(crate) fn budget(&mut self, _expect_soon: bool) -> Option<Duration> {
+        Some(Duration::ZERO)
+    }
+
+    /// A spin ended: it found work after `waited`, or (`None`) it did not,
+    /// having started at `started`.
+    #[cfg(not(loom))]
+    pub(crate) fn spun(&mut self, started: Spun, found: Option<Duration>) {
+        match found {
+            Some(waited) => {
+                self.budget = learnt(waited);
+                self.idle_since = None;
+            }
+            None => {
+                self.budget /= 2;
+                if self.budget < IDLE_SPIN_MIN {
+                    self.budget = Duration::ZERO;
+                }
+                self.idle_since.get_or_insert(started);
+            }
+        }
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn spun(&mut self, _started: Spun, _found: Option<Duration>) {}
+
+    /// A parked worker is being notified (under the pool's lock): if the
+    /// pool went idle less than `IDLE_SPIN_MAX` ago, a spin would have
+    /// caught this job.
+    #[cfg(not(loom))]
+    pub(crate) fn notifying(&mut self) {
+        if let Some(since) = self.idle_since.take() {
+            let idle = since.elapsed();
+            if idle <= IDLE_SPIN_MAX {
+                self.budget = learnt(idle);
+            }
+        }
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn notifying(&mut self) {}
+}
+
+/// The budget after a spin that found work after `waited`, or would have.
+#[cfg(not(loom))]
+fn learnt(waited: Duration) -> Duration {
+    (waited * IDLE_SPIN_SLACK).clamp(IDLE_SPIN_MIN, IDLE_SPIN_MAX)
+}
+
+/// What a spin's start is under loom: nothing (there is no clock).
+#[cfg(loom)]
+pub(crate) type Spun = ();
+
+/// When a spin started.
+#[cfg(not(loom))]
+pub(crate) type Spun = Instant;
+
+/// An idle worker's spin for `budget` on `ready`: returns when it started
+/// and, if `ready` held, after how long.
+#[cfg(not(loom))]
+pub(crate) fn spin(budget: Duration, ready: impl FnMut() -> bool) -> (Spun, Option<Duration>) {
+    let started = Instant::now();
+    let found = watch(64, budget, ready).then(|| started.elapsed());
+    (started, found)
+}
+
+/// Loom cannot model a time budget, and an unbounded spin has unbounded
+/// interleavings. One look covers both ways a spin ends (work seen, or the
+/// budget spent with none) while a submitter races it.
+#[cfg(loom)]
+pub(crate) fn spin(_budget: Duration, mut ready: impl FnMut() -> bool) -> (Spun, Option<Duration>) {
+    if ready() {
+        ((), Some(Duration::ZERO))
+    } else {
+        crate::sync::thread::yield_now();
+        ((), None)
+    }
+}
