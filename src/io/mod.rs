@@ -105,6 +105,7 @@ mod timing {
     /// CPU-bound thread for a whole time slice on a busy machine, and with
     /// hand-offs per half a megabyte a longer watch saves too little to pay
     /// for itself on an idle one.
+    #[cfg(not(loom))]
     pub(super) const LOOKS: usize = 32;
 }
 
