@@ -573,6 +573,7 @@ mod ambient;
 mod callable;
 mod cancel;
 mod carrier;
+mod chan;
 #[cfg(not(loom))]
 mod contention;
 mod context;

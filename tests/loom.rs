@@ -418,12 +418,13 @@ fn next<S: Stream + Unpin>(stream: &mut S) -> impl Future<Output = Option<S::Ite
 /// `close()` racing a producer blocked on a full buffer, on a thread of its
 /// own: buffer of one, one item read (which resumes the producer), then
 /// `close().await` while the producer pushes the next item, waits on the
-/// condvar or wakes from it. The close must always reach the producer (a
-/// lost notification leaves `close().await` parked: a loom deadlock), and
-/// the iterator is dropped exactly once, before `close()` returns. The
-/// consumer notifies only a producer it sees waiting (`producer_waiting`),
-/// both for the resume after the first item and for the close: with the
-/// flag never raised, this model deadlocks.
+/// thread (`park::block_on` over `Chan::poll_room`) or wakes from it. The
+/// close must always reach the producer (a lost wake-up leaves
+/// `close().await` parked: a loom deadlock), and the iterator is dropped
+/// exactly once, before `close()` returns. The consumer wakes only a
+/// producer that left its waker (`poll_room`, under the lock, while still
+/// parked), both for the resume after the first item and for the close:
+/// with no waker kept, this model deadlocks.
 #[test]
 fn iter_close_races_blocked_producer() {
     model("iter_close_races_blocked_producer", None, || {

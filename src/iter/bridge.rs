@@ -9,8 +9,8 @@ use std::panic;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::chan::{Action, Chan, Phase};
 use super::producer::Producer;
+use crate::chan::{Action, End, Items, Phase};
 use crate::error::SpawnError;
 use crate::job::{run_caught, run_on_own_thread, Job, Uncounted};
 use crate::limit::{Limiter, Ticket};
@@ -18,7 +18,7 @@ use crate::sync::Arc;
 use crate::target::{Target, SEPARATE_THREAD_NAME};
 
 pub(crate) struct Bridge<T> {
-    chan: Arc<Chan<T>>,
+    chan: Arc<Items<T>>,
     /// Items taken from the buffer in one go and not handed out yet.
     local: VecDeque<T>,
     /// The producer, kept here to re-queue it after it parks on a pool.
@@ -55,7 +55,7 @@ impl<T: Send + 'static> Bridge<T> {
         I: IntoIterator<Item = T>,
         I::IntoIter: Send + 'static,
     {
-        let chan = Arc::new(Chan::new(max_size));
+        let chan = Arc::new(Items::new(max_size));
         let on_pool = !matches!(target, Target::Separate);
         let build = move || build().into_iter();
         let job = Arc::new(Producer::new(chan.clone(), build, on_pool));
@@ -86,20 +86,26 @@ impl<T> Bridge<T> {
         // Look first without registering the waker; if the buffer is empty
         // and the producer is already running, watch it briefly (see
         // `SPIN_BUDGET`), and only then register.
-        let (mut poll, action) = self.chan.poll_next(cx, false, &mut self.local);
+        let (mut poll, action) = self
+            .chan
+            .poll_take(None, &mut self.local, VecDeque::pop_front);
         self.act_or_panic(action);
         if poll.is_pending() {
             if action != Action::Start {
                 self.chan.spin_for_item();
             }
-            let (again, action) = self.chan.poll_next(cx, true, &mut self.local);
+            let (again, action) =
+                self.chan
+                    .poll_take(Some(cx), &mut self.local, VecDeque::pop_front);
             self.act_or_panic(action);
             poll = again;
         }
         match poll {
-            Poll::Ready(Some(Ok(item))) => Poll::Ready(Some(item)),
-            Poll::Ready(Some(Err(payload))) => panic::resume_unwind(payload),
-            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Ready(Ok(item)) => Poll::Ready(Some(item)),
+            Poll::Ready(Err(End::Panicked(payload))) => panic::resume_unwind(payload),
+            // A producer is never dropped unfinished: it runs on our pool or
+            // thread, which drops the source itself.
+            Poll::Ready(Err(End::Exhausted | End::Dropped)) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,
         }
     }
@@ -110,11 +116,11 @@ impl<T> Bridge<T> {
             self.local = VecDeque::new();
             if action == Action::Start {
                 // The iterator was never built; its builder goes with `self`.
-                self.chan.abandon();
+                drop(self.chan.abandon());
             } else {
                 // The parked iterator must still be dropped: the stream is
                 // closed, so running the job here only drops it.
-                let _ = self.chan.close();
+                drop(self.chan.close());
                 run_caught(self.job.clone(), &Uncounted);
             }
             let what = if action == Action::Start {
@@ -142,10 +148,12 @@ impl<T> Bridge<T> {
         // Closing acknowledges a failure: from now on the stream just ends.
         self.failed = None;
         self.local = VecDeque::new();
-        let action = self.chan.close();
+        let (action, buffered) = self.chan.close();
+        // Items may have a costly Drop: it runs outside the lock.
+        drop(buffered);
         if self.ticket.as_ref().is_some_and(Ticket::withdraw) {
             // It was still waiting for its limit: it never will run.
-            self.chan.abandon();
+            drop(self.chan.abandon());
         }
         if self.act(action).is_err() {
             // The pool is shut down and will not run the producer again:
@@ -174,7 +182,8 @@ impl<T> Bridge<T> {
             }
             Action::Resume => {
                 if let Target::Separate = self.target {
-                    self.chan.wake_producer_thread();
+                    // Its thread waits on its waker, which the channel
+                    // woke already.
                     Ok(())
                 } else {
                     self.submit()
@@ -222,7 +231,7 @@ impl<T> Bridge<T> {
 /// [`IteratorWrapperSeparate`]: crate::IteratorWrapperSeparate
 #[must_use = "the producer is already told to stop; await this to wait until the iterator is dropped"]
 pub struct Close<'a, T> {
-    chan: &'a Chan<T>,
+    chan: &'a Items<T>,
 }
 
 impl<T> Future for Close<'_, T> {

@@ -6,7 +6,6 @@
 //! `README.md` beside this file explains the producer/consumer protocol.
 
 mod bridge;
-mod chan;
 mod producer;
 mod threaded_iterable;
 mod wrapper;

@@ -1,7 +1,7 @@
 //! The producer: a job that builds the iterator and pulls its items into the
 //! buffer, on a pool worker or on a thread of its own.
 
-use super::chan::{Chan, Pushed};
+use crate::chan::{End, Items, Sent};
 use crate::context::Carried;
 use crate::error::SpawnError;
 use crate::job::{catch, drop_caught, CancelFlag, Finished, Job, Outcome, Panic, Report};
@@ -30,7 +30,7 @@ enum Stop {
 }
 
 pub(crate) struct Producer<B, I: Iterator> {
-    chan: Arc<Chan<I::Item>>,
+    chan: Arc<Items<I::Item>>,
     /// Only one thread runs the producer at a time (the consumer re-queues
     /// it only after it parked), so this lock is never contended; it is
     /// taken once per run, not per item. It is the one lock of the crate
@@ -51,7 +51,7 @@ where
     I: Iterator + Send + 'static,
     I::Item: Send + 'static,
 {
-    pub(crate) fn new(chan: Arc<Chan<I::Item>>, build: B, on_pool: bool) -> Producer<B, I> {
+    pub(crate) fn new(chan: Arc<Items<I::Item>>, build: B, on_pool: bool) -> Producer<B, I> {
         Producer {
             chan,
             source: Mutex::new(Source::Builder(build)),
@@ -82,11 +82,14 @@ where
             let Some(item) = iter.next() else {
                 return Stop::Exhausted;
             };
-            match self.chan.push(item, report) {
-                Pushed::Continue => {}
-                Pushed::Stop => return Stop::Closed,
-                Pushed::Park if self.on_pool => return Stop::Parked,
-                Pushed::Park => {
+            match self.chan.send(|buffer| buffer.push_back(item), report) {
+                Ok(Sent::Room(_)) => {}
+                Err(unsent) => {
+                    drop(unsent);
+                    return Stop::Closed;
+                }
+                Ok(Sent::Full) if self.on_pool => return Stop::Parked,
+                Ok(Sent::Full) => {
                     if !self.chan.wait_for_room() {
                         return Stop::Closed;
                     }
@@ -150,7 +153,7 @@ where
                 drop(source);
                 report.outcome(Outcome::Cancelled);
                 report.ending();
-                self.chan.finish(Ok(()), report);
+                self.chan.finish(End::Exhausted, report);
                 return Finished::unawaited();
             }
             (Some(stop), Ok(())) => {
@@ -184,6 +187,10 @@ where
         });
         // The consumer is woken here; the runner has nothing left to wake.
         report.ending();
+        let end = match end {
+            Ok(()) => End::Exhausted,
+            Err(panic) => End::Panicked(panic),
+        };
         self.chan.finish(end, report);
         Finished::unawaited()
     }
@@ -197,6 +204,6 @@ where
         let builder = std::mem::replace(&mut *lock(&self.source), Source::Gone);
         drop_caught(builder, report);
         let refused: Panic = Box::new(crate::limit::refusal(error));
-        self.chan.finish(Err(refused), report);
+        self.chan.finish(End::Panicked(refused), report);
     }
 }

@@ -1,10 +1,11 @@
 //! Async streams for blocking code: [`sync_iter`] runs a `Stream` on an
 //! executor and hands its items to a blocking thread as an [`Iterator`].
 //!
-//! One task on the executor polls the stream into a bounded buffer
-//! (`feed.rs`); the iterator takes items in batches, parking its thread
-//! when the buffer is empty. Dropping the iterator sets `closed` and wakes
-//! the task, which then returns and drops the stream on the executor.
+//! One task on the executor polls the stream into the channel
+//! (`crate::chan`, `feed.rs`); the iterator takes items in batches, parking
+//! its thread (`park::block_on`, whose waker the channel keeps) when the
+//! buffer is empty. Dropping the iterator closes the channel and wakes the
+//! task, which then returns and drops the stream on the executor.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -14,11 +15,12 @@ use std::task::Poll;
 
 use futures_core::Stream;
 
-use super::feed::{drop_each, feed, Chan, End, Guard};
+use super::feed::{channel, drop_each, feed, Guard};
 use super::{BlockingSection, Kind, Spawner, Spawning, SyncWaitError};
+use crate::chan::{End, Items, Phase};
 use crate::park::block_on;
 use crate::pool::Shared;
-use crate::sync::{lock, Arc, Ordering};
+use crate::sync::Arc;
 use crate::Context;
 
 /// The look-ahead [`sync_iter`] and [`sync_await_iter`] give: at most this
@@ -77,7 +79,7 @@ pub struct SyncIter<T> {
 
 /// The iterator's side of the buffer.
 struct Reader<T> {
-    chan: Arc<Chan<T>>,
+    chan: Arc<Items<T>>,
     /// The batch taken from the buffer, handed out without the lock.
     batch: VecDeque<T>,
 }
@@ -153,7 +155,7 @@ where
     St: Stream + Send + 'static,
     St::Item: Send + 'static,
 {
-    let chan = Arc::new(Chan::new(lookahead));
+    let chan = channel(lookahead);
     let task = Box::pin(feed(Context::current(), stream, Guard(chan.clone())));
     let section = spawner.blocking_section();
     let refusal = super::caught_misuse(|| {
@@ -222,73 +224,37 @@ where
 }
 
 impl<T> Reader<T> {
-    /// Takes the whole buffer as the next batch, or registers `cx` to wait.
-    fn poll_batch(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Option<T>> {
-        let mut st = lock(&self.chan.inner);
-        if !st.items.is_empty() {
-            std::mem::swap(&mut self.batch, &mut st.items);
-            let item = self.batch.pop_front();
-            let held = self.batch.len();
-            st.held = held;
-            let task = self.wake_task_if_room(&mut st.task, held);
-            drop(st);
-            wake_task(task);
-            return Poll::Ready(item);
-        }
-        st.held = 0;
-        match std::mem::replace(&mut st.end, End::Exhausted) {
-            End::Open => {
-                st.end = End::Open;
-                let task = self.wake_task_if_room(&mut st.task, 0);
-                crate::waker::register(&mut st.reader, cx);
-                drop(st);
-                wake_task(task);
-                Poll::Pending
-            }
-            End::Exhausted => Poll::Ready(None),
-            End::Panicked(payload) => {
-                drop(st);
-                panic::resume_unwind(payload)
-            }
-            End::Dropped => {
-                drop(st);
-                panic!(
-                    "threadbridge: sync_iter's stream was dropped before it ended: its executor \
-                     shut down while the iterator was in use; keep the executor running until \
-                     the iterator is done"
-                )
-            }
+    /// Takes the whole buffer as the next batch (resuming a task parked on
+    /// a full buffer once the batch is down to half the look-ahead), or
+    /// keeps `cx`'s waker, if given, to wait.
+    fn poll_batch(&mut self, cx: Option<&std::task::Context<'_>>) -> Poll<Option<T>> {
+        // A resume wakes the task inside the channel: nothing to act on.
+        let (poll, _resumed) = self
+            .chan
+            .poll_take(cx, &mut self.batch, VecDeque::pop_front);
+        match poll {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(item)) => Poll::Ready(Some(item)),
+            Poll::Ready(Err(End::Exhausted)) => Poll::Ready(None),
+            Poll::Ready(Err(End::Panicked(payload))) => panic::resume_unwind(payload),
+            Poll::Ready(Err(End::Dropped)) => panic!(
+                "threadbridge: sync_iter's stream was dropped before it ended: its executor \
+                 shut down while the iterator was in use; keep the executor running until \
+                 the iterator is done"
+            ),
         }
     }
 
-    /// The task's waker, if it waits for room and the iterator now holds
-    /// half the look-ahead or less.
-    fn wake_task_if_room(
-        &self,
-        task: &mut Option<std::task::Waker>,
-        held: usize,
-    ) -> Option<std::task::Waker> {
-        if held <= self.chan.lookahead / 2 && self.chan.parked.swap(false, Ordering::AcqRel) {
-            task.take()
-        } else {
-            None
-        }
-    }
-
-    /// Hands out an item of the batch; tells a task waiting for room when
-    /// the batch is down to half the look-ahead.
+    /// Hands out an item of the batch without the lock, unless the task is
+    /// parked and the batch is down to half the look-ahead: then the batch
+    /// is refilled (and the task resumed) first.
     fn take_from_batch(&mut self) -> Option<T> {
-        let item = self.batch.pop_front()?;
-        if self.batch.len() <= self.chan.lookahead / 2 && self.chan.parked.load(Ordering::Acquire) {
-            let task = {
-                let mut st = lock(&self.chan.inner);
-                let held = self.batch.len();
-                st.held = held;
-                self.wake_task_if_room(&mut st.task, held)
-            };
-            wake_task(task);
+        if self.batch.is_empty() || self.chan.should_refill(self.batch.len()) {
+            return None;
         }
-        Some(item)
+        let item = self.batch.pop_front();
+        self.chan.set_taken(self.batch.len());
+        item
     }
 }
 
@@ -301,8 +267,7 @@ impl<T> Iterator for SyncIter<T> {
         if let Some(item) = reader.take_from_batch() {
             return Some(item);
         }
-        let noop = futures_task::noop_waker_ref();
-        if let Poll::Ready(item) = reader.poll_batch(&mut std::task::Context::from_waker(noop)) {
+        if let Poll::Ready(item) = reader.poll_batch(None) {
             return item;
         }
         // Each wait is one `sync_wait`-like wait: in the spawner's section
@@ -312,7 +277,7 @@ impl<T> Iterator for SyncIter<T> {
         let section = &self.section;
         super::caught_misuse(|| {
             section.run_raw(|| {
-                Shared::block_in_place(|| block_on(poll_fn(|cx| reader.poll_batch(cx))))
+                Shared::block_in_place(|| block_on(poll_fn(|cx| reader.poll_batch(Some(cx)))))
             })
         })
     }
@@ -320,38 +285,21 @@ impl<T> Iterator for SyncIter<T> {
 
 impl<T> Drop for Reader<T> {
     fn drop(&mut self) {
-        let (items, task) = {
-            let mut st = lock(&self.chan.inner);
-            st.closed = true;
-            st.reader = None;
-            (std::mem::take(&mut st.items), st.task.take())
-        };
+        // Wakes the task (its waker's panic caught), which then drops the
+        // stream on its executor.
+        let (_, items) = self.chan.close();
         drop_each(items);
         drop_each(self.batch.drain(..));
-        wake_task(task);
-    }
-}
-
-/// Wakes the stream's task. The waker is the executor's: a panic in it is
-/// caught and dropped (the panic hook has reported it), so that it neither
-/// takes the item being handed out with it nor, in `Drop` while the thread
-/// unwinds, aborts the process.
-fn wake_task(task: Option<std::task::Waker>) {
-    if let Some(task) = task {
-        if let Err(panic) = crate::job::catch(|| task.wake()) {
-            crate::job::discard(panic);
-        }
     }
 }
 
 impl<T> fmt::Debug for SyncIter<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let reader = &self.reader;
-        let st = lock(&reader.chan.inner);
         f.debug_struct("SyncIter")
-            .field("buffered", &(st.items.len() + reader.batch.len()))
-            .field("lookahead", &reader.chan.lookahead)
-            .field("ended", &!matches!(st.end, End::Open))
+            .field("buffered", &(reader.chan.buffered() + reader.batch.len()))
+            .field("lookahead", &reader.chan.max_size())
+            .field("ended", &(reader.chan.phase() == Phase::Finished))
             .finish()
     }
 }

@@ -1,0 +1,589 @@
+//! The one channel of the item bridges: a bounded buffer between a producer
+//! and a consumer, and the few state changes they make to each other
+//! (start, park, resume, close, end). `README.md` beside this file gives the
+//! protocol and the API.
+//!
+//! Each side waits its own way, and the channel serves them all alike:
+//!
+//! - a **task** registers its waker (`poll_take`, `poll_room`,
+//!   `poll_closed`, `poll_finished`) and is woken through it;
+//! - a **blocking thread** polls the same calls under `park::block_on`, so
+//!   its waker unparks it (`wait_for_room` for a producer);
+//! - a **pool-hosted producer** parks by returning its worker: no waker is
+//!   registered, and the consumer is told (`Action::Resume`) to queue it
+//!   again.
+//!
+//! The storage is a type parameter (`Buffer`): `VecDeque<T>` for items,
+//! and `VecDeque<u8>` (or any byte ring that counts bytes) for I/O.
+
+use std::collections::VecDeque;
+use std::task::{Context, Poll, Waker};
+
+#[cfg(not(loom))]
+use crate::contention;
+use crate::job::{drop_caught, wake, CancelFlag, Panic, Report, Uncounted};
+use crate::sync::{lock, AtomicBool, AtomicUsize, Mutex, MutexGuard, Ordering};
+
+pub(crate) use timing::BATCH;
+#[cfg(not(loom))]
+use timing::{GATHER, GATHER_BUDGET, LOOK_EVERY, ROOM_BUDGET, SPIN_BUDGET};
+
+// ---- timing: the channel's tuning constants, in one block ----
+//
+// All are bounds on a *watch*, never a protocol step: the decision is made
+// under the lock whatever a watch saw, so none of them matters for
+// correctness (loom models run without them). They are sized against the
+// cost of what they save: a cross-thread wake (a `futex` wake, the
+// scheduler putting the other thread on a core, its caches refilling),
+// which costs microseconds on any Linux machine, a 16-core server as well as
+// a laptop, because it is a system call and a context switch, not a matter of
+// core count or clock. With cores to spare (the server) a watch runs on a
+// core nobody else wants; where cores are scarce (a laptop with a build
+// running) the first slow yield switches every watch to one round of looks
+// without yielding (`contention`), so they adapt at run time rather than
+// being tuned to one machine.
+mod timing {
+    #[cfg(not(loom))]
+    use std::time::Duration;
+
+    /// How long a consumer that finds the buffer empty watches for the
+    /// next item before it registers its waker: a few cross-thread wakes'
+    /// worth, so a producer that keeps up delivers within it and neither
+    /// side pays a wake per item, while a slow producer costs the consumer
+    /// only this much per wait.
+    #[cfg(not(loom))]
+    pub(super) const SPIN_BUDGET: Duration = Duration::from_micros(5);
+    /// How long a thread-hosted producer with a full buffer watches for
+    /// the consumer's resume before it parks its thread: as long as a pool's
+    /// idle worker watches its queue, an order of magnitude above a wake's
+    /// cost, since a parked producer pays a wake-up on both sides.
+    #[cfg(not(loom))]
+    pub(super) const ROOM_BUDGET: Duration = Duration::from_micros(50);
+    /// How many items a consumer that saw the first one arrive lets gather
+    /// before it takes them (at most half the buffer): enough that the lock
+    /// and the cache line of the length are taken once per batch, not per
+    /// few items, whatever the speed of the cores.
+    #[cfg(not(loom))]
+    pub(super) const GATHER: usize = 256;
+    /// How often a gathering consumer looks at the length: rarely enough
+    /// not to pull the producer's cache line away after every push (a
+    /// push takes tens of nanoseconds on any current core).
+    #[cfg(not(loom))]
+    pub(super) const LOOK_EVERY: Duration = Duration::from_micros(1);
+    /// The longest a gathering consumer waits: the latency a fast
+    /// producer's item may gain, as long as one spin budget.
+    #[cfg(not(loom))]
+    pub(super) const GATHER_BUDGET: Duration = Duration::from_micros(5);
+    /// The most items a task-hosted producer (`sync_iter`'s feed) polls
+    /// before it hands them over (and, with room for more, yields to its
+    /// executor): a big look-ahead over an always-ready stream neither
+    /// keeps the first item from the consumer nor holds an executor thread
+    /// for the whole look-ahead. A count, not a time: it bounds the work
+    /// between two yields of a task, which is what an executor's fairness
+    /// is measured in on any machine.
+    pub(crate) const BATCH: usize = 64;
+}
+
+// ---- storage ----
+
+/// What the channel stores, counted in the units its capacity counts
+/// (items, or bytes).
+pub(crate) trait Buffer: Default {
+    /// How many units it holds.
+    fn len(&self) -> usize;
+
+    /// Moves everything into `batch`, after what `batch` holds.
+    fn move_into(&mut self, batch: &mut Self);
+}
+
+impl<T> Buffer for VecDeque<T> {
+    fn len(&self) -> usize {
+        VecDeque::len(self)
+    }
+
+    fn move_into(&mut self, batch: &mut Self) {
+        if batch.is_empty() {
+            std::mem::swap(self, batch);
+        } else {
+            batch.append(self);
+        }
+    }
+}
+
+/// The channel of an item bridge.
+pub(crate) type Items<T> = Chan<VecDeque<T>>;
+
+// ---- state ----
+
+/// Where the producer is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Not started: the consumer has not asked for anything yet.
+    Unstarted,
+    /// Producing (or queued to).
+    Running,
+    /// The buffer was full: the producer stopped and waits for the consumer
+    /// to make room (a pool-hosted one has given its worker back).
+    Parked,
+    /// The producer is gone: its source ended, panicked, was closed, or was
+    /// never built.
+    Finished,
+}
+
+/// How the producer's source ended, as the consumer learns it.
+#[derive(Debug)]
+pub(crate) enum End {
+    /// No more items (a consumer that closed the channel sees this too).
+    Exhausted,
+    /// The source panicked: the consumer resumes the payload once, after
+    /// every item sent before it; later it sees `Exhausted`.
+    Panicked(Panic),
+    /// The producer was dropped unfinished (its executor shut down): the
+    /// consumer hears of it once; later it sees `Exhausted`.
+    Dropped,
+}
+
+/// What the consumer must do after a call, outside the lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Action {
+    Nothing,
+    /// Start the producer (the first `poll_take` of an unstarted channel).
+    Start,
+    /// The parked producer is to run again. One that waits on a waker (a
+    /// task, or a thread in `wait_for_room`) has been woken already; one
+    /// that gave its worker back must be queued again by the caller.
+    Resume,
+}
+
+/// What a producer does after a `send`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sent {
+    /// This many more units fit: go on.
+    Room(usize),
+    /// The buffer is full and the producer is now `Parked`: return the
+    /// worker, `wait_for_room`, or `poll_room`.
+    Full,
+}
+
+struct State<B> {
+    buffer: B,
+    phase: Phase,
+    /// The consumer closed the channel (or dropped its end).
+    closed: bool,
+    /// How the source ended, once it has; taken by the consumer.
+    end: Option<End>,
+    /// The consumer, waiting for an item.
+    consumer: Option<Waker>,
+    /// The producer, waiting for room (`poll_room`) or for a close while its
+    /// own source is pending (`poll_closed`).
+    producer: Option<Waker>,
+    /// A task waiting in `poll_finished` for the producer to be gone.
+    closer: Option<Waker>,
+}
+
+/// The channel. Every transition is a few field updates under one lock;
+/// wakes, and drops of items and payloads, happen after it is released.
+pub(crate) struct Chan<B> {
+    state: Mutex<State<B>>,
+    /// Set when the consumer closes the channel: the producer's code may
+    /// look (`is_cancelled`) before its next send.
+    pub(crate) cancel: CancelFlag,
+    /// The most units buffer and batch hold; `usize::MAX` when unbounded.
+    capacity: usize,
+    /// A parked producer resumes once the consumer holds this many units or
+    /// fewer, so it refills a half buffer per resume, not one unit.
+    resume_at: usize,
+    /// A lock-free mirror of the buffer's length, for a watching consumer.
+    len: AtomicUsize,
+    /// Mirrors `phase == Parked`, for the consumer (`should_refill`) and a
+    /// watching thread-hosted producer.
+    parked: AtomicBool,
+    /// Units the consumer moved out of the buffer and has not handed out:
+    /// they still count against the capacity. Only the consumer writes it;
+    /// the producer reads it under the lock in `send`.
+    taken: AtomicUsize,
+}
+
+impl<B: Buffer> Chan<B> {
+    /// A channel of `capacity` units (0: unbounded) whose producer starts on
+    /// the consumer's first `poll_take` (`Action::Start`).
+    pub(crate) fn new(capacity: usize) -> Chan<B> {
+        Chan::with_phase(capacity, Phase::Unstarted)
+    }
+
+    /// A channel whose producer is running already (it was started when the
+    /// channel was made).
+    pub(crate) fn started(capacity: usize) -> Chan<B> {
+        Chan::with_phase(capacity, Phase::Running)
+    }
+
+    fn with_phase(capacity: usize, phase: Phase) -> Chan<B> {
+        let capacity = if capacity == 0 { usize::MAX } else { capacity };
+        Chan {
+            state: Mutex::new(State {
+                buffer: B::default(),
+                phase,
+                closed: false,
+                end: None,
+                consumer: None,
+                producer: None,
+                closer: None,
+            }),
+            cancel: CancelFlag::default(),
+            capacity,
+            resume_at: capacity / 2,
+            len: AtomicUsize::new(0),
+            parked: AtomicBool::new(false),
+            taken: AtomicUsize::new(0),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State<B>> {
+        lock(&self.state)
+    }
+
+    /// The capacity asked for: 0 when unbounded.
+    pub(crate) fn max_size(&self) -> usize {
+        if self.capacity == usize::MAX {
+            0
+        } else {
+            self.capacity
+        }
+    }
+
+    pub(crate) fn phase(&self) -> Phase {
+        self.state().phase
+    }
+
+    /// Units in the buffer (not counting the consumer's batch).
+    pub(crate) fn buffered(&self) -> usize {
+        self.state().buffer.len()
+    }
+
+    // ---- consumer side ----
+
+    /// Moves the buffer into `batch` (one lock per batch, not per unit),
+    /// lets `take` take what the caller wants from it, and resumes a parked
+    /// producer if the batch is down to the resume mark. Then: what `take`
+    /// returned; or, with nothing taken, how the source ended (a closed
+    /// channel reads as `Exhausted`); or `Pending`, with `cx`'s waker kept
+    /// for the producer's next send if `cx` is given (without it the caller
+    /// looks again itself).
+    pub(crate) fn poll_take<R>(
+        &self,
+        cx: Option<&Context<'_>>,
+        batch: &mut B,
+        take: impl FnOnce(&mut B) -> Option<R>,
+    ) -> (Poll<Result<R, End>>, Action) {
+        let mut state = self.state();
+        state.buffer.move_into(batch);
+        self.len.store(0, Ordering::Relaxed);
+        let taken = take(batch);
+        self.taken.store(batch.len(), Ordering::Relaxed);
+        let mut action = Action::Nothing;
+        let mut producer = None;
+        if state.phase == Phase::Parked && batch.len() <= self.resume_at {
+            state.phase = Phase::Running;
+            self.parked.store(false, Ordering::Relaxed);
+            producer = state.producer.take();
+            action = Action::Resume;
+        }
+        let poll = if let Some(taken) = taken {
+            Poll::Ready(Ok(taken))
+        } else if state.closed {
+            Poll::Ready(Err(End::Exhausted))
+        } else if let Some(end) = state.end.take() {
+            // Later polls see a plain end.
+            state.end = Some(End::Exhausted);
+            Poll::Ready(Err(end))
+        } else {
+            if let Some(cx) = cx {
+                crate::waker::register(&mut state.consumer, cx);
+            }
+            if state.phase == Phase::Unstarted {
+                state.phase = Phase::Running;
+                action = Action::Start;
+            }
+            Poll::Pending
+        };
+        drop(state);
+        wake_producer(producer);
+        (poll, action)
+    }
+
+    /// Whether a consumer holding `held` units should come back for more
+    /// now rather than when it runs out: the producer is parked and would
+    /// be resumed, so it refills while the consumer works through the rest.
+    pub(crate) fn should_refill(&self, held: usize) -> bool {
+        held <= self.resume_at && self.parked.load(Ordering::Relaxed)
+    }
+
+    /// The consumer handed units out of its batch and holds `held`.
+    pub(crate) fn set_taken(&self, held: usize) {
+        self.taken.store(held, Ordering::Relaxed);
+    }
+
+    /// Watches the buffer for up to `SPIN_BUDGET`; returns whether
+    /// something arrived. Call it between a `poll_take` without a waker and
+    /// one with it.
+    ///
+    /// Between rounds it yields: the producer may be waiting for this very
+    /// core (and after a yield that let another thread run, a round is one
+    /// look: `contention::looks`). While the machine is oversubscribed (see
+    /// `contention`; this watch's own slow yield says so too) it stops after
+    /// one round of looks, well under a microsecond, without yielding, and
+    /// the consumer registers its waker: the producer's wake then brings it
+    /// back, where a yield would have queued it behind every CPU-bound
+    /// thread on its core.
+    #[cfg(not(loom))]
+    pub(crate) fn spin_for_item(&self) -> bool {
+        let contended = contention::now();
+        let budget = if contended {
+            std::time::Duration::ZERO
+        } else {
+            SPIN_BUDGET
+        };
+        let arrived = contention::watch(32, budget, || self.len.load(Ordering::Relaxed) > 0);
+        if arrived && !contended {
+            self.gather();
+        }
+        arrived
+    }
+
+    /// Something arrived during a watch and the producer is likely still
+    /// sending: let a batch gather before taking the lock, looking only
+    /// every `LOOK_EVERY`. Taking the first unit at once would settle the
+    /// pair into batches of a few, with the consumer's looks and locks
+    /// pulling the producer's cache lines away after every send. Stops when
+    /// `GATHER` units (at most the resume mark) wait, when the count stopped
+    /// growing since the last look (the producer is slow, parked or done),
+    /// or after `GATHER_BUDGET`.
+    #[cfg(not(loom))]
+    fn gather(&self) {
+        let target = self.resume_at.clamp(1, GATHER);
+        let start = std::time::Instant::now();
+        let mut look = start;
+        let mut seen = self.len.load(Ordering::Relaxed);
+        while seen < target {
+            std::hint::spin_loop();
+            let now = std::time::Instant::now();
+            if now - look < LOOK_EVERY {
+                continue;
+            }
+            look = now;
+            let len = self.len.load(Ordering::Relaxed);
+            if len == seen || now - start > GATHER_BUDGET {
+                return;
+            }
+            seen = len;
+        }
+    }
+
+    /// Loom cannot model a time budget, and an unbounded watch has
+    /// unbounded interleavings. One look covers both ways a watch ends
+    /// (something seen, or nothing within the budget) while the producer
+    /// races it.
+    #[cfg(loom)]
+    pub(crate) fn spin_for_item(&self) -> bool {
+        self.len.load(Ordering::Relaxed) > 0
+    }
+
+    /// Whether the consumer has seen the end (or closed the channel) with
+    /// nothing left in the buffer.
+    pub(crate) fn is_terminated(&self) -> bool {
+        let state = self.state();
+        state.buffer.len() == 0 && (state.closed || matches!(state.end, Some(End::Exhausted)))
+    }
+
+    /// Closes the channel from the consumer's side: the producer's next
+    /// `send` fails, a waiting producer is woken (a parked pool producer
+    /// needs `Action::Resume` acted on) so that it drops its source on its
+    /// own thread. Returns the buffered units for the caller to drop, outside
+    /// the lock and where it likes.
+    pub(crate) fn close(&self) -> (Action, B) {
+        self.cancel.set();
+        let mut state = self.state();
+        state.closed = true;
+        let buffered = std::mem::take(&mut state.buffer);
+        self.len.store(0, Ordering::Relaxed);
+        let action = match state.phase {
+            Phase::Unstarted => {
+                // Never started: nothing to stop.
+                state.phase = Phase::Finished;
+                Action::Nothing
+            }
+            Phase::Parked => {
+                state.phase = Phase::Running;
+                self.parked.store(false, Ordering::Relaxed);
+                Action::Resume
+            }
+            Phase::Running | Phase::Finished => Action::Nothing,
+        };
+        let consumer = state.consumer.take();
+        let producer = state.producer.take();
+        drop(state);
+        drop(consumer);
+        wake_producer(producer);
+        (action, buffered)
+    }
+
+    /// The producer could not be started: close the channel with nothing to
+    /// stop. Returns the buffered units, as `close` does.
+    pub(crate) fn abandon(&self) -> B {
+        self.cancel.set();
+        let mut state = self.state();
+        state.closed = true;
+        state.phase = Phase::Finished;
+        let buffered = std::mem::take(&mut state.buffer);
+        self.len.store(0, Ordering::Relaxed);
+        buffered
+    }
+
+    /// Ready once the producer is `Finished` (its source dropped, or never
+    /// built).
+    pub(crate) fn poll_finished(&self, cx: &Context<'_>) -> Poll<()> {
+        let mut state = self.state();
+        if state.phase == Phase::Finished {
+            return Poll::Ready(());
+        }
+        crate::waker::register(&mut state.closer, cx);
+        Poll::Pending
+    }
+
+    // ---- producer side ----
+
+    /// Whether the consumer has closed the channel.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.state().closed
+    }
+
+    /// How many more units fit now (the producer's first batch).
+    pub(crate) fn room(&self) -> usize {
+        let state = self.state();
+        let held = state
+            .buffer
+            .len()
+            .saturating_add(self.taken.load(Ordering::Relaxed));
+        self.capacity.saturating_sub(held)
+    }
+
+    /// Lets `fill` put units into the buffer, and wakes the consumer. If
+    /// that fills it, the producer is `Parked` in the same critical section
+    /// (after `report.parking()`, before the consumer can see it). On a
+    /// closed channel `fill` is not called and comes back, for the caller to
+    /// drop what it holds: the producer stops.
+    pub(crate) fn send<F: FnOnce(&mut B)>(&self, fill: F, report: &dyn Report) -> Result<Sent, F> {
+        let mut state = self.state();
+        if state.closed {
+            return Err(fill);
+        }
+        fill(&mut state.buffer);
+        let len = state.buffer.len();
+        self.len.store(len, Ordering::Relaxed);
+        let held = len.saturating_add(self.taken.load(Ordering::Relaxed));
+        let sent = if held >= self.capacity {
+            report.parking();
+            state.phase = Phase::Parked;
+            self.parked.store(true, Ordering::Relaxed);
+            Sent::Full
+        } else {
+            Sent::Room(self.capacity - held)
+        };
+        let consumer = state.consumer.take();
+        drop(state);
+        if let Some(consumer) = consumer {
+            wake(consumer, report);
+        }
+        Ok(sent)
+    }
+
+    /// For a producer that waits on a waker after `Sent::Full`: ready with
+    /// `true` once the consumer resumed it, `false` once it closed the
+    /// channel; otherwise `cx`'s waker is kept for the resume or the close.
+    pub(crate) fn poll_room(&self, cx: &Context<'_>) -> Poll<bool> {
+        let mut state = self.state();
+        if state.closed {
+            return Poll::Ready(false);
+        }
+        if state.phase == Phase::Parked {
+            crate::waker::register(&mut state.producer, cx);
+            return Poll::Pending;
+        }
+        Poll::Ready(true)
+    }
+
+    /// For a producer whose own source is pending (a stream): whether the
+    /// channel is closed; if not, `cx`'s waker is kept, so that a close wakes
+    /// the producer even if its source never does.
+    pub(crate) fn poll_closed(&self, cx: &Context<'_>) -> bool {
+        let mut state = self.state();
+        if state.closed {
+            return true;
+        }
+        crate::waker::register(&mut state.producer, cx);
+        false
+    }
+
+    /// Blocks a thread-hosted producer after `Sent::Full` until the consumer
+    /// makes room (`true`) or closes the channel (`false`). It watches for
+    /// the resume first (`spin_for_room`), as a pool's idle worker watches
+    /// its queue; then it parks its thread in `poll_room`, whose waker
+    /// unparks it: a producer that caught the resume in its watch
+    /// registered no waker, so the consumer wakes nobody.
+    pub(crate) fn wait_for_room(&self) -> bool {
+        #[cfg(not(loom))]
+        self.spin_for_room();
+        crate::park::block_on(std::future::poll_fn(|cx| self.poll_room(cx)))
+    }
+
+    /// Watches `parked` for up to `ROOM_BUDGET`, yielding between rounds of
+    /// looks, before the producer parks its thread: a park and the
+    /// consumer's unpark per resume cost a wake-up on both sides, most of
+    /// all when the two threads share a core. Not while the process is
+    /// contended (see `contention`): there a yield costs a time slice, and
+    /// the wake-up is served sooner. A hint only: `poll_room` decides under
+    /// the lock.
+    #[cfg(not(loom))]
+    fn spin_for_room(&self) {
+        if contention::now() {
+            return;
+        }
+        contention::watch(32, ROOM_BUDGET, || !self.parked.load(Ordering::Relaxed));
+    }
+
+    /// The producer is gone (its source dropped): record how it ended and
+    /// wake whoever waits. Only the first end counts: a later one (a run
+    /// after the end, a guard's drop after the task's end) changes nothing,
+    /// and an end after a close has nobody to take it; either is dropped
+    /// outside the lock, a panic of its `Drop` going to `report`.
+    pub(crate) fn finish(&self, end: End, report: &dyn Report) {
+        let mut state = self.state();
+        let unclaimed = if state.closed || state.phase == Phase::Finished {
+            Some(end)
+        } else {
+            state.end = Some(end);
+            None
+        };
+        state.phase = Phase::Finished;
+        self.parked.store(false, Ordering::Relaxed);
+        let consumer = state.consumer.take();
+        let closer = state.closer.take();
+        let producer = state.producer.take();
+        drop(state);
+        drop_caught(unclaimed, report);
+        drop_caught(producer, report);
+        for waker in consumer.into_iter().chain(closer) {
+            wake(waker, report);
+        }
+    }
+}
+
+/// Wakes a producer the consumer resumed or closed on. A task's waker is
+/// user code (its executor's): a panic in it is caught and dropped (the
+/// panic hook has reported it), so that it neither takes the unit being
+/// handed out with it nor, in a `Drop` while the thread unwinds, aborts.
+fn wake_producer(producer: Option<Waker>) {
+    if let Some(producer) = producer {
+        wake(producer, &Uncounted);
+    }
+}
