@@ -134,6 +134,18 @@ pub(crate) const GATHER_BUDGET: Duration = Duration::from_micros(5);
 /// is measured in on any machine.
 pub(crate) const FEED_BATCH: usize = 64;
 
+// ---- Unblock: the look of each side before it waits ----
+
+/// How many times a side that ran out of work looks for the other's
+/// next step before it parks (the blocking side) or registers its
+/// waker (the async side): one round of `watch`, about a
+/// microsecond, without yielding. A yield could hand the core to a
+/// CPU-bound thread for a whole time slice on a busy machine, and with
+/// hand-offs per half a megabyte a longer watch saves too little to pay
+/// for itself on an idle one.
+#[cfg(not(loom))]
+pub(crate) const IO_LOOKS: usize = 32;
+
 // ---- contention: what a yield says ----
 
 /// A yield slower than this handed the core away for a time slice: when

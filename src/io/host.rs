@@ -5,7 +5,8 @@ use std::fmt;
 use std::io;
 use std::task::{Context, Poll};
 
-use super::shared::{Mode, ReadFn, Run, State};
+use super::shared::Idle;
+use super::state::{kick, register, Run, Switch, Switched};
 use super::{Host, Unblock};
 
 impl<T: Send + 'static> Unblock<T> {
@@ -17,7 +18,8 @@ impl<T: Send + 'static> Unblock<T> {
                 Some(pool) => Host::Pool(pool),
                 None => {
                     let shared = self.shared.clone();
-                    let started = crate::target::spawn_thread(move || shared.run_uncounted(false));
+                    let started =
+                        crate::target::spawn_thread(move || shared.run_uncounted(Idle::Wait));
                     if let Err(error) = started {
                         return Err(self.refused(error));
                     }
@@ -38,6 +40,7 @@ impl<T: Send + 'static> Unblock<T> {
             }
             Host::Thread => self.shared.work.notify_one(),
             Host::Unstarted(_) => unreachable!("resolved above"),
+            Host::Released => unreachable!("into_inner consumed the wrapper"),
         }
         Ok(())
     }
@@ -55,7 +58,7 @@ impl<T: Send + 'static> Unblock<T> {
     pub(super) fn start_or_run_inline(&mut self) {
         if self.start().is_err() {
             self.shared.state().run = Run::Running;
-            self.shared.run_uncounted(true);
+            self.shared.run_uncounted(Idle::Return);
         }
     }
 
@@ -71,93 +74,39 @@ impl<T: Send + 'static> Unblock<T> {
     }
 
     /// Waits until the blocking side's buffer is ready for what the caller
-    /// is about to do (`to`), stopping a reader or draining a writer first.
-    /// Switching a reader to writing discards its read-ahead. For a seek, a
-    /// reader's read-ahead is kept and the reader stays stopped (`halt`):
-    /// the blocking side discards it only once the seek succeeded. Returns
-    /// how many read-ahead bytes the caller has not read.
+    /// is about to do (`to`), stopping a reader or draining a writer first
+    /// (`State::switch` decides). Switching a reader to writing discards its
+    /// read-ahead, the chunk being handed out with it. For a seek, a
+    /// reader's read-ahead is kept and the reader stays `Halted`: the
+    /// blocking side discards it only once the seek succeeded. Returns how
+    /// many read-ahead bytes the caller has not read.
     pub(super) fn poll_switch(
         &mut self,
         cx: &mut Context<'_>,
         to: Switch<T>,
     ) -> Poll<io::Result<u64>> {
         let mut st = self.shared.state();
-        match (st.mode, &to) {
-            (Mode::Reading { .. }, Switch::Read(_)) => {
-                st.mode.resume();
-                return Poll::Ready(Ok(0));
-            }
-            (Mode::Writing, Switch::Write) | (Mode::Idle, Switch::Seek) => {
-                return Poll::Ready(Ok(0));
-            }
-            (Mode::Idle, _) => {}
-            (Mode::Reading { .. }, _) if st.run == Run::Running => {
-                st.mode.halt();
-                register(&mut st, cx);
-                return Poll::Pending;
-            }
-            (Mode::Reading { .. }, Switch::Seek) => {
-                st.mode.halt();
-                let unread = (self.current.len() - self.pos) + st.queued;
-                return Poll::Ready(Ok(unread as u64));
-            }
-            (Mode::Reading { .. }, _) => {
-                let unread = (self.current.len() - self.pos) + st.queued;
+        let held = (self.current.len() - self.pos) as u64;
+        match st.switch(to) {
+            Switched::Ready => Poll::Ready(Ok(0)),
+            Switched::Halted { queued } => Poll::Ready(Ok(held + queued as u64)),
+            Switched::Discarded { queued } => {
                 self.current.clear();
                 self.pos = 0;
-                st.chunks.clear();
-                st.queued = 0;
-                st.error = None;
-                st.mode = Mode::Writing;
-                return Poll::Ready(Ok(unread as u64));
+                Poll::Ready(Ok(held + queued as u64))
             }
-            (Mode::Writing, _) => {
-                if let Some(error) = st.error.take() {
-                    return Poll::Ready(Err(error));
-                }
-                if st.run == Run::Running || !st.chunks.is_empty() {
-                    register(&mut st, cx);
-                    let start = kick(&mut st);
-                    drop(st);
-                    self.start_if(start)?;
-                    return Poll::Pending;
-                }
+            Switched::Failed(error) => Poll::Ready(Err(error)),
+            Switched::WaitForReader => {
+                register(&mut st, cx);
+                Poll::Pending
+            }
+            Switched::WaitForWriter => {
+                register(&mut st, cx);
+                let start = kick(&mut st);
+                drop(st);
+                self.start_if(start)?;
+                Poll::Pending
             }
         }
-        st.mode = match to {
-            // The reader's call is there before any run can see `Reading`:
-            // a run may be under way (after a seek, in `Idle`).
-            Switch::Read(read) => {
-                st.ops.read = Some(read);
-                Mode::READING
-            }
-            Switch::Write => Mode::Writing,
-            Switch::Seek => Mode::Idle,
-        };
-        Poll::Ready(Ok(0))
     }
-}
-
-/// What the async side is about to do, for `poll_switch`; a read brings
-/// the inner object's `read`, which the blocking side calls once it reads.
-pub(super) enum Switch<T> {
-    Read(ReadFn<T>),
-    Write,
-    Seek,
-}
-
-/// Marks the blocking side running if it is parked; true means the caller
-/// must start it, after unlocking. A running blocking side that is watching
-/// for work sees the caller's `Shared::nudge` instead.
-pub(super) fn kick<T>(st: &mut State<T>) -> bool {
-    if st.run == Run::Parked {
-        st.run = Run::Running;
-        true
-    } else {
-        false
-    }
-}
-
-pub(super) fn register<T>(st: &mut State<T>, cx: &Context<'_>) {
-    crate::waker::register(&mut st.waker, cx);
 }

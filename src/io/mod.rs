@@ -10,6 +10,7 @@ mod host;
 mod read;
 mod seek;
 mod shared;
+mod state;
 #[cfg(feature = "tokio")]
 mod tokio;
 mod write;
@@ -19,20 +20,23 @@ use std::future::poll_fn;
 use std::io;
 use std::task::{Context, Poll};
 
-use host::{kick, register, Switch};
-use shared::{LetGo, Run, Seek, Shared};
+use shared::Shared;
+use state::{kick, register, LetGo, Run, Seek, Switch};
 
 use crate::sync::{lock, Arc};
 use crate::target::Target;
 use crate::ThreadPool;
 
-/// The buffer an [`Unblock`] gets from [`Unblock::new`]: 64 KiB, the size
-/// of a Linux pipe's buffer. The blocking side reads or writes in chunks
-/// of half of it, so one half is filled while the other is emptied. For a
-/// bulk copy on a busy machine, a bigger buffer
-/// ([`Unblock::with_capacity`], e.g. 1 MiB) means fewer hand-offs between
-/// threads; `blocking::Unblock` takes 8 MiB.
-pub(crate) const UNBLOCK_CAPACITY: usize = 64 * 1024;
+/// The buffer an [`Unblock`] gets from [`Unblock::new`]: 1 MiB. The
+/// blocking side reads or writes in chunks of half of it, so one half is
+/// filled while the other is emptied, and a bulk copy hands over between
+/// threads about twice per 512 KiB. It costs memory: up to about 1.5 MiB
+/// per wrapper in use (the buffer and the chunk each side holds), allocated
+/// as data comes and kept for reuse until the wrapper is dropped. For many
+/// wrappers that move little data (terminals, small pipes), a smaller
+/// buffer ([`Unblock::with_capacity`], e.g. 64 KiB) costs less and hands
+/// over more often; `blocking::Unblock` takes 8 MiB.
+pub(crate) const UNBLOCK_CAPACITY: usize = sizes::DEFAULT_CAPACITY;
 
 /// The largest buffer an [`Unblock`] takes: 1 GiB. A bigger
 /// [`Unblock::with_capacity`] (up to `usize::MAX`) is clamped to it, so an
@@ -40,7 +44,46 @@ pub(crate) const UNBLOCK_CAPACITY: usize = 64 * 1024;
 /// memory. Whatever the capacity, the blocking side reads in chunks of at
 /// most 1 MiB, allocated as the data comes: a huge buffer costs memory only
 /// for what is actually buffered.
-pub(crate) const UNBLOCK_MAX_CAPACITY: usize = 1 << 30;
+pub(crate) const UNBLOCK_MAX_CAPACITY: usize = sizes::MAX_CAPACITY;
+
+// ---- sizes: Unblock's buffer and chunk sizes, in one block ----
+//
+// None is a protocol step: the sizes bound memory and how often the two
+// sides hand over to each other (its one watch, `timing::IO_LOOKS`, is in
+// the timing module). What they trade is set by costs that do not depend on the machine's size: a
+// hand-off between the async side and the blocking side is a wake-up of a
+// parked thread (a `futex` call and a context switch, microseconds on any
+// Linux machine, a 16-core server as well as a laptop), and a copy through
+// a chunk costs about the same per byte anywhere, provided the chunk stays
+// within a core's own cache.
+mod sizes {
+    /// The default buffer (`UNBLOCK_CAPACITY`): 1 MiB, so a bulk copy reads
+    /// and writes in chunks of 512 KiB and hands over about twice per
+    /// chunk, a few hundred wake-ups per hundred megabytes. That is few
+    /// enough that the wake-ups stop mattering next to the copying, on an
+    /// idle server (where each costs microseconds) and on a busy laptop
+    /// (where each can wait for a time slice), while a chunk still fits in
+    /// the per-core cache of current x86 and ARM cores (512 KiB to 2 MiB).
+    /// Memory is what it costs: up to about one and a half times the
+    /// capacity per wrapper in use (the buffer, the chunk the async side
+    /// hands out, the chunk being read), kept for reuse while the wrapper
+    /// lives; nothing is allocated before the first read or write. A
+    /// smaller buffer (64 KiB, a Linux pipe's) hands over sixteen times as
+    /// often.
+    pub(super) const DEFAULT_CAPACITY: usize = 1 << 20;
+    /// The largest buffer (`UNBLOCK_MAX_CAPACITY`): a bound on memory, not
+    /// a tuning value.
+    pub(super) const MAX_CAPACITY: usize = 1 << 30;
+    /// The largest read the blocking side makes, whatever the capacity: a
+    /// huge capacity bounds the read-ahead, it does not make each read
+    /// allocate (and zero) half of it. Past a megabyte a chunk no longer
+    /// saves hand-offs worth its cache misses, on any core.
+    pub(super) const MAX_CHUNK: usize = 1 << 20;
+    /// How many emptied chunks a wrapper keeps for reuse: enough for a full
+    /// buffer plus the chunk each side holds, so a steady copy allocates
+    /// nothing.
+    pub(super) const SPARES: usize = 4;
+}
 
 /// A blocking `Read`, `Write` and/or `Seek` (a `std::fs::File`, `Stdin`,
 /// a pipe, a serial port...) turned into async I/O: the blocking calls run
@@ -55,7 +98,7 @@ pub(crate) const UNBLOCK_MAX_CAPACITY: usize = 1 << 30;
 ///
 /// # Buffering and threads
 ///
-/// Reads and writes go through a buffer of 64 KiB (or
+/// Reads and writes go through a buffer of 1 MiB (or
 /// [`Unblock::with_capacity`]): reading, the blocking side reads ahead
 /// until the buffer is full; writing, `poll_write` copies into the buffer
 /// and returns, and the blocking side writes it out. A blocking side with
@@ -157,8 +200,6 @@ pub struct Unblock<T: Send + 'static> {
     /// The seek this wrapper owes the caller, from the moment it was asked
     /// for (`poll_seek`, tokio's `start_seek`) until its result is taken.
     seeking: Seeking,
-    /// `into_inner` took the object: `Drop` has nothing left to do.
-    released: bool,
 }
 
 /// A seek the async side owes the caller, with the position as the caller
@@ -183,10 +224,13 @@ enum Host {
     Pool(ThreadPool),
     /// A thread of its own, started; it waits on `Shared::work` when idle.
     Thread,
+    /// `into_inner` took the object: nothing runs any more, and `Drop` has
+    /// nothing left to do.
+    Released,
 }
 
 impl<T: Send + 'static> Unblock<T> {
-    /// Wraps `inner`, with a buffer of 64 KiB and its
+    /// Wraps `inner`, with a buffer of 1 MiB and its
     /// blocking side on the default pool. Nothing runs until the first
     /// read, write or seek; the caller's [`Context`](crate::Context) is
     /// captured now.
@@ -234,7 +278,6 @@ impl<T: Send + 'static> Unblock<T> {
             current: Vec::new(),
             pos: 0,
             seeking: Seeking::None,
-            released: false,
         }
     }
 
@@ -301,7 +344,7 @@ impl<T: Send + 'static> Unblock<T> {
     ///
     /// ```
     /// let stdin = threadbridge::Unblock::new(std::io::stdin());
-    /// assert_eq!(stdin.capacity(), 64 * 1024);
+    /// assert_eq!(stdin.capacity(), 1 << 20);
     /// ```
     pub fn capacity(&self) -> usize {
         self.shared.capacity
@@ -326,7 +369,7 @@ impl<T: Send + 'static> Unblock<T> {
     /// ```
     pub async fn into_inner(mut self) -> T {
         poll_fn(|cx| self.poll_release(cx)).await;
-        self.released = true;
+        self.host = Host::Released;
         lock(&self.shared.inner)
             .take()
             .expect("threadbridge: the inner object is there until into_inner takes it")
@@ -416,7 +459,7 @@ impl<T: Send + 'static> Unblock<T> {
 
 impl<T: Send + 'static> Drop for Unblock<T> {
     fn drop(&mut self) {
-        if self.released {
+        if let Host::Released = self.host {
             return;
         }
         let (start, unclaimed, waker) = {
@@ -436,7 +479,7 @@ impl<T: Send + 'static> Drop for Unblock<T> {
             if unclaimed && matches!(self.host, Host::Thread) {
                 // A thread of its own ended with the release: drop it here,
                 // as on a shut-down pool.
-                self.shared.run_uncounted(true);
+                self.shared.run_uncounted(shared::Idle::Return);
             } else {
                 self.start_or_run_inline();
             }
@@ -454,6 +497,7 @@ impl<T: Send + 'static> fmt::Debug for Unblock<T> {
             Host::Unstarted(target) => target,
             Host::Pool(pool) => pool,
             Host::Thread => &"separate thread",
+            Host::Released => &"released",
         };
         f.debug_struct("Unblock")
             .field("capacity", &self.shared.capacity)

@@ -6,8 +6,7 @@ use std::task::{Context, Poll};
 
 use futures_io::{AsyncBufRead, AsyncRead};
 
-use super::host::{kick, register, Switch};
-use super::shared::Run;
+use super::state::{kick, register, Run, Switch};
 use super::Unblock;
 use crate::sync::Ordering;
 

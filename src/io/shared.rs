@@ -8,217 +8,12 @@ use std::io::{self, SeekFrom};
 use std::panic::{self, AssertUnwindSafe};
 use std::task::Waker;
 
+use super::state::{
+    Call, Flush, FlushFn, LetGo, Mode, Ops, ReadFn, Run, Seek, SeekFn, State, WriteFn,
+};
 use crate::context::Carried;
 use crate::job::{catch, drop_caught, Finished, Job, Outcome, Panic, Report, Uncounted};
 use crate::sync::{lock, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
-
-pub(crate) type ReadFn<T> = fn(&mut T, &mut [u8]) -> io::Result<usize>;
-/// One `write` call (the blocking side loops over it: `write_all` would
-/// retry `Interrupted` without asking whether anyone still wants the bytes).
-pub(crate) type WriteFn<T> = fn(&mut T, &[u8]) -> io::Result<usize>;
-pub(crate) type FlushFn<T> = fn(&mut T) -> io::Result<()>;
-pub(crate) type SeekFn<T> = fn(&mut T, SeekFrom) -> io::Result<u64>;
-
-/// What the buffer holds, and so what the blocking side does with it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Mode {
-    /// Nothing: the last read-ahead was discarded, or nothing happened yet.
-    Idle,
-    /// Read-ahead: the blocking side fills the buffer, until it is full,
-    /// the input ended (`eof`: reads return 0 until a seek) or the async
-    /// side asked it to stop (`halt`: to seek, or to switch to writing).
-    Reading { halt: bool, eof: bool },
-    /// Data to write: the blocking side drains the buffer.
-    Writing,
-}
-
-impl Mode {
-    /// A reader that has just started.
-    pub(crate) const READING: Mode = Mode::Reading {
-        halt: false,
-        eof: false,
-    };
-
-    /// Whether the blocking side may read ahead (room in the buffer and no
-    /// error aside).
-    fn reads(self) -> bool {
-        self == Mode::READING
-    }
-
-    pub(crate) fn at_eof(self) -> bool {
-        matches!(self, Mode::Reading { eof: true, .. })
-    }
-
-    /// Stops a reader; nothing in other modes.
-    pub(crate) fn halt(&mut self) {
-        if let Mode::Reading { halt, .. } = self {
-            *halt = true;
-        }
-    }
-
-    /// Lets a stopped reader go on; nothing in other modes.
-    pub(crate) fn resume(&mut self) {
-        if let Mode::Reading { halt, .. } = self {
-            *halt = false;
-        }
-    }
-}
-
-/// Whether a run of the blocking side exists: the one place `kick` (the
-/// async side starting a run) and a run's end meet, under the lock.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Run {
-    /// No run is queued or under way (on a thread of its own: the thread
-    /// waits for work). The next request starts one.
-    Parked,
-    /// A run is queued or under way; it sees every request made meanwhile.
-    Running,
-    /// The blocking side let go of the inner object (dropped or released)
-    /// and will not run again.
-    Done,
-}
-
-/// What the wrapper asked of the inner object's end.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum LetGo {
-    /// Keep it: the wrapper is in use.
-    Keep,
-    /// `into_inner` waits: write what is queued, then leave it in place.
-    Release,
-    /// The wrapper was dropped: write what is queued, then drop it.
-    Close,
-}
-
-/// A flush the async side asked for, and its result.
-pub(crate) enum Flush {
-    None,
-    /// Asked for; stays so until the inner `flush` returned.
-    Requested,
-    /// The result, and how many writes it covered (all handed over when it
-    /// was picked, after the chunks: a flush covers every write before it).
-    Done {
-        covered: u64,
-        result: io::Result<()>,
-    },
-}
-
-/// A seek the async side asked for, and its result.
-pub(crate) enum Seek {
-    None,
-    /// Seek the inner object to where the caller means by `pos`: `unread`
-    /// read-ahead bytes (the caller has not seen) are still buffered, so the
-    /// inner object is that far ahead of the caller.
-    Requested {
-        pos: SeekFrom,
-        unread: u64,
-    },
-    /// The seek's result. The read-ahead was discarded (with its end of
-    /// input and error) if and only if `discarded`: a failed seek moved
-    /// nothing, so the read-ahead stays valid and is kept, as in std's
-    /// `BufReader`.
-    Done {
-        result: io::Result<u64>,
-        discarded: bool,
-    },
-}
-
-/// The inner object's calls, as plain functions: each async trait impl
-/// fills in the one it needs (it has the bound), so the blocking side needs
-/// no bound beyond `Send`.
-pub(crate) struct Ops<T> {
-    pub(crate) read: Option<ReadFn<T>>,
-    pub(crate) write: Option<WriteFn<T>>,
-    pub(crate) flush: Option<FlushFn<T>>,
-    pub(crate) seek: Option<SeekFn<T>>,
-}
-
-pub(crate) struct State<T> {
-    /// Read-ahead (`Reading`) or data to write (`Writing`), in chunks.
-    pub(crate) chunks: VecDeque<Vec<u8>>,
-    /// Bytes in `chunks`.
-    pub(crate) queued: usize,
-    /// Emptied chunks, kept for the next ones (at most `SPARES`).
-    pub(crate) spare: Vec<Vec<u8>>,
-    pub(crate) mode: Mode,
-    pub(crate) run: Run,
-    /// An error from the inner object, for the next call on the async side.
-    pub(crate) error: Option<io::Error>,
-    pub(crate) seek: Seek,
-    /// How many writes the async side has handed over.
-    pub(crate) pushes: u64,
-    pub(crate) flush: Flush,
-    pub(crate) let_go: LetGo,
-    /// The async side's waker.
-    pub(crate) waker: Option<Waker>,
-    pub(crate) ops: Ops<T>,
-}
-
-/// How many emptied chunks a wrapper keeps for reuse: enough for a full
-/// buffer plus the chunk each side holds.
-const SPARES: usize = 4;
-
-/// The largest read the blocking side makes, whatever the capacity: a huge
-/// capacity bounds the read-ahead, it does not make each read allocate
-/// (and zero) half of it.
-pub(crate) const MAX_CHUNK: usize = 1 << 20;
-
-/// Which call on the inner object a retry after `Interrupted` is for.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Call {
-    Read,
-    Write,
-    Flush,
-    Seek,
-}
-
-impl Call {
-    fn name(self) -> &'static str {
-        match self {
-            Call::Read => "read",
-            Call::Write => "write",
-            Call::Flush => "flush",
-            Call::Seek => "seek",
-        }
-    }
-}
-
-impl<T> State<T> {
-    /// Whether someone still wants the result of `call`, asked between two
-    /// attempts after `Interrupted`: not once the wrapper was dropped or
-    /// `into_inner` waits (nobody hears a result then), and for a read-ahead
-    /// not once the async side asked the reader to stop.
-    fn wants(&self, call: Call) -> bool {
-        if self.let_go != LetGo::Keep {
-            return false;
-        }
-        match call {
-            Call::Read => self.mode.reads(),
-            Call::Write | Call::Flush | Call::Seek => true,
-        }
-    }
-
-    /// Drops the read-ahead the blocking side holds, with its end of input
-    /// and its error: a seek succeeded.
-    fn discard_read_ahead(&mut self) {
-        while let Some(chunk) = self.chunks.pop_front() {
-            self.keep(chunk);
-        }
-        self.queued = 0;
-        self.error = None;
-        self.mode = Mode::Idle;
-    }
-
-    /// Keeps an emptied chunk for reuse. Its length stays: a reader's
-    /// `resize` then zeroes nothing it already zeroed. A chunk bigger than
-    /// any read (one `poll_write` of a huge slice into a huge buffer) is
-    /// freed instead (a read's may have grown to twice `MAX_CHUNK`), so an
-    /// idle wrapper holds at most `SPARES` reads' worth.
-    pub(crate) fn keep(&mut self, chunk: Vec<u8>) {
-        if self.spare.len() < SPARES && chunk.capacity() > 0 && chunk.capacity() <= 2 * MAX_CHUNK {
-            self.spare.push(chunk);
-        }
-    }
-}
 
 /// One allocation shared by the wrapper and every run of its blocking side.
 pub(crate) struct Shared<T> {
@@ -243,42 +38,20 @@ pub(crate) struct Shared<T> {
     pub(crate) progress: AtomicUsize,
 }
 
-/// How long a pool-hosted blocking side that ran out of work watches
-/// `pulse` before it parks: one look. A 20 µs watch (yielding) measured
-/// about level on an idle machine and collapsed the copy under two CPU
-/// hogs (25 MB/s against `blocking`'s 768): every yield handed the core to
-/// a hog for a time slice. With one look the 64 MiB copy measured 1381 MB/s
-/// against 1305 (load 3) and 548 against 859 under two hogs.
-const WATCH_MICROS: u64 = 0;
-
-/// How long the async side watches `progress` before it returns `Pending`:
-/// one look, for the same reason.
-const ASYNC_WATCH_MICROS: u64 = 0;
-
-/// Watches `counter` for up to `micros`, spinning in between (not
-/// yielding: on a loaded machine a yield can hand the core to another
-/// process for a whole time slice, every time); returns whether it moved
-/// from `seen`.
+/// Whether `counter` moved from `seen` within one round of `LOOKS` looks,
+/// in the crate's one spin loop (`timing::watch`, with no budget: it
+/// never yields). A hint only: every decision is made again under the lock.
 #[cfg(not(loom))]
-fn watch(counter: &AtomicUsize, seen: usize, micros: u64) -> bool {
-    let start = std::time::Instant::now();
-    let budget = std::time::Duration::from_micros(micros);
-    loop {
-        if counter.load(Ordering::Acquire) != seen {
-            return true;
-        }
-        if start.elapsed() > budget {
-            return false;
-        }
-        for _ in 0..64 {
-            std::hint::spin_loop();
-        }
-    }
+fn watch(counter: &AtomicUsize, seen: usize) -> bool {
+    crate::timing::watch(crate::timing::IO_LOOKS, std::time::Duration::ZERO, || {
+        counter.load(Ordering::Acquire) != seen
+    })
 }
 
-/// Loom cannot model time: the models park at once.
+/// Loom cannot model time: the models park at once (a watch that sees
+/// nothing; one that sees work only re-runs the locked decision).
 #[cfg(loom)]
-fn watch(_counter: &AtomicUsize, _seen: usize, _micros: u64) -> bool {
+fn watch(_counter: &AtomicUsize, _seen: usize) -> bool {
     false
 }
 
@@ -334,15 +107,16 @@ impl<T: Send + 'static> Shared<T> {
         self.pulse.fetch_add(1, Ordering::Release);
     }
 
-    /// Watches `pulse` for up to `WATCH`; returns whether it moved.
+    /// A pool-hosted blocking side's look for more work (`pulse`) before
+    /// it gives its thread back.
     fn watch(&self, seen: usize) -> bool {
-        watch(&self.pulse, seen, WATCH_MICROS)
+        watch(&self.pulse, seen)
     }
 
-    /// Watches `progress` for up to `ASYNC_WATCH_MICROS`: the async side's
-    /// short look before it returns `Pending`.
+    /// The async side's look for the blocking side's next step (`progress`)
+    /// before it registers its waker and returns `Pending`.
     pub(crate) fn watch_progress(&self, seen: usize) -> bool {
-        watch(&self.progress, seen, ASYNC_WATCH_MICROS)
+        watch(&self.progress, seen)
     }
 
     pub(crate) fn state(&self) -> MutexGuard<'_, State<T>> {
@@ -352,7 +126,7 @@ impl<T: Send + 'static> Shared<T> {
     /// The largest read the blocking side makes: half the buffer, so the
     /// reader fills one half while the async side empties the other.
     pub(crate) fn chunk(&self) -> usize {
-        (self.capacity / 2).clamp(1, MAX_CHUNK)
+        (self.capacity / 2).clamp(1, super::sizes::MAX_CHUNK)
     }
 
     /// Picks the next action under the lock; `Park` also records that the
@@ -402,7 +176,7 @@ impl<T: Send + 'static> Shared<T> {
     }
 
     /// One run of the blocking side: performs actions until there is
-    /// nothing to do (`on_pool`: returns; else waits on `work`) or the
+    /// nothing to do (`idle` says what then) or the
     /// wrapper let go. Returns the waker to wake once the run is counted.
     ///
     /// Never unwinds, and leaves the state consistent whatever user code
@@ -411,12 +185,12 @@ impl<T: Send + 'static> Shared<T> {
     /// run meets (the context's carriers around it, the async side's
     /// wakers, the inner object's `Drop`), each panic reported to `report`
     /// as a stray one.
-    pub(crate) fn serve(&self, on_pool: bool, report: &dyn Report) -> Option<Waker> {
+    pub(crate) fn serve(&self, idle: Idle, report: &dyn Report) -> Option<Waker> {
         let mut inner = lock(&self.inner);
         let mut end = None;
         let carried = catch(|| {
             self.context.run(|| {
-                let ended = self.actions(&mut inner, on_pool, report);
+                let ended = self.actions(&mut inner, idle, report);
                 if let End::Close = ended {
                     drop_caught(inner.take(), report);
                 }
@@ -602,7 +376,7 @@ impl<T: Send + 'static> Shared<T> {
     }
 
     /// Performs actions until there is nothing to do or the wrapper let go.
-    fn actions(&self, inner: &mut Option<T>, on_pool: bool, report: &dyn Report) -> End {
+    fn actions(&self, inner: &mut Option<T>, idle: Idle, report: &dyn Report) -> End {
         let Some(object) = inner.as_mut() else {
             return End::Release;
         };
@@ -610,7 +384,7 @@ impl<T: Send + 'static> Shared<T> {
         let mut watched = false;
         loop {
             match self.next_action(&mut st) {
-                Action::Park if on_pool && !watched => {
+                Action::Park if idle == Idle::Return && !watched => {
                     // Out of work: watch for more a moment before parking.
                     let seen = self.pulse.load(Ordering::Acquire);
                     drop(st);
@@ -627,7 +401,7 @@ impl<T: Send + 'static> Shared<T> {
                     st.run = Run::Parked;
                     let waker = st.waker.take();
                     drop(st);
-                    if on_pool {
+                    if idle == Idle::Return {
                         return End::Parked(waker);
                     }
                     wake(waker, report);
@@ -642,14 +416,21 @@ impl<T: Send + 'static> Shared<T> {
                 Action::Read(read, mut buf) => {
                     drop(st);
                     let result = self.retry(Call::Read, || read(object, &mut buf));
+                    if let Some(Ok(n)) = result {
+                        if 0 < n && n < buf.len() / 2 {
+                            // A short read (a pipe, a terminal) is queued at
+                            // its size: a chunk per read would hold far more
+                            // memory than the bytes buffered.
+                            buf.truncate(n);
+                            buf.shrink_to_fit();
+                        }
+                    }
                     st = self.state();
                     match result {
                         // Nobody wants it any more: nothing was read.
                         None => st.keep(buf),
                         Some(Ok(0)) => {
-                            if let Mode::Reading { eof, .. } = &mut st.mode {
-                                *eof = true;
-                            }
+                            st.mode.end_of_input();
                             st.keep(buf);
                         }
                         Some(Ok(n)) if n > buf.len() => {
@@ -723,6 +504,16 @@ impl<T: Send + 'static> Shared<T> {
     }
 }
 
+/// What a run of the blocking side does when it runs out of work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Idle {
+    /// Returns (`Run::Parked`): a pool's job gives its worker back; a run
+    /// inline on a dropping thread ends; the next request starts a run.
+    Return,
+    /// Waits on `Shared::work` for the next request: a thread of its own.
+    Wait,
+}
+
 /// How a run of the blocking side ended.
 enum End {
     /// Nothing to do: the run gave its pool thread back; wake this.
@@ -737,7 +528,7 @@ enum End {
 /// completed, and counts the stray panics it reports.
 impl<T: Send + 'static> Job for Shared<T> {
     fn run(&self, report: &dyn Report) -> Finished {
-        let waker = self.serve(true, report);
+        let waker = self.serve(Idle::Return, report);
         report.outcome(Outcome::Completed);
         Finished::waking(waker)
     }
@@ -746,11 +537,11 @@ impl<T: Send + 'static> Job for Shared<T> {
 impl<T: Send + 'static> Shared<T> {
     /// A run nobody counts: on a thread of its own, or inline on the
     /// dropping thread of a wrapper whose pool was shut down.
-    pub(crate) fn run_uncounted(&self, on_pool: bool) {
+    pub(crate) fn run_uncounted(&self, idle: Idle) {
         loop {
-            let waker = self.serve(on_pool, &Uncounted);
+            let waker = self.serve(idle, &Uncounted);
             wake(waker, &Uncounted);
-            if on_pool {
+            if idle == Idle::Return {
                 return;
             }
             // A thread of its own returns from `serve` only once the wrapper

@@ -6,8 +6,7 @@ use std::task::{Context, Poll};
 
 use futures_io::AsyncWrite;
 
-use super::host::{kick, register, Switch};
-use super::shared::{Flush, Run};
+use super::state::{kick, register, Flush, Run, Switch};
 use super::Unblock;
 use crate::sync::Ordering;
 

@@ -15,7 +15,7 @@ use futures::io::{AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use threadbridge::{ContextVar, ThreadPool, Unblock};
 
 /// `Unblock`'s documented buffer size, and the largest it takes.
-const DEFAULT_CAPACITY: usize = 64 * 1024;
+const DEFAULT_CAPACITY: usize = 1 << 20;
 const MAX_CAPACITY: usize = 1 << 30;
 
 /// The pool every wrapper here runs on unless a test gives its own: the
