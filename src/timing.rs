@@ -253,8 +253,9 @@ fn yield_now() -> bool {
 /// worker spins at a time, and how soon work follows an idle moment is a
 /// property of the pool's callers, not of a worker.
 ///
-/// - A spin that found work after waiting `w` (a *hit*) sets the budget to
-///   `IDLE_SPIN_SLACK * w`, within [`IDLE_SPIN_MIN`, `IDLE_SPIN_MAX`].
+/// - A spin that found work after waiting `w` (a *hit*) raises the budget
+///   to `IDLE_SPIN_SLACK * w` if that is more, within [`IDLE_SPIN_MIN`,
+///   `IDLE_SPIN_MAX`]; a hit never lowers it.
 /// - A spin that found none (*vain*) halves it; below `IDLE_SPIN_MIN` it is
 ///   zero, and idle workers park at once.
 /// - A worker notified within `IDLE_SPIN_MAX` of the moment the pool last
@@ -314,7 +315,11 @@ impl IdleSpin {
     pub(crate) fn spun(&mut self, started: Spun, found: Option<Duration>) {
         match found {
             Some(waited) => {
-                self.budget = learnt(waited);
+                // A hit never shortens the budget: waits of calls that come
+                // back to back are bimodal (the caller's own wake-up), so a
+                // short one says nothing about the next; only vain spins
+                // take the budget down.
+                self.budget = self.budget.max(learnt(waited));
                 self.idle_since = None;
             }
             None => {
