@@ -288,8 +288,9 @@
 //!
 //! # Attributes
 //!
-//! With the `macros` feature (on by default), each constructor has an
-//! attribute form, which `use threadbridge::threaded;` (and so on) brings
+//! With the `macros` feature (off by default:
+//! `threadbridge = { version = "0.1", features = ["macros"] }`), each
+//! constructor has an attribute form, which `use threadbridge::threaded;` (and so on) brings
 //! beside the function of the same name. On a blocking
 //! `fn name(args) -> T`, an attribute makes `name(args)` the async form and
 //! keeps the function as written under `name_sync(args)`, for free
@@ -413,9 +414,11 @@
 //! - `runtime` (default): the embedded runtime ([`entrypoint`],
 //!   [`new_event_loop`], [`EventLoop`] and the [`runtime`] module), on
 //!   `async-executor`.
-//! - `macros` (default): the attributes `#[threaded]`,
+//! - `macros`: the attributes `#[threaded]`,
 //!   `#[threaded_separate]`, `#[threaded_iterable]` and
 //!   `#[threaded_iterable_separate]`, from the `threadbridge-macros` crate.
+//!   Off by default, so the default build has no proc-macro crate (`syn`)
+//!   in its tree.
 //! - `async-executor` (on with `runtime`): [`sync_wait`] accepts an
 //!   `async_executor::Executor` (also `smol::Executor`).
 //! - `tokio`: [`sync_wait`] and [`sync_iter`] accept a
@@ -426,7 +429,7 @@
 //! - `tracing`: carries the caller's `tracing` span into blocking threads.
 //!
 //! With `default-features = false` the crate keeps everything but the
-//! embedded runtime and the attributes; it then depends on `futures-core`,
+//! embedded runtime; it then depends on `futures-core`,
 //! `futures-task` and `futures-io` alone.
 //!
 //! # Caveats

@@ -8,10 +8,15 @@
 //! is the expected output; it depends on the compiler version
 //! (`TRYBUILD=overwrite cargo test --test ui` writes it anew, to be reviewed
 //! before it is committed).
+//!
+//! Ignored by a plain `cargo test`: trybuild compiles every case, which
+//! costs a newcomer's first `cargo test` about a minute. CI runs it
+//! (`ci/test.sh`): `cargo test --test ui -- --ignored`.
 
 /// One `TestCases` for every folder: trybuild builds them in one project,
 /// which two tests running at once would share.
 #[test]
+#[ignore = "compiles every case (slow); CI runs it: cargo test --test ui -- --ignored"]
 fn compile_messages() {
     let t = trybuild::TestCases::new();
     if cfg!(feature = "macros") {
