@@ -261,6 +261,29 @@
 //! running query when it returns true) or a loop's own check;
 //! [`wait_cancelled`] is the cancellation-aware `sleep`.
 //!
+//! The best place for the check is the driver's own interrupt or progress
+//! callback, when it has one: the driver then stops mid-call, at a point
+//! where it can clean up, and no polling loop is needed.
+//!
+//! ```
+//! /// A blocking driver call that asks `interrupt` every 1,000 rows whether
+//! /// to stop, as rusqlite's `progress_handler` or a C library's callback
+//! /// does.
+//! fn scan(rows: u64, interrupt: impl Fn() -> bool) -> Result<u64, String> {
+//!     for row in 0..rows {
+//!         if row % 1_000 == 0 && interrupt() {
+//!             return Err(format!("interrupted at row {row}"));
+//!         }
+//!     }
+//!     Ok(rows)
+//! }
+//!
+//! let endless = threadbridge::spawn(|| scan(u64::MAX, threadbridge::is_cancelled));
+//! endless.cancel(); // or drop it, or let a timeout drop it
+//! let outcome = futures::executor::block_on(endless);
+//! assert!(outcome.unwrap_err().starts_with("interrupted at row"));
+//! ```
+//!
 //! [`Threaded::limit`] caps how many calls of one function run at once,
 //! in every form (`call`, `iter`, `sync_call`); further calls wait in order
 //! without holding a pool thread.
