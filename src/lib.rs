@@ -43,6 +43,7 @@
 //! | a blocking closure | its result as a future | [`spawn`], [`ThreadPool::spawn`] |
 //! | a blocking function called often | a future per call, one pool, a limit | [`threaded`](fn@threaded), [`Threaded::limit`] |
 //! | long or endless blocking work | not to hold a pool thread | [`threaded_separate`](fn@threaded_separate) |
+//! | several calls, streams, files on one resource | one shared, resizable cap | [`Limit`] |
 //! | a blocking iterator (lines, rows, chunks) | a `Stream` of its items | [`threaded_iterable`](fn@threaded_iterable), [`IteratorWrapper`] |
 //! | a blocking `Read`, `Write` or `Seek` | `AsyncRead`, `AsyncWrite`, `AsyncSeek` | [`Unblock`] |
 //! | blocking code and a future | to wait for the future | [`sync_wait`], [`sync_await`] |
@@ -286,7 +287,11 @@
 //!
 //! [`Threaded::limit`] caps how many calls of one function run at once,
 //! in every form (`call`, `iter`, `sync_call`); further calls wait in order
-//! without holding a pool thread.
+//! without holding a pool thread. A [`Limit`] is the same cap shared by
+//! several functions, streams and [`Unblock`]s that use one resource
+//! ([`Threaded::limit_with`], [`ThreadedIterable::limit_with`],
+//! [`Unblock::with_limit`]), on any pools, and resizable while calls wait
+//! ([`Limit::set_max`]): anyio's `CapacityLimiter`.
 //!
 //! ```
 //! use std::time::Duration;
@@ -537,6 +542,7 @@ pub use iter::{
     threaded_iterable, threaded_iterable_separate, IteratorWrapper, IteratorWrapperSeparate,
     ThreadedIterable,
 };
+pub use limit::Limit;
 pub use pool::ThreadPool;
 #[cfg(feature = "runtime")]
 #[cfg_attr(docsrs, doc(cfg(feature = "runtime")))]
