@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::job::Outcome;
+use crate::job::{discard, Outcome, Panic};
 use crate::sync::{AtomicU64, Ordering};
 
 /// What workers count as jobs end (`submitted`, `started` and busy time
@@ -24,6 +24,12 @@ impl Counters {
             Outcome::Cancelled => &self.cancelled,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a panic of user code outside any job, and drops it.
+    pub(crate) fn stray(&self, panic: Panic) {
+        self.stray_panics.fetch_add(1, Ordering::Relaxed);
+        discard(panic);
     }
 
     /// Jobs that have ended one way or another.
