@@ -29,7 +29,7 @@ impl Job for Noop {
     }
 }
 
-fn pool() -> Arc<Shared> {
+pub(super) fn pool() -> Arc<Shared> {
     Shared::new(Config {
         name: "probe".to_owned(),
         max_threads: 1,

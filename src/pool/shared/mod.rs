@@ -97,7 +97,8 @@ impl Shared {
         }
         PoolStats {
             threads: state.workers.threads,
-            idle: state.workers.idle,
+            // Waiting for work: parked, or spinning on the queue.
+            idle: state.workers.idle + state.workers.spinning,
             queued,
             // Read after `started`, so it cannot exceed it.
             running: usize::try_from(started.saturating_sub(counters.ended()))
@@ -114,5 +115,29 @@ impl Shared {
 
     pub(crate) fn is_shutdown(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A worker spinning on the queue is idle in a snapshot, as a parked
+    /// one is: with one of each and no job, every thread is idle.
+    #[test]
+    fn a_spinning_worker_counts_as_idle() {
+        let shared = lock_probe::pool();
+        {
+            let mut state = shared.state();
+            state.workers.threads = 2;
+            state.workers.idle = 1;
+            state.workers.spinning = 1;
+        }
+        let stats = shared.stats();
+        assert_eq!((stats.threads, stats.idle, stats.running), (2, 2, 0));
+        let mut state = shared.state();
+        state.workers.threads = 0;
+        state.workers.idle = 0;
+        state.workers.spinning = 0;
     }
 }
