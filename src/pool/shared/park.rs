@@ -32,14 +32,16 @@ impl Shared {
             return (state, Then::Leave);
         }
         if self.config.spin && state.workers.spinning == 0 {
-            if let Some(budget) = state.workers.idle_spin.budget(last == Ran::Done) {
+            // No job runs: this worker was the last one busy.
+            let quiet = state.busy.streaking() == 0;
+            if let Some(budget) = state.workers.idle_spin.budget(last == Ran::Done, quiet) {
                 state.workers.spinning += 1;
                 drop(state);
                 let (started, found) =
                     timing::spin(budget, || self.queued.load(Ordering::Relaxed) > 0);
                 state = self.state();
                 state.workers.spinning -= 1;
-                state.workers.idle_spin.spun(started, found);
+                state.workers.idle_spin.spun(started, found, quiet);
                 if self.work_or_shutdown(&state) {
                     return (state, Then::Look);
                 }

@@ -113,6 +113,12 @@ impl Default for Busy {
 }
 
 impl Busy {
+    /// How many workers are in a busy streak: zero once no job runs (the
+    /// worker that asks has closed its own).
+    pub(super) fn streaking(&self) -> usize {
+        self.streaking
+    }
+
     /// Nanoseconds from `epoch` to `at`.
     fn since_epoch(&self, at: Instant) -> u128 {
         at.saturating_duration_since(self.epoch).as_nanos()
