@@ -255,26 +255,37 @@ fn yield_now() -> bool {
 ///
 /// - A spin that found work after waiting `w` (a *hit*) raises the budget
 ///   to `IDLE_SPIN_SLACK * w` if that is more, within [`IDLE_SPIN_MIN`,
-///   `IDLE_SPIN_MAX`]; a hit never lowers it.
+///   `IDLE_SPIN_MAX`], if the pool's last spin was a hit too; a hit never
+///   lowers it. A hit right after a vain spin only says that the callers
+///   came back once: a burst of calls separated by idle time has one hit
+///   and one vain spin per burst, and raising the budget on each such hit
+///   would spend a whole budget in vain per burst to save one wake-up.
 /// - A spin that found none (*vain*) halves it; below `IDLE_SPIN_MIN` it is
 ///   zero, and idle workers park at once.
 /// - A worker notified within `IDLE_SPIN_MAX` of the moment the pool last
-///   went idle with nobody spinning on would have been caught by a spin
-///   (a *would-have-hit*): the budget is set as for a hit of that wait.
+///   went quiet (no job running, nobody spinning) would have been caught by
+///   a spin (a *would-have-hit*): it counts as a hit of that wait. Only a
+///   quiet pool's idle moment counts: a worker that runs dry while others
+///   still run jobs is mostly woken again by the backlog they pass on.
 ///
 /// So calls that come back to back keep a spinner waiting for them, and
-/// calls that come farther apart than any spin cost one wake-up each and no
-/// spin at all, whatever the machine. See `timing.md`.
+/// calls that come farther apart than any spin, one by one or in bursts,
+/// cost one wake-up each and no spin at all, whatever the machine. See
+/// `timing.md`.
 #[derive(Debug)]
 pub(crate) struct IdleSpin {
     /// The next spin's budget; zero: park at once.
     #[cfg(not(loom))]
     budget: Duration,
-    /// When the pool last went idle without a spin that found work since
-    /// (a vain spin started, or a worker parked at once); cleared by a hit
-    /// or the next notification.
+    /// When the pool last went quiet without a spin that found work since
+    /// (a vain spin started, or a worker parked at once, with no job
+    /// running); cleared by a hit or the next notification.
     #[cfg(not(loom))]
     idle_since: Option<Instant>,
+    /// Whether the last spin (or would-have-hit) found work: only a hit
+    /// that follows one raises the budget.
+    #[cfg(not(loom))]
+    last_hit: bool,
 }
 
 impl Default for IdleSpin {
@@ -285,6 +296,8 @@ impl Default for IdleSpin {
             budget: IDLE_SPIN_MAX,
             #[cfg(not(loom))]
             idle_since: None,
+            #[cfg(not(loom))]
+            last_hit: true,
         }
     }
 }
@@ -294,10 +307,13 @@ impl IdleSpin {
     /// While the process is contended, a worker that expects no job soon
     /// (`expect_soon` false: its last job parked to wait for its consumer)
     /// parks at once too: its yields would cost a time slice each.
+    /// `quiet`: no job of the pool runs now.
     #[cfg(not(loom))]
-    pub(crate) fn budget(&mut self, expect_soon: bool) -> Option<Duration> {
+    pub(crate) fn budget(&mut self, expect_soon: bool, quiet: bool) -> Option<Duration> {
         if self.budget.is_zero() || (!expect_soon && now()) {
-            self.idle_since.get_or_insert_with(Instant::now);
+            if quiet {
+                self.idle_since.get_or_insert_with(Instant::now);
+            }
             return None;
         }
         Some(self.budget)
@@ -305,21 +321,18 @@ impl IdleSpin {
 
     /// Under loom a spin is one look (see [`spin`]), and always taken.
     #[cfg(loom)]
-    pub(crate) fn budget(&mut self, _expect_soon: bool) -> Option<Duration> {
+    pub(crate) fn budget(&mut self, _expect_soon: bool, _quiet: bool) -> Option<Duration> {
         Some(Duration::ZERO)
     }
 
     /// A spin ended: it found work after `waited`, or (`None`) it did not,
-    /// having started at `started`.
+    /// having started at `started` (`quiet`: with no job of the pool
+    /// running then).
     #[cfg(not(loom))]
-    pub(crate) fn spun(&mut self, started: Spun, found: Option<Duration>) {
+    pub(crate) fn spun(&mut self, started: Spun, found: Option<Duration>, quiet: bool) {
         match found {
             Some(waited) => {
-                // A hit never shortens the budget: waits of calls that come
-                // back to back are bimodal (the caller's own wake-up), so a
-                // short one says nothing about the next; only vain spins
-                // take the budget down.
-                self.budget = self.budget.max(learnt(waited));
+                self.hit(waited);
                 self.idle_since = None;
             }
             None => {
@@ -327,23 +340,45 @@ impl IdleSpin {
                 if self.budget < IDLE_SPIN_MIN {
                     self.budget = Duration::ZERO;
                 }
-                self.idle_since.get_or_insert(started);
+                self.last_hit = false;
+                if quiet {
+                    self.idle_since.get_or_insert(started);
+                }
             }
         }
     }
 
     #[cfg(loom)]
-    pub(crate) fn spun(&mut self, _started: Spun, _found: Option<Duration>) {}
+    pub(crate) fn spun(&mut self, _started: Spun, _found: Option<Duration>, _quiet: bool) {}
+
+    /// A spin found work after `waited`, or would have. Only a hit that
+    /// follows a hit raises the budget (see above), and a hit never
+    /// shortens it: waits of calls that come back to back are bimodal (the
+    /// caller's own wake-up), so a short one says nothing about the next;
+    /// only vain spins take the budget down.
+    #[cfg(not(loom))]
+    fn hit(&mut self, waited: Duration) {
+        if self.last_hit {
+            self.budget = self.budget.max(learnt(waited));
+        }
+        self.last_hit = true;
+    }
 
     /// A parked worker is being notified (under the pool's lock): if the
-    /// pool went idle less than `IDLE_SPIN_MAX` ago, a spin would have
+    /// pool went quiet less than `IDLE_SPIN_MAX` ago, a spin would have
     /// caught this job.
     #[cfg(not(loom))]
     pub(crate) fn notifying(&mut self) {
+        self.notified_at(Instant::now());
+    }
+
+    /// [`IdleSpin::notifying`] at `now`.
+    #[cfg(not(loom))]
+    fn notified_at(&mut self, now: Instant) {
         if let Some(since) = self.idle_since.take() {
-            let idle = since.elapsed();
+            let idle = now.saturating_duration_since(since);
             if idle <= IDLE_SPIN_MAX {
-                self.budget = learnt(idle);
+                self.hit(idle);
             }
         }
     }
@@ -385,5 +420,74 @@ pub(crate) fn spin(_budget: Duration, mut ready: impl FnMut() -> bool) -> (Spun,
     } else {
         crate::sync::thread::yield_now();
         ((), None)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn vain(spin: &mut IdleSpin) {
+        spin.spun(Instant::now(), None, false);
+    }
+
+    fn hit(spin: &mut IdleSpin, micros: u64) {
+        spin.spun(Instant::now(), Some(Duration::from_micros(micros)), false);
+    }
+
+    /// Bursts with idle time between them: one hit and one vain spin per
+    /// burst. The budget falls to zero instead of being restored by each
+    /// burst's hit.
+    #[test]
+    fn one_hit_per_vain_spin_lets_the_budget_fall_to_zero() {
+        let mut spin = IdleSpin::default();
+        for _ in 0..8 {
+            hit(&mut spin, 20);
+            vain(&mut spin);
+        }
+        assert_eq!(spin.budget, Duration::ZERO);
+        assert_eq!(spin.budget(true, true), None);
+    }
+
+    /// A hit right after a vain spin keeps the budget where it is; the next
+    /// hit in a row raises it.
+    #[test]
+    fn hits_in_a_row_raise_the_budget_a_lone_one_does_not() {
+        let mut spin = IdleSpin::default();
+        assert_eq!(spin.budget, IDLE_SPIN_MAX);
+        vain(&mut spin);
+        let halved = IDLE_SPIN_MAX / 2;
+        assert_eq!(spin.budget, halved);
+        hit(&mut spin, 20);
+        assert_eq!(spin.budget, halved);
+        hit(&mut spin, 20);
+        assert_eq!(spin.budget, IDLE_SPIN_MAX);
+        // A short hit never lowers it.
+        hit(&mut spin, 1);
+        assert_eq!(spin.budget, IDLE_SPIN_MAX);
+    }
+
+    /// A worker that parks at once while other jobs still run does not
+    /// mark the pool idle: its notification is no would-have-hit.
+    #[test]
+    fn only_a_quiet_pool_counts_would_have_hits() {
+        let mut spin = IdleSpin::default();
+        while !spin.budget.is_zero() {
+            vain(&mut spin);
+        }
+        for _ in 0..4 {
+            assert_eq!(spin.budget(true, false), None);
+            assert_eq!(spin.idle_since, None);
+            spin.notifying();
+        }
+        assert_eq!(spin.budget, Duration::ZERO);
+        // Quiet: the second would-have-hit in a row restores a budget
+        // (notified the moment the pool went idle, so within any bound).
+        for _ in 0..2 {
+            assert_eq!(spin.budget(true, true), None);
+            let since = spin.idle_since.expect("a quiet park marks the pool idle");
+            spin.notified_at(since);
+        }
+        assert!(spin.budget >= IDLE_SPIN_MIN, "{:?}", spin.budget);
     }
 }

@@ -160,6 +160,27 @@ impl ThreadPool {
         self.owner.shared.stats()
     }
 
+    /// Whether `self` and `other` are handles of the same pool (clones of
+    /// one another), as [`Arc::ptr_eq`](std::sync::Arc::ptr_eq) says of two
+    /// `Arc`s. Two pools built alike are still two pools.
+    ///
+    /// `ThreadPool` implements no `PartialEq`: `==` on a handle would read
+    /// as comparing settings or state, while what callers ask is whether two
+    /// handles reach the same threads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use threadbridge::ThreadPool;
+    ///
+    /// let pool = ThreadPool::new(2);
+    /// assert!(pool.ptr_eq(&pool.clone()));
+    /// assert!(!pool.ptr_eq(&ThreadPool::new(2)));
+    /// ```
+    pub fn ptr_eq(&self, other: &ThreadPool) -> bool {
+        Arc::ptr_eq(&self.owner.shared, &other.owner.shared)
+    }
+
     /// The upper bound on worker threads.
     ///
     /// # Examples

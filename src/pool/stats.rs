@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::job::Outcome;
+use crate::job::{discard, Outcome, Panic};
 use crate::sync::{AtomicU64, Ordering};
 
 /// What workers count as jobs end (`submitted`, `started` and busy time
@@ -24,6 +24,12 @@ impl Counters {
             Outcome::Cancelled => &self.cancelled,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a panic of user code outside any job, and drops it.
+    pub(crate) fn stray(&self, panic: Panic) {
+        self.stray_panics.fetch_add(1, Ordering::Relaxed);
+        discard(panic);
     }
 
     /// Jobs that have ended one way or another.
@@ -64,7 +70,13 @@ pub struct PoolStats {
     /// their [`on_thread_stop`](crate::pool::ThreadPoolBuilder::on_thread_stop)
     /// hook, which no longer count against the bound either).
     pub threads: usize,
-    /// Workers waiting for work.
+    /// Workers waiting for work: parked, or spinning on the queue before
+    /// they park. Once the pool is quiet every thread is counted here or in
+    /// `running`; a snapshot taken while work moves may also see a thread
+    /// in neither, for the moment it takes to go from a job that ended back
+    /// to the queue, or while it runs its
+    /// [`on_thread_start`](crate::pool::ThreadPoolBuilder::on_thread_start)
+    /// hook.
     pub idle: usize,
     /// Jobs waiting to start (in the queue, or taken along by a worker to
     /// run next), including ones whose handles were dropped and that a

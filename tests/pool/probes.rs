@@ -678,6 +678,10 @@ fn stop_hooks_that_shut_down_or_feed_their_pool_as_keep_alive_races_shutdown_all
             let own: Arc<Mutex<Option<ThreadPool>>> = Arc::default();
             let stopped = Arc::new(AtomicUsize::new(0));
             let started = Arc::new(AtomicUsize::new(0));
+            // Jobs the stop hooks queued (`StopDoes::Spawns`): each one's
+            // handle is dropped at once, which cancels it unless a worker
+            // took it first, so it may end either way.
+            let fed = Arc::new(AtomicUsize::new(0));
             let pool = ThreadPool::builder()
                 .name("probe-stop")
                 .max_threads(4)
@@ -689,14 +693,18 @@ fn stop_hooks_that_shut_down_or_feed_their_pool_as_keep_alive_races_shutdown_all
                     }
                 })
                 .on_thread_stop({
-                    let (own, stopped) = (own.clone(), stopped.clone());
+                    let (own, stopped, fed) = (own.clone(), stopped.clone(), fed.clone());
                     move || {
                         let pool = own.lock().unwrap().clone();
                         if let Some(pool) = pool {
                             match does {
                                 StopDoes::Shutdown => pool.shutdown(),
                                 StopDoes::ShutdownNow => pool.shutdown_now(),
-                                StopDoes::Spawns => drop(pool.try_spawn(|| ())),
+                                StopDoes::Spawns => {
+                                    if pool.try_spawn(|| ()).is_ok() {
+                                        fed.fetch_add(1, Ordering::SeqCst);
+                                    }
+                                }
                             }
                         }
                         std::thread::yield_now();
@@ -705,9 +713,11 @@ fn stop_hooks_that_shut_down_or_feed_their_pool_as_keep_alive_races_shutdown_all
                 })
                 .build();
             *own.lock().unwrap() = Some(pool.clone());
+            let mut awaited = 0;
             for _ in 0..20 {
                 let jobs: Vec<_> = (0..4).map(|i| pool.try_spawn(move || i)).collect();
                 for job in jobs.into_iter().flatten() {
+                    awaited += 1;
                     let _ = outcome(job);
                 }
             }
@@ -723,7 +733,15 @@ fn stop_hooks_that_shut_down_or_feed_their_pool_as_keep_alive_races_shutdown_all
                 (0, 0, 0),
                 "{stats:?}"
             );
-            assert_eq!(stats.submitted, stats.completed, "{stats:?}");
+            let fed = fed.load(Ordering::SeqCst) as u64;
+            assert_eq!(stats.submitted, awaited + fed, "{stats:?}");
+            assert_eq!(
+                stats.submitted,
+                stats.completed + stats.cancelled,
+                "{stats:?}"
+            );
+            // Only a job whose handle was dropped unawaited is cancelled.
+            assert!(stats.cancelled <= fed, "{stats:?}");
             drop(own.lock().unwrap().take());
             assert!(eventually(DEADLINE, || threads_named("probe-stop") == 0));
         });

@@ -158,12 +158,18 @@ fn a_start_hook_waiting_on_its_own_pool_is_refused_and_grows_no_thread() {
         let hooks = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));
         let waits = Arc::new(Mutex::new(Vec::new()));
+        let accepted = Arc::new(AtomicUsize::new(0));
         let pool = ThreadPool::builder()
             .max_threads(2)
             .keep_alive(Duration::from_secs(3600))
             .on_thread_start({
-                let (own, hooks, peak, waits) =
-                    (own.clone(), hooks.clone(), peak.clone(), waits.clone());
+                let (own, hooks, peak, waits, accepted) = (
+                    own.clone(),
+                    hooks.clone(),
+                    peak.clone(),
+                    waits.clone(),
+                    accepted.clone(),
+                );
                 move || {
                     // A pool whose every waiting hook let one more thread
                     // start would run away: stop waiting after 50 hooks,
@@ -174,8 +180,19 @@ fn a_start_hook_waiting_on_its_own_pool_is_refused_and_grows_no_thread() {
                     }
                     let Some(pool) = own.get() else { return };
                     peak.fetch_max(pool.stats().threads, Ordering::SeqCst);
+                    // Refused before it is polled, whether the pool took
+                    // the job or was shut down already.
+                    let job = pool.try_spawn(|| 1);
+                    if job.is_ok() {
+                        accepted.fetch_add(1, Ordering::SeqCst);
+                    }
                     let waited = panic::catch_unwind(AssertUnwindSafe(|| {
-                        sync_wait(&executor, pool.spawn(|| 1))
+                        sync_wait(&executor, async move {
+                            match job {
+                                Ok(job) => job.await,
+                                Err(_) => 0,
+                            }
+                        })
                     }));
                     waits.lock().unwrap().push(waited.map_err(message));
                 }
@@ -185,13 +202,18 @@ fn a_start_hook_waiting_on_its_own_pool_is_refused_and_grows_no_thread() {
         let handles: Vec<_> = (0..4).map(|n| pool.spawn(move || n)).collect();
         let results = futures::executor::block_on(futures::future::join_all(handles));
         assert_eq!(results, [0, 1, 2, 3]);
+        assert!(pool.stats().threads <= 2, "{:?}", pool.stats());
+        // The jobs can all be done while the second thread is still in its
+        // hook: only once shutdown has joined every thread have all hooks
+        // run to the end.
+        pool.shutdown();
+        drop(own.take());
         let started = hooks.load(Ordering::SeqCst);
         assert!(
             (1..=2).contains(&started),
             "{started} threads started on a pool of 2"
         );
         assert!(peak.load(Ordering::SeqCst) <= 2);
-        assert!(pool.stats().threads <= 2, "{:?}", pool.stats());
         let waits = std::mem::take(&mut *waits.lock().unwrap());
         assert_eq!(waits.len(), started);
         for waited in waits {
@@ -201,15 +223,14 @@ fn a_start_hook_waiting_on_its_own_pool_is_refused_and_grows_no_thread() {
                 "unclear refusal: {refusal}"
             );
         }
-        drop(own.take());
-        pool.shutdown();
-        // The job each hook spawned was queued before the wait was refused;
-        // the refused wait dropped its handle, which cancels it unless a
-        // worker had taken it already.
+        // The job each hook spawned before the shutdown was queued before
+        // the wait was refused; the refused wait dropped its handle, which
+        // cancels it unless a worker had taken it already.
         let stats = pool.stats();
+        let submitted = 4 + accepted.load(Ordering::SeqCst) as u64;
         assert_eq!(
             (stats.submitted, stats.completed + stats.cancelled),
-            (4 + started as u64, 4 + started as u64),
+            (submitted, submitted),
             "{stats:?}"
         );
         assert_eq!(

@@ -14,7 +14,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use super::batch::{Batch, Member};
+use super::batch::Batch;
+use super::state::Member;
 use super::{Config, Shared};
 use crate::job::{Finished, Job, Report};
 use crate::sync::Arc;
@@ -28,7 +29,7 @@ impl Job for Noop {
     }
 }
 
-fn pool() -> Arc<Shared> {
+pub(super) fn pool() -> Arc<Shared> {
     Shared::new(Config {
         name: "probe".to_owned(),
         max_threads: 1,
