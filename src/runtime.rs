@@ -133,10 +133,10 @@ impl Entrypoint {
     /// use threadbridge::{runtime::Entrypoint, ThreadPool};
     ///
     /// let pool = ThreadPool::builder().name("shared").max_threads(2).build();
-    /// let name = Entrypoint::new()
+    /// let same = Entrypoint::new()
     ///     .pool(pool.clone())
-    ///     .run(async { threadbridge::default_pool().name().to_owned() });
-    /// assert_eq!(name, "shared");
+    ///     .run(async { threadbridge::default_pool().ptr_eq(&pool) });
+    /// assert!(same);
     /// assert!(!pool.is_shutdown(), "a given pool outlives the entrypoint");
     /// ```
     pub fn pool(mut self, pool: ThreadPool) -> Self {
