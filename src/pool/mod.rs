@@ -17,6 +17,8 @@
 
 mod shared;
 mod spawn;
+#[cfg(not(loom))]
+mod state;
 mod stats;
 
 use std::fmt;
@@ -26,6 +28,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 pub(crate) use shared::Shared;
+#[cfg(not(loom))]
+pub use state::{InitError, StatePool};
 pub use stats::PoolStats;
 
 use crate::error::SpawnError;

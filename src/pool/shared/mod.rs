@@ -586,7 +586,7 @@ impl Shared {
     }
 
     /// Counts a panic of user code outside any job, and drops it.
-    fn count_stray(&self, panic: Panic) {
+    pub(crate) fn count_stray(&self, panic: Panic) {
         self.counters.stray_panics.fetch_add(1, Ordering::Relaxed);
         discard(panic);
     }
