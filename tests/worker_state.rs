@@ -436,6 +436,7 @@ fn shutdown_racing_submitters_runs_every_accepted_job_and_drops_every_state_once
             );
             assert_eq!(log.inits(), log.drops());
             assert!(log.inits() <= 3);
+            assert_eq!(log.uses.load(Ordering::SeqCst), accepted);
             log.assert_dropped_where_built();
             gone(&name);
         }
@@ -443,38 +444,106 @@ fn shutdown_racing_submitters_runs_every_accepted_job_and_drops_every_state_once
 }
 
 #[test]
-fn shutdown_now_cancels_running_and_queued_state_jobs_and_drops_their_states() {
-    with_deadline("shutdown_now", DEADLINE, || {
+fn shutdown_async_racing_awaiting_submitters_keeps_every_accepted_use() {
+    on_every_runtime(|| async {
+        for round in 0..5 {
+            let log = Arc::new(Log::default());
+            let pool = ThreadPool::builder()
+                .max_threads(2)
+                .name(format!("st-arace{round}"))
+                .build_with_state(opener(&log, false));
+            let submitter = |pool: StatePool<Conn, String>| async move {
+                let mut accepted = 0;
+                for _ in 0..30 {
+                    match pool.try_spawn(|conn: &mut Conn| conn.uses += 1) {
+                        Ok(handle) => {
+                            handle.await.unwrap();
+                            accepted += 1;
+                        }
+                        Err(error) => {
+                            assert!(error.is_shutdown(), "{error}");
+                            break;
+                        }
+                    }
+                }
+                accepted
+            };
+            let shutdown = {
+                let pool = pool.clone();
+                async move {
+                    for _ in 0..round * 3 {
+                        smol::future::yield_now().await; // let the submitters get going
+                    }
+                    pool.shutdown_async().await;
+                    0
+                }
+            };
+            let counts = futures::future::join_all(vec![
+                submitter(pool.clone()).boxed(),
+                submitter(pool.clone()).boxed(),
+                shutdown.boxed(),
+            ])
+            .await;
+            let accepted: usize = counts.iter().sum();
+            let stats = pool.stats();
+            assert_eq!(
+                (stats.completed, stats.panicked, stats.threads),
+                (accepted as u64, 0, 0),
+                "{stats:?}"
+            );
+            assert_eq!(log.inits(), log.drops());
+            assert_eq!(log.uses.load(Ordering::SeqCst), accepted);
+            log.assert_dropped_where_built();
+        }
+    });
+}
+
+#[test]
+fn shutdown_now_cancels_running_and_queued_state_jobs_and_inits_see_it() {
+    on_every_runtime(|| async {
         let log = Arc::new(Log::default());
-        let inits_cancelled = Arc::new(AtomicUsize::new(0));
+        let cancelled_inits = Arc::new(AtomicUsize::new(0));
         let pool = ThreadPool::builder().max_threads(2).build_with_state({
             let open = opener(&log, false);
-            let inits_cancelled = inits_cancelled.clone();
+            let cancelled_inits = cancelled_inits.clone();
             move || {
                 if is_cancelled() {
-                    inits_cancelled.fetch_add(1, Ordering::SeqCst);
+                    cancelled_inits.fetch_add(1, Ordering::SeqCst);
+                    return Err("cancelled".to_owned());
                 }
                 open()
             }
         });
-        let started = Arc::new(Barrier::new(3));
+        let (started_tx, started) = async_channel::unbounded();
+        // Two jobs hold both workers until cancelled, then panic, which
+        // drops their states: the queued jobs' inits run cancelled.
         let running: Vec<_> = (0..2)
             .map(|_| {
-                let started = started.clone();
+                let started_tx = started_tx.clone();
                 pool.spawn(move |_: &mut Conn| {
-                    started.wait();
-                    wait_cancelled(Duration::from_secs(3600))
+                    started_tx.send_blocking(()).unwrap();
+                    if wait_cancelled(Duration::from_secs(3600)) {
+                        panic!("stopped by shutdown_now");
+                    }
                 })
             })
             .collect();
-        started.wait();
-        // Queued behind the two running jobs, which hold both workers.
+        for _ in 0..2 {
+            started.recv().await.unwrap();
+        }
         let queued: Vec<_> = (0..4)
-            .map(|_| pool.spawn(|_: &mut Conn| is_cancelled()))
+            .map(|_| pool.spawn(|_: &mut Conn| unreachable!("ran without a state")))
             .collect();
         pool.shutdown_now();
-        for handle in running.into_iter().chain(queued) {
-            assert_eq!(futures::executor::block_on(handle), Ok(true));
+        for handle in running {
+            let payload = AssertUnwindSafe(handle).catch_unwind().await.unwrap_err();
+            assert_eq!(
+                payload.downcast_ref::<&str>(),
+                Some(&"stopped by shutdown_now")
+            );
+        }
+        for handle in queued {
+            assert_eq!(handle.await.unwrap_err().into_inner(), "cancelled");
         }
         let stats = pool.stats();
         assert_eq!(
@@ -484,12 +553,11 @@ fn shutdown_now_cancels_running_and_queued_state_jobs_and_drops_their_states() {
                 stats.stray_panics,
                 stats.threads
             ),
-            (6, 0, 0, 0),
+            (4, 2, 0, 0),
             "{stats:?}"
         );
-        // Both workers had built their state before the cancellation.
+        assert_eq!(cancelled_inits.load(Ordering::SeqCst), 4);
         assert_eq!((log.inits(), log.drops()), (2, 2));
-        assert_eq!(inits_cancelled.load(Ordering::SeqCst), 0);
         log.assert_dropped_where_built();
     });
 }
@@ -520,7 +588,7 @@ fn a_queued_state_job_whose_handle_is_dropped_builds_no_state() {
 
 #[test]
 fn a_job_spawning_onto_its_own_pool_and_waiting_gets_another_workers_state() {
-    with_deadline("reentrant", DEADLINE, || {
+    on_every_runtime(|| async {
         let log = Arc::new(Log::default());
         let executor = futures::executor::ThreadPool::builder()
             .pool_size(1)
@@ -535,12 +603,12 @@ fn a_job_spawning_onto_its_own_pool_and_waiting_gets_another_workers_state() {
             // The wait lets the pool start one more worker, with its own state.
             let nested = inner_pool.spawn(|conn: &mut Conn| conn.serial);
             let theirs = sync_wait(&executor, nested).unwrap();
-            // Detached onto the same pool: runs once this worker is free.
+            // Detached onto the same pool: runs once a worker is free.
             inner_pool.spawn(|conn: &mut Conn| conn.uses += 1).detach();
             (mine, theirs)
         });
-        assert_eq!(futures::executor::block_on(outer), Ok((0, 1)));
-        pool.shutdown();
+        assert_eq!(outer.await, Ok((0, 1)));
+        pool.shutdown_async().await;
         let stats = pool.stats();
         assert_eq!(
             (
@@ -553,6 +621,7 @@ fn a_job_spawning_onto_its_own_pool_and_waiting_gets_another_workers_state() {
             "{stats:?}"
         );
         assert_eq!((log.inits(), log.drops()), (2, 2));
+        assert_eq!(log.uses.load(Ordering::SeqCst), 1);
         log.assert_dropped_where_built();
     });
 }
@@ -622,7 +691,7 @@ fn spawning_on_a_shut_down_state_pool_panics_saying_so() {
         .build_with_state(|| Ok::<(), ()>(()));
     pool.shutdown();
     let payload = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        let _ = pool.spawn(|_: &mut ()| ());
+        drop(pool.spawn(|_: &mut ()| ()));
     }))
     .unwrap_err();
     let text = payload.downcast_ref::<String>().unwrap();

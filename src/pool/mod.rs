@@ -461,7 +461,10 @@ impl ThreadPoolBuilder {
     /// starts, including the ones started after a keep-alive exit and the
     /// extra ones a [`sync_wait`](crate::sync_wait) on a worker lets start.
     /// A panic in it is counted in [`PoolStats::stray_panics`] and the
-    /// worker serves as usual.
+    /// worker serves as usual. For a value each worker owns (a database
+    /// connection) whose set-up may fail, use
+    /// [`build_with_state`](Self::build_with_state) instead: it hands the
+    /// value to jobs and its errors to their callers.
     ///
     /// While it runs, its thread counts as one of the pool's threads but
     /// serves no job, so the hook must not wait for work of the pool:

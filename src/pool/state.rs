@@ -28,9 +28,10 @@ use crate::sync::Arc;
 /// worker's own thread by a fallible init and handed to every job as
 /// `&mut S`; from [`ThreadPoolBuilder::build_with_state`].
 ///
-/// The Rust form of aiomisc's "one connection per executor thread" recipe
-/// (a `threading.local` filled by the pool's initializer), without a
-/// thread-local on your side and with the init's errors delivered to you.
+/// aiomisc's threads chapter has no per-worker state: Python code reaches
+/// for a `threading.local` filled on first use. This is that, without a
+/// thread-local on your side, and with the init's errors delivered to the
+/// job's caller.
 ///
 /// # Lifecycle of a worker's state
 ///
