@@ -650,6 +650,14 @@ fn many_tasks_share_one_state_per_worker() {
 }
 
 #[test]
+fn a_state_pool_is_send_sync_and_unwind_safe_whatever_its_state() {
+    fn check<T: Send + Sync + std::panic::UnwindSafe + std::panic::RefUnwindSafe>(_: &T) {}
+    let pool = ThreadPool::builder().build_with_state(|| Ok::<_, ()>(Rc::new(Cell::new(0))));
+    check(&pool);
+    check(&ThreadPool::new(1));
+}
+
+#[test]
 fn a_state_need_not_be_send() {
     let pool = ThreadPool::builder()
         .max_threads(1)

@@ -119,6 +119,11 @@ struct Inner<S, E> {
     shared: Weak<Shared>,
 }
 
+// As with the pool's hooks: `init` runs only inside jobs, under the pool's
+// `catch_unwind`, and a panic in it leaves no state behind, so a
+// `StatePool` is unwind-safe as a `ThreadPool` is, whatever `init` captures.
+impl<S, E> std::panic::RefUnwindSafe for Inner<S, E> {}
+
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 impl ThreadPoolBuilder {
