@@ -20,4 +20,10 @@ if [ -n "$unwanted" ]; then
   status=1
 fi
 echo "package: $(wc -l <<<"$list") files"
+
+# Both packages publish in order (the macros crate first, as the workspace
+# publish orders them), each built from its packaged sources alone.
+if [ $status -eq 0 ]; then
+  cargo publish --dry-run --workspace --allow-dirty
+fi
 exit $status

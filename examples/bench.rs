@@ -9,6 +9,8 @@
 //! cargo run --release --example bench -- --ours      # threadbridge only (for perf)
 //! cargo run --release --example bench -- --verbose   # every round's median too
 //! cargo run --release --example bench -- --quick --svg docs/ratios.svg  # and a chart
+//! cargo run --release --example bench -- --summarize runs/*.txt --svg docs/ratios.svg \
+//!     --title "7 runs, idle"                         # medians of saved runs, and their chart
 //! ```
 //!
 //! Prints one table per case (medians, p99 where it says so), then one line
@@ -42,6 +44,8 @@ mod harness;
 mod io;
 #[path = "bench/probe.rs"]
 mod probe;
+#[path = "bench/summary.rs"]
+mod summary;
 
 use std::io::Write;
 use std::time::Instant;
@@ -84,6 +88,24 @@ fn main() {
         },
         None => None,
     };
+    if args.iter().any(|arg| arg == "--summarize") {
+        let title = match args.iter().position(|arg| arg == "--title") {
+            Some(at) => args.get(at + 1).cloned().unwrap_or_default(),
+            None => String::new(),
+        };
+        let files: Vec<String> = args
+            .iter()
+            .filter(|arg| !arg.starts_with("--"))
+            .filter(|arg| Some(*arg) != svg.as_ref() && **arg != title)
+            .cloned()
+            .collect();
+        let subtitle = format!("medians of {} runs; {title}", files.len());
+        if let Err(error) = summary::summarize(&files, svg.as_deref(), &subtitle) {
+            eprintln!("bench: --summarize: {error}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let only: Vec<String> = args
         .iter()
         .filter(|arg| !arg.starts_with("--") && Some(*arg) != svg.as_ref())

@@ -40,7 +40,7 @@ fn report(runtime: &str, timed_out_at: Instant, stopped: &mpsc::Receiver<Instant
     );
 }
 
-fn main() {
+pub fn main() {
     // tokio: `timeout` drops the call's handle, which cancels the job.
     let (tx, stopped) = mpsc::channel();
     let poll = poller(tx);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use threadbridge::{sync_await_iter, sync_iter, threaded};
 
-fn main() {
+pub fn main() {
     // With an executor handle: the stream runs on a `futures` thread pool
     // (any `Spawner`: a tokio `Handle`, a smol executor, the embedded loop's
     // spawner), and this thread sums it.

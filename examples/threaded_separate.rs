@@ -25,7 +25,7 @@ fn long_blocking_function(event: Arc<AtomicBool>) {
         println!("Running");
         std::thread::sleep(STEP);
     }
-    println!("Exitting");
+    println!("Exiting");
 }
 
 pub fn main() {

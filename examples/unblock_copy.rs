@@ -29,7 +29,7 @@ async fn tail(path: &std::path::Path, n: i64) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn main() -> std::io::Result<()> {
+pub fn main() -> std::io::Result<()> {
     let dir = std::env::temp_dir().join(format!("threadbridge-copy-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let (source, by_tokio, by_smol) = (dir.join("source"), dir.join("tokio"), dir.join("smol"));

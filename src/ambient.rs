@@ -26,8 +26,14 @@ pub(crate) struct Loop {
     default_pool: Mutex<LoopPool>,
 }
 
+/// The name of the pools an event loop or an entrypoint creates: it starts
+/// with the process default's name, so a filter on `threadbridge-worker`
+/// still sees every pool thread, and tells a loop's threads from the
+/// process-wide pool's in a profiler or a log.
+pub(crate) const LOOP_POOL_NAME: &str = "threadbridge-worker-loop";
+
 /// A loop's default pool.
-enum LoopPool {
+pub(crate) enum LoopPool {
     /// Not used yet: created on first use.
     Unset,
     /// `owned`: the loop created it, and shuts it down when it ends.
@@ -38,13 +44,9 @@ enum LoopPool {
 
 #[cfg_attr(not(feature = "runtime"), allow(dead_code))]
 impl Loop {
-    /// A loop whose default pool is `pool` (which it then owns), or one
-    /// created on first use.
-    pub(crate) fn new(spawner: AmbientSpawner, pool: Option<ThreadPool>) -> Loop {
-        let default_pool = match pool {
-            Some(pool) => LoopPool::Set { pool, owned: true },
-            None => LoopPool::Unset,
-        };
+    /// A loop whose default pool is `default_pool`: `Unset` creates one on
+    /// first use.
+    pub(crate) fn new(spawner: AmbientSpawner, default_pool: LoopPool) -> Loop {
         Loop {
             spawner,
             default_pool: Mutex::new(default_pool),
@@ -61,7 +63,7 @@ impl Loop {
             // Unset, or shut down: a fresh pool of the loop's own. Building
             // one runs no user code and starts no thread.
             _ => {
-                let pool = ThreadPool::builder().build();
+                let pool = ThreadPool::builder().name(LOOP_POOL_NAME).build();
                 let replaced = std::mem::replace(
                     &mut *slot,
                     LoopPool::Set {

@@ -43,6 +43,7 @@
 //! | a blocking closure | its result as a future | [`spawn`], [`ThreadPool::spawn`] |
 //! | a blocking function called often | a future per call, one pool, a limit | [`threaded`](fn@threaded), [`Threaded::limit`] |
 //! | long or endless blocking work | not to hold a pool thread | [`threaded_separate`](fn@threaded_separate) |
+//! | several calls, streams, files on one resource | one shared, resizable cap | [`Limit`] |
 //! | a blocking iterator (lines, rows, chunks) | a `Stream` of its items | [`threaded_iterable`](fn@threaded_iterable), [`IteratorWrapper`] |
 //! | a blocking `Read`, `Write` or `Seek` | `AsyncRead`, `AsyncWrite`, `AsyncSeek` | [`Unblock`] |
 //! | blocking code and a future | to wait for the future | [`sync_wait`], [`sync_await`] |
@@ -261,9 +262,36 @@
 //! running query when it returns true) or a loop's own check;
 //! [`wait_cancelled`] is the cancellation-aware `sleep`.
 //!
+//! The best place for the check is the driver's own interrupt or progress
+//! callback, when it has one: the driver then stops mid-call, at a point
+//! where it can clean up, and no polling loop is needed.
+//!
+//! ```
+//! /// A blocking driver call that asks `interrupt` every 1,000 rows whether
+//! /// to stop, as rusqlite's `progress_handler` or a C library's callback
+//! /// does.
+//! fn scan(rows: u64, interrupt: impl Fn() -> bool) -> Result<u64, String> {
+//!     for row in 0..rows {
+//!         if row % 1_000 == 0 && interrupt() {
+//!             return Err(format!("interrupted at row {row}"));
+//!         }
+//!     }
+//!     Ok(rows)
+//! }
+//!
+//! let endless = threadbridge::spawn(|| scan(u64::MAX, threadbridge::is_cancelled));
+//! endless.cancel(); // or drop it, or let a timeout drop it
+//! let outcome = futures::executor::block_on(endless);
+//! assert!(outcome.unwrap_err().starts_with("interrupted at row"));
+//! ```
+//!
 //! [`Threaded::limit`] caps how many calls of one function run at once,
 //! in every form (`call`, `iter`, `sync_call`); further calls wait in order
-//! without holding a pool thread.
+//! without holding a pool thread. A [`Limit`] is the same cap shared by
+//! several functions, streams and [`Unblock`]s that use one resource
+//! ([`Threaded::limit_with`], [`ThreadedIterable::limit_with`],
+//! [`Unblock::with_limit`]), on any pools, and resizable while calls wait
+//! ([`Limit::set_max`]): anyio's `CapacityLimiter`.
 //!
 //! ```
 //! use std::time::Duration;
@@ -288,8 +316,9 @@
 //!
 //! # Attributes
 //!
-//! With the `macros` feature (on by default), each constructor has an
-//! attribute form, which `use threadbridge::threaded;` (and so on) brings
+//! With the `macros` feature (off by default:
+//! `threadbridge = { version = "0.1", features = ["macros"] }`), each
+//! constructor has an attribute form, which `use threadbridge::threaded;` (and so on) brings
 //! beside the function of the same name. On a blocking
 //! `fn name(args) -> T`, an attribute makes `name(args)` the async form and
 //! keeps the function as written under `name_sync(args)`, for free
@@ -413,9 +442,11 @@
 //! - `runtime` (default): the embedded runtime ([`entrypoint`],
 //!   [`new_event_loop`], [`EventLoop`] and the [`runtime`] module), on
 //!   `async-executor`.
-//! - `macros` (default): the attributes `#[threaded]`,
+//! - `macros`: the attributes `#[threaded]`,
 //!   `#[threaded_separate]`, `#[threaded_iterable]` and
 //!   `#[threaded_iterable_separate]`, from the `threadbridge-macros` crate.
+//!   Off by default, so the default build has no proc-macro crate (`syn`)
+//!   in its tree.
 //! - `async-executor` (on with `runtime`): [`sync_wait`] accepts an
 //!   `async_executor::Executor` (also `smol::Executor`).
 //! - `tokio`: [`sync_wait`] and [`sync_iter`] accept a
@@ -426,7 +457,7 @@
 //! - `tracing`: carries the caller's `tracing` span into blocking threads.
 //!
 //! With `default-features = false` the crate keeps everything but the
-//! embedded runtime and the attributes; it then depends on `futures-core`,
+//! embedded runtime; it then depends on `futures-core`,
 //! `futures-task` and `futures-io` alone.
 //!
 //! # Caveats
@@ -511,6 +542,7 @@ pub use iter::{
     threaded_iterable, threaded_iterable_separate, IteratorWrapper, IteratorWrapperSeparate,
     ThreadedIterable,
 };
+pub use limit::Limit;
 pub use pool::ThreadPool;
 #[cfg(feature = "runtime")]
 #[cfg_attr(docsrs, doc(cfg(feature = "runtime")))]

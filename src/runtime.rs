@@ -25,7 +25,7 @@ use std::time::Duration;
 use async_executor::Executor;
 use futures_task::{FutureObj, Spawn, SpawnError as FuturesSpawnError};
 
-use crate::ambient::{self, Loop};
+use crate::ambient::{self, Loop, LoopPool, LOOP_POOL_NAME};
 use crate::park::block_on;
 use crate::sync_wait::Forever;
 use crate::timing::NOT_RUNNING_GRACE;
@@ -52,13 +52,16 @@ pub fn entrypoint<F: Future>(future: F) -> F::Output {
 /// the default pool.
 ///
 /// While [`Entrypoint::run`] runs, a fresh pool of `pool_size` threads (by
-/// default, the default pool's rule) is the loop's default pool: every
+/// default, the default pool's rule) named `pool_name` (by default
+/// `threadbridge-worker-loop`), or the pool given with
+/// [`Entrypoint::pool`], is the loop's default pool: every
 /// `threaded` call, [`spawn`](crate::spawn) and stream made in its tasks, or
 /// in the jobs they start, uses it. Entrypoints running at once on several
 /// threads each have their own; code outside any entrypoint keeps the
 /// process-wide default. When the future finishes (or panics), the event
-/// loop and the tasks spawned on it are dropped and the pool is shut down
-/// gracefully (its queued jobs run, its threads are joined).
+/// loop and the tasks spawned on it are dropped and the pool it created is
+/// shut down gracefully (its queued jobs run, its threads are joined); a
+/// pool given with [`Entrypoint::pool`] is only let go.
 ///
 /// # Examples
 ///
@@ -71,6 +74,8 @@ pub fn entrypoint<F: Future>(future: F) -> F::Output {
 #[derive(Debug, Clone, Default)]
 pub struct Entrypoint {
     pool_size: Option<usize>,
+    pool_name: Option<String>,
+    pool: Option<ThreadPool>,
 }
 
 impl Entrypoint {
@@ -100,12 +105,53 @@ impl Entrypoint {
         self
     }
 
+    /// The name of the pool installed while the entrypoint runs (its
+    /// threads are `{name}-{n}`); by default `threadbridge-worker-loop`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let name = threadbridge::runtime::Entrypoint::new()
+    ///     .pool_name("ingest")
+    ///     .run(async { threadbridge::default_pool().name().to_owned() });
+    /// assert_eq!(name, "ingest");
+    /// ```
+    pub fn pool_name(mut self, name: impl Into<String>) -> Self {
+        self.pool_name = Some(name.into());
+        self
+    }
+
+    /// Runs on `pool` instead of a pool of its own: `pool` is the default
+    /// pool while the entrypoint runs, and is not shut down when it ends.
+    /// It keeps its own size and name, so it cannot be combined with
+    /// [`pool_size`](Entrypoint::pool_size) or
+    /// [`pool_name`](Entrypoint::pool_name).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use threadbridge::{runtime::Entrypoint, ThreadPool};
+    ///
+    /// let pool = ThreadPool::builder().name("shared").max_threads(2).build();
+    /// let name = Entrypoint::new()
+    ///     .pool(pool.clone())
+    ///     .run(async { threadbridge::default_pool().name().to_owned() });
+    /// assert_eq!(name, "shared");
+    /// assert!(!pool.is_shutdown(), "a given pool outlives the entrypoint");
+    /// ```
+    pub fn pool(mut self, pool: ThreadPool) -> Self {
+        self.pool = Some(pool);
+        self
+    }
+
     /// Runs `future` to completion on this thread; see [`Entrypoint`].
     ///
     /// # Panics
     ///
-    /// If `pool_size` is 0, and wherever `future` panics (after the pool is
-    /// shut down and the previous default restored).
+    /// If `pool_size` is 0; if a [`pool`](Entrypoint::pool) is given
+    /// together with `pool_size` or `pool_name`; and wherever `future`
+    /// panics (after the pool is shut down and the previous default
+    /// restored).
     ///
     /// # Examples
     ///
@@ -114,10 +160,38 @@ impl Entrypoint {
     /// assert_eq!(out, "done");
     /// ```
     pub fn run<F: Future>(self, future: F) -> F::Output {
-        let pool = self
-            .pool_size
-            .map(|size| ThreadPool::builder().max_threads(size).build());
-        let event_loop = EventLoop::new(pool);
+        let default_pool = match self {
+            Entrypoint {
+                pool: Some(pool),
+                pool_size: None,
+                pool_name: None,
+            } => LoopPool::Set { pool, owned: false },
+            Entrypoint { pool: Some(_), .. } => panic!(
+                "Entrypoint: a pool was given together with pool_size or pool_name; \
+                 a given pool keeps its own size and name: set them on its builder"
+            ),
+            Entrypoint {
+                pool: None,
+                pool_size: None,
+                pool_name: None,
+            } => LoopPool::Unset,
+            Entrypoint {
+                pool: None,
+                pool_size,
+                pool_name,
+            } => {
+                let mut builder =
+                    ThreadPool::builder().name(pool_name.as_deref().unwrap_or(LOOP_POOL_NAME));
+                if let Some(size) = pool_size {
+                    builder = builder.max_threads(size);
+                }
+                LoopPool::Set {
+                    pool: builder.build(),
+                    owned: true,
+                }
+            }
+        };
+        let event_loop = EventLoop::new(default_pool);
         // The main task gets a context of its own, as an asyncio task does:
         // what it sets stays with it, not with this thread.
         event_loop.run_until_complete(Context::current().wrap(future))
@@ -135,7 +209,7 @@ impl Entrypoint {
 /// assert_eq!(event_loop.run_until_complete(async { 7 }), 7);
 /// ```
 pub fn new_event_loop() -> EventLoop {
-    EventLoop::new(None)
+    EventLoop::new(LoopPool::Unset)
 }
 
 /// An event loop on the embedded executor; from [`new_event_loop`].
@@ -220,7 +294,7 @@ impl Drop for ShutDownPool {
 }
 
 impl EventLoop {
-    fn new(pool: Option<ThreadPool>) -> EventLoop {
+    fn new(default_pool: LoopPool) -> EventLoop {
         let core = Arc::new(Core {
             executor: Executor::new(),
             running: Mutex::new(0),
@@ -229,7 +303,7 @@ impl EventLoop {
         let spawner = LoopSpawner {
             core: Arc::downgrade(&core),
         };
-        let ambient = Arc::new(Loop::new(Arc::new(spawner), pool));
+        let ambient = Arc::new(Loop::new(Arc::new(spawner), default_pool));
         EventLoop {
             core,
             _shut_down_pool: ShutDownPool(ambient.clone()),

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use crate::callable::Callable;
 use crate::error::SpawnError;
 use crate::iter::{ItemOf, IterOf, THREADED_ITER_MAX_SIZE};
-use crate::limit::Limiter;
+use crate::limit::{check_max, Limiter};
 use crate::slot::{JoinHandle, Task};
 use crate::target::Target;
-use crate::{IteratorWrapper, ThreadPool};
+use crate::{IteratorWrapper, Limit, ThreadPool};
 
 /// A blocking function that runs off the caller's thread when called; from
 /// [`threaded`](fn@threaded) or [`threaded_separate`](fn@threaded_separate).
@@ -37,7 +37,8 @@ pub struct Threaded<F> {
     /// form goes through it.
     func: Arc<F>,
     target: Target,
-    /// At most this many calls run at once; from [`Threaded::limit`].
+    /// The limit its calls run under; from [`Threaded::limit`] (one of its
+    /// own) or [`Threaded::limit_with`] (a shared [`Limit`]).
     limit: Option<Arc<Limiter>>,
 }
 
@@ -119,11 +120,13 @@ impl<F> Threaded<F> {
     }
 
     /// Lets at most `max` calls of this function (of this value and its
-    /// clones) run at once. Further calls wait in order, in a queue of
-    /// their own rather than on a pool thread; each keeps the context it was
-    /// called in. Useful when one kind of blocking call (a slow SDK, a
-    /// rate-limited service) must not take over a shared pool. aiomisc has
-    /// no equivalent.
+    /// clones) run at once: the short form of [`limit_with`](Threaded::limit_with)
+    /// with a [`Limit`] of its own, which nothing else shares and nobody
+    /// resizes. Further calls wait in order, in a queue of their own rather
+    /// than on a pool thread; each keeps the context it was called in.
+    /// Useful when one kind of blocking call (a slow SDK, a rate-limited
+    /// service) must not take over a shared pool. aiomisc has no
+    /// equivalent.
     ///
     /// Every form of a call counts: [`call`](Threaded::call) (and
     /// `async_call`, `try_call`) from the moment it is handed to its pool
@@ -145,15 +148,15 @@ impl<F> Threaded<F> {
     ///   shutdown is refused at once ([`try_call`](Threaded::try_call)
     ///   returns the error): it never runs, and awaiting its handle (or
     ///   polling its stream) panics with the pool's error.
-    /// - **Waiting for yourself.** A call that waits for another call of the
-    ///   same function while holding a turn can wait forever (with a limit
+    /// - **Waiting for yourself.** A call that waits for another call under
+    ///   the same limit while holding a turn can wait forever (with a limit
     ///   of 1, always: the turn it waits for is its own). `sync_call` sees
     ///   that when every turn is held by calls that wait in `sync_call` for
     ///   one more (on this thread or others: `n` calls on `n` threads, each
-    ///   calling `sync_call` of its own function), and the one that would
-    ///   close the circle panics instead, which gives its turn to another.
-    ///   A limited call that blocks on a handle of its own function
-    ///   (`sync_wait`, `block_on`) is not seen, and waits.
+    ///   calling `sync_call` of a function under the limit), and the one
+    ///   that would close the circle panics instead, which gives its turn to
+    ///   another. A limited call that blocks on a handle of a call under
+    ///   the same limit (`sync_wait`, `block_on`) is not seen, and waits.
     /// - In a pool's [`on_thread_start`](crate::pool::ThreadPoolBuilder::on_thread_start)
     ///   hook, a `sync_call` that would wait for its turn panics, as
     ///   `sync_wait` does there, and keeps no place in the queue.
@@ -184,13 +187,41 @@ impl<F> Threaded<F> {
     /// assert_eq!(results, (0..8).collect::<Vec<_>>());
     /// assert!(peak.load(Ordering::SeqCst) <= 2);
     /// ```
+    #[track_caller]
     pub fn limit(mut self, max: usize) -> Self {
+        check_max(max, "`Threaded::limit(0)`");
         self.limit = Some(Limiter::new(max));
         self
     }
 
-    /// How many calls wait for their turn under [`Threaded::limit`] now (0
-    /// without a limit).
+    /// Runs this function's calls under `limit`, shared with whatever else
+    /// runs under it (other functions, streams, [`Unblock`](crate::Unblock)s),
+    /// on this pool or any other: at most [`Limit::max`] of them all run at
+    /// once. Every form of a call counts, as under [`limit`](Threaded::limit),
+    /// whose rules all hold; this replaces a limit set before.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use threadbridge::{threaded, Limit};
+    ///
+    /// let db = Limit::new(1);
+    /// let read = threaded(|id: u32| format!("row {id}")).limit_with(&db);
+    /// let write = threaded(|id: u32| id).limit_with(&db);
+    /// let (row, id) = futures::executor::block_on(async {
+    ///     futures::join!(read.call(1), write.call(2)) // one after the other
+    /// });
+    /// assert_eq!((row.as_str(), id), ("row 1", 2));
+    /// assert_eq!(write.running(), 0);
+    /// ```
+    pub fn limit_with(mut self, limit: &Limit) -> Self {
+        self.limit = Some(limit.limiter().clone());
+        self
+    }
+
+    /// How many calls wait for their turn under this function's limit now
+    /// ([`Threaded::limit`], or all the calls waiting under a shared
+    /// [`Limit`]); 0 without a limit.
     ///
     /// # Examples
     ///
@@ -202,7 +233,8 @@ impl<F> Threaded<F> {
         self.limit.as_ref().map_or(0, |limit| limit.waiting())
     }
 
-    /// How many calls hold one of the permits of [`Threaded::limit`] now:
+    /// How many calls hold one of the permits of this function's limit now
+    /// (under a shared [`Limit`], every call under it, of any function):
     /// handed to their pool (queued there or running), running inline
     /// ([`Threaded::sync_call`]), or streaming ([`Threaded::iter`], until
     /// the iterator is dropped). 0 without a limit.

@@ -775,6 +775,47 @@ fn limit_admission_withdrawal_and_hand_off_race() {
     );
 }
 
+// ---- limits: resizing racing release and acquire ----
+
+/// A shared limit of 1, held by a pool call that returns only once a
+/// `sync_call` under the same limit has run; the limit is raised to 2
+/// meanwhile, then lowered to 1 as both calls end. The raise must hand its
+/// new permit to the `sync_call` if it already waits, or leave it free if
+/// it comes later; every permit comes back whatever the lowering races.
+/// Checked against a planted bug: `set_max` that raises the maximum without
+/// waking a waiting call; loom finds the `sync_call` queued before the
+/// raise, parked for good while the holder waits for it (a deadlock).
+#[test]
+fn limit_resize_races_release_and_acquire() {
+    model("limit_resize_races_release_and_acquire", Some(2), || {
+        let pool = pool(false);
+        let limit = threadbridge::Limit::new(1);
+        let release = Arc::new(Notify::new());
+        let holder = {
+            let release = release.clone();
+            threadbridge::threaded(move || release.wait())
+                .with_pool(&pool)
+                .limit_with(&limit)
+        };
+        let inline = threadbridge::threaded(|x: usize| x).limit_with(&limit);
+        let held = holder.call(());
+        let waiter = {
+            let release = release.clone();
+            loom::thread::spawn(move || {
+                let value = inline.sync_call(7);
+                release.notify();
+                value
+            })
+        };
+        limit.set_max(2);
+        assert_eq!(waiter.join().unwrap(), 7);
+        limit.set_max(1);
+        block_on(held);
+        pool.shutdown();
+        assert_eq!((limit.running(), limit.waiting(), limit.max()), (0, 0, 1));
+    });
+}
+
 // ---- limits: a circle of sync_calls ----
 
 /// A function limited to 2 calls whose depth-0 call `sync_call`s itself

@@ -26,12 +26,12 @@ const BOTTOM: f64 = 58.0;
 
 /// One bar: the case, whom it was measured against, and the ratio (lower is
 /// better for ours; `None` when there is no peer to compare with).
-struct Bar {
-    label: String,
-    ratio: Option<f64>,
+pub struct Bar {
+    pub label: String,
+    pub ratio: Option<f64>,
     /// The unit when larger is better (calls/s, MB/s): the ratio is then
     /// inverted, and the label says so.
-    inverted: Option<&'static str>,
+    pub inverted: Option<String>,
 }
 
 fn bars(reports: &[Report]) -> Vec<Bar> {
@@ -54,14 +54,14 @@ fn bars(reports: &[Report]) -> Vec<Bar> {
                     peer.map_or("-", |row| row.name.as_str())
                 ),
                 ratio,
-                inverted: (report.better == Better::Higher).then_some(report.unit),
+                inverted: (report.better == Better::Higher).then(|| report.unit.to_owned()),
             }
         })
         .collect()
 }
 
 /// `a / b`, 1 when both are 0, infinite when only `b` is.
-fn cost_ratio(a: f64, b: f64) -> f64 {
+pub fn cost_ratio(a: f64, b: f64) -> f64 {
     if a == 0.0 && b == 0.0 {
         1.0
     } else {
@@ -82,9 +82,14 @@ fn escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// The whole SVG document; `subtitle` says when and where it was measured.
+/// The whole SVG document of one run; `subtitle` says when and where it
+/// was measured.
 pub fn svg(reports: &[Report], subtitle: &str) -> String {
-    let bars = bars(reports);
+    svg_of(&bars(reports), subtitle)
+}
+
+/// The SVG document of `bars` (one run's, or medians of several).
+pub fn svg_of(bars: &[Bar], subtitle: &str) -> String {
     let height = TOP + ROW * bars.len() as f64 + BOTTOM;
     let plot_top = TOP - 8.0;
     let plot_bottom = TOP + ROW * bars.len() as f64;
@@ -134,7 +139,7 @@ pub fn svg(reports: &[Report], subtitle: &str) -> String {
     for (index, bar) in bars.iter().enumerate() {
         let y = TOP + ROW * index as f64;
         let middle = y + ROW / 2.0;
-        let label = match bar.inverted {
+        let label = match &bar.inverted {
             Some(unit) => format!("{} ({unit}, inverted)", bar.label),
             None => bar.label.clone(),
         };

@@ -172,7 +172,7 @@ impl Report {
             (row.name.clone(), row.median)
         });
         format!(
-            "RESULT case={} ours={} best_peer={}:{} ratio={} floor={} unit={}",
+            "RESULT case={} ours={} best_peer={}:{} ratio={} floor={} unit={} better={}",
             self.case,
             value(ours),
             peer,
@@ -183,7 +183,11 @@ impl Report {
                 .map(|(_, floor)| *floor)
                 .min_by(f64::total_cmp)
                 .map_or("-".into(), value),
-            self.unit
+            self.unit,
+            match self.better {
+                Better::Lower => "lower",
+                Better::Higher => "higher",
+            }
         )
     }
 }

@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 use super::shared::Idle;
 use super::state::{kick, register, Run, Switch, Switched};
 use super::{Host, Unblock};
+use crate::limit::Limiter;
 
 impl<T: Send + 'static> Unblock<T> {
     /// Starts the blocking side where the host says; `kick` returned true.
@@ -34,7 +35,11 @@ impl<T: Send + 'static> Unblock<T> {
             Host::Pool(pool) => {
                 // `Shared` is the job: the pool counts the stray panics of
                 // the user code a run meets (wakers, carriers, `Drop`).
-                if let Err(error) = pool.submit(self.shared.clone()) {
+                // Under a limit, each run holds a permit (an idle wrapper
+                // none) and may wait for one, holding no thread.
+                let target = crate::target::Target::Pool(pool.clone());
+                let limit = self.limit.as_ref();
+                if let Err(error) = Limiter::submit(limit, self.shared.clone(), &target) {
                     return Err(self.refused(error));
                 }
             }

@@ -200,6 +200,9 @@ pub struct Unblock<T: Send + 'static> {
     /// The seek this wrapper owes the caller, from the moment it was asked
     /// for (`poll_seek`, tokio's `start_seek`) until its result is taken.
     seeking: Seeking,
+    /// The limit each run of the blocking side holds a permit of
+    /// ([`Unblock::with_limit`]).
+    limit: Option<Arc<crate::limit::Limiter>>,
 }
 
 /// A seek the async side owes the caller, with the position as the caller
@@ -278,6 +281,7 @@ impl<T: Send + 'static> Unblock<T> {
             current: Vec::new(),
             pos: 0,
             seeking: Seeking::None,
+            limit: None,
         }
     }
 
@@ -324,7 +328,62 @@ impl<T: Send + 'static> Unblock<T> {
     /// ```
     #[track_caller]
     pub fn separate(self) -> Self {
+        assert!(
+            self.limit.is_none(),
+            "threadbridge: Unblock::separate called on a wrapper with a limit (`with_limit`); \
+             a limit applies to a blocking side on a pool: drop one of the two"
+        );
         self.host_before_start(Target::Separate, "separate")
+    }
+
+    /// Runs the blocking side under `limit`, shared with whatever else runs
+    /// under it (functions, streams, other wrappers over the same device):
+    /// each run of the blocking side holds one permit, from the moment it
+    /// is handed to its pool until it gives its thread back (its buffer
+    /// full when reading, empty when writing), so an idle wrapper holds
+    /// none. A run that finds no free permit waits in the limit's queue,
+    /// holding no thread, and the read, write, seek or flush that started
+    /// it waits with it. A dropped wrapper's last run (the queued writes,
+    /// then the inner object's drop) keeps its place and runs at its turn.
+    /// If the pool shuts down meanwhile, the waiting call gets the pool's
+    /// error, and a dropped wrapper is served on the thread that refused it.
+    ///
+    /// # Panics
+    ///
+    /// If the wrapper was already used (the blocking side started), or it
+    /// runs on a thread of its own ([`Unblock::separate`]), which a limit
+    /// could only hold forever.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::AsyncReadExt;
+    /// use threadbridge::{threaded, Limit, Unblock};
+    ///
+    /// let disk = Limit::new(1);
+    /// let mut file = Unblock::new(&b"data"[..]).with_limit(&disk);
+    /// let stat = threaded(|| 4).limit_with(&disk);
+    /// let mut text = String::new();
+    /// futures::executor::block_on(async {
+    ///     let (read, len) = futures::join!(file.read_to_string(&mut text), stat.call(()));
+    ///     assert_eq!((read.unwrap(), len), (4, 4));
+    /// });
+    /// assert_eq!(text, "data");
+    /// ```
+    #[track_caller]
+    pub fn with_limit(mut self, limit: &crate::Limit) -> Self {
+        assert!(
+            matches!(self.host, Host::Unstarted(_)),
+            "threadbridge: Unblock::with_limit called after the wrapper was used; set its limit \
+             right after creating it"
+        );
+        assert!(
+            !matches!(self.host, Host::Unstarted(Target::Separate)),
+            "threadbridge: Unblock::with_limit called on a wrapper with a thread of its own \
+             (`separate`); a limit applies to a blocking side on a pool: drop one of the two"
+        );
+        self.limit = Some(limit.limiter().clone());
+        self
     }
 
     #[track_caller]

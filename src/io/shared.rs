@@ -532,6 +532,24 @@ impl<T: Send + 'static> Job for Shared<T> {
         report.outcome(Outcome::Completed);
         Finished::waking(waker)
     }
+
+    /// A run that waited under a [`Limit`](crate::Limit) was refused at its
+    /// turn (the pool shut down meanwhile). A wrapper that let go (dropped,
+    /// or in `into_inner`) is served here, as a dropping thread serves it on
+    /// a shut-down pool; else the run is parked again and the waiting call
+    /// woken, whose next poll starts it anew and hears the pool's error.
+    fn refuse(&self, _error: &crate::error::SpawnError, report: &dyn Report) {
+        let mut st = self.state();
+        if st.let_go != LetGo::Keep {
+            drop(st);
+            self.run_uncounted(Idle::Return);
+            return;
+        }
+        st.run = Run::Parked;
+        let waker = st.waker.take();
+        drop(st);
+        wake(waker, report);
+    }
 }
 
 impl<T: Send + 'static> Shared<T> {

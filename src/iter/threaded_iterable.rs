@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use super::wrapper::IteratorWrapper;
 use crate::callable::Callable;
+use crate::limit::{check_max, Limiter};
 use crate::target::Target;
-use crate::ThreadPool;
+use crate::{Limit, ThreadPool};
 
 /// The buffer [`threaded_iterable`](fn@threaded_iterable), [`threaded_iterable_separate`](fn@threaded_iterable_separate) and
 /// [`Threaded::iter`](crate::Threaded::iter) give unless told otherwise (documented as 1024).
@@ -39,6 +40,8 @@ pub struct ThreadedIterable<F> {
     func: Arc<F>,
     target: Target,
     max_size: usize,
+    /// The limit each stream's producer runs under, if any.
+    limit: Option<Arc<Limiter>>,
 }
 
 /// Wraps a function that returns an iterator, so that each call gives an
@@ -66,6 +69,7 @@ pub fn threaded_iterable<F>(func: F) -> ThreadedIterable<F> {
         func: Arc::new(func),
         target: Target::DefaultPool,
         max_size: THREADED_ITER_MAX_SIZE,
+        limit: None,
     }
 }
 
@@ -104,6 +108,66 @@ impl<F> ThreadedIterable<F> {
         self
     }
 
+    /// Lets at most `max` streams of this function (of this value and its
+    /// clones) produce at once: the short form of
+    /// [`limit_with`](ThreadedIterable::limit_with) with a [`Limit`] of its
+    /// own. Each stream is one call: its producer waits for its turn at the
+    /// first poll (holding no thread) and keeps it until its iterator is
+    /// dropped (exhausted, or the stream closed or dropped). A stream
+    /// dropped while it waits leaves the queue at once; one whose pool shut
+    /// down while it waited panics at its next poll with the pool's error.
+    /// The rules of [`Threaded::limit`](crate::Threaded::limit) hold.
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0, which would never let a stream start.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    ///
+    /// let rows = threadbridge::threaded_iterable(|n: u32| 0..n).limit(1);
+    /// let (a, b) = futures::executor::block_on(async {
+    ///     // One producer at a time: the second waits for the first's end.
+    ///     futures::join!(rows.call(2).collect::<Vec<_>>(), rows.call(3).collect::<Vec<_>>())
+    /// });
+    /// assert_eq!((a, b), (vec![0, 1], vec![0, 1, 2]));
+    /// ```
+    #[track_caller]
+    pub fn limit(mut self, max: usize) -> Self {
+        check_max(max, "`ThreadedIterable::limit(0)`");
+        self.limit = Some(Limiter::new(max));
+        self
+    }
+
+    /// Runs each stream's producer under `limit`, shared with whatever else
+    /// runs under it (functions, other streams, [`Unblock`](crate::Unblock)s):
+    /// a stream holds one permit from its first poll until its iterator is
+    /// dropped, as under [`limit`](ThreadedIterable::limit).
+    /// [`sync_call`](ThreadedIterable::sync_call) holds one while the
+    /// function builds the iterator, not while the caller iterates.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use threadbridge::{threaded, threaded_iterable, Limit};
+    ///
+    /// let disk = Limit::new(1);
+    /// let scan = threaded_iterable(|n: u32| 0..n).limit_with(&disk);
+    /// let stat = threaded(|| 42).limit_with(&disk);
+    /// let (rows, size) = futures::executor::block_on(async {
+    ///     futures::join!(scan.call(3).collect::<Vec<_>>(), stat.call(()))
+    /// });
+    /// assert_eq!((rows, size), (vec![0, 1, 2], 42));
+    /// assert_eq!(disk.running(), 0);
+    /// ```
+    pub fn limit_with(mut self, limit: &Limit) -> Self {
+        self.limit = Some(limit.limiter().clone());
+        self
+    }
+
     /// Calls the function where this iterable runs (its pool, or a new
     /// thread of its own) and streams the items of the iterator it returns.
     /// Nothing runs until the stream is first polled; the caller's
@@ -128,11 +192,20 @@ impl<F> ThreadedIterable<F> {
         ItemOf<F, A, M>: Send + 'static,
         A: Send + 'static,
     {
-        stream(&self.func, args, &self.target, self.max_size)
+        let func = self.func.clone();
+        IteratorWrapper::limited(
+            move || func.invoke(args),
+            self.target.clone(),
+            self.max_size,
+            self.limit.clone(),
+        )
     }
 
     /// Calls the function inline and returns its iterator, as a plain
     /// function (aiomisc's synchronous call of the generator function).
+    /// Under a limit, it waits for a turn on this thread and holds it while
+    /// the function runs (not while the caller iterates), as
+    /// [`Threaded::sync_call`](crate::Threaded::sync_call) does.
     ///
     /// # Examples
     ///
@@ -144,6 +217,7 @@ impl<F> ThreadedIterable<F> {
     where
         F: Callable<A, M>,
     {
+        let _permit = self.limit.as_ref().map(Limiter::acquire_inline);
         self.func.invoke(args)
     }
 }
@@ -177,25 +251,8 @@ pub fn threaded_iterable_separate<F>(func: F) -> ThreadedIterable<F> {
         func: Arc::new(func),
         target: Target::Separate,
         max_size: THREADED_ITER_MAX_SIZE,
+        limit: None,
     }
-}
-
-/// A call of `func` with `args`, streamed from `target`.
-fn stream<F, A, M>(
-    func: &Arc<F>,
-    args: A,
-    target: &Target,
-    max_size: usize,
-) -> IteratorWrapper<ItemOf<F, A, M>>
-where
-    F: Callable<A, M>,
-    F::Output: IntoIterator,
-    IterOf<F, A, M>: Send + 'static,
-    ItemOf<F, A, M>: Send + 'static,
-    A: Send + 'static,
-{
-    let func = func.clone();
-    IteratorWrapper::on(move || func.invoke(args), target.clone(), max_size)
 }
 
 /// The iterator a call returns.
@@ -209,6 +266,7 @@ impl<F> Clone for ThreadedIterable<F> {
             func: self.func.clone(),
             target: self.target.clone(),
             max_size: self.max_size,
+            limit: self.limit.clone(),
         }
     }
 }
@@ -219,6 +277,7 @@ impl<F> fmt::Debug for ThreadedIterable<F> {
             .field("func", &std::any::type_name::<F>())
             .field("runs_on", &self.target)
             .field("max_size", &self.max_size)
+            .field("limit", &self.limit)
             .finish()
     }
 }

@@ -85,3 +85,75 @@ fn the_event_loop_runs_spawned_tasks_and_blocking_calls_together() {
         "the two calls never ran at the same time"
     );
 }
+
+#[test]
+fn loop_pools_are_named_apart_from_the_process_default() {
+    let _turn = take_turn();
+    let (pool, thread) = Entrypoint::new().run(async {
+        let thread = threaded(|| std::thread::current().name().unwrap().to_owned())
+            .call(())
+            .await;
+        (default_pool().name().to_owned(), thread)
+    });
+    assert_eq!(pool, "threadbridge-worker-loop");
+    assert!(thread.starts_with("threadbridge-worker-loop-"), "{thread}");
+    let event_loop = threadbridge::new_event_loop();
+    let name = event_loop.run_until_complete(async { default_pool().name().to_owned() });
+    assert_eq!(name, "threadbridge-worker-loop");
+    assert_eq!(default_pool().name(), "threadbridge-worker");
+}
+
+#[test]
+fn pool_name_names_the_entrypoint_pool_and_its_threads() {
+    let _turn = take_turn();
+    let thread = Entrypoint::new()
+        .pool_name("ingest")
+        .pool_size(1)
+        .run(async {
+            threaded(|| std::thread::current().name().unwrap().to_owned())
+                .call(())
+                .await
+        });
+    assert_eq!(thread, "ingest-0");
+}
+
+#[test]
+fn a_given_pool_is_the_default_inside_and_outlives_the_entrypoint() {
+    let _turn = take_turn();
+    let pool = threadbridge::ThreadPool::builder()
+        .name("given")
+        .max_threads(1)
+        .build();
+    let thread = Entrypoint::new().pool(pool.clone()).run(async {
+        threaded(|| std::thread::current().name().unwrap().to_owned())
+            .call(())
+            .await
+    });
+    assert_eq!(thread, "given-0");
+    assert!(
+        !pool.is_shutdown(),
+        "only a pool the entrypoint made is shut down"
+    );
+    assert_eq!(pool.stats().completed, 1);
+    assert_eq!(futures::executor::block_on(pool.spawn(|| 5)), 5);
+    pool.shutdown();
+}
+
+#[test]
+fn a_given_pool_with_a_size_or_name_is_refused_clearly() {
+    let _turn = take_turn();
+    for entry in [
+        Entrypoint::new().pool_size(2),
+        Entrypoint::new().pool_name("x"),
+    ] {
+        let pool = threadbridge::ThreadPool::new(1);
+        let refusal = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            entry.pool(pool.clone()).run(async { 1 })
+        }))
+        .expect_err("a pool together with a size or a name is refused");
+        let message = refusal.downcast_ref::<&str>().copied().unwrap_or_default();
+        assert!(message.contains("set them on its builder"), "{message}");
+        assert_eq!(pool.stats().threads, 0);
+        assert!(!pool.is_shutdown());
+    }
+}

@@ -22,6 +22,7 @@ mod panic;
 mod parallel;
 mod probes;
 mod results;
+mod shared_limits_hostile;
 mod shutdown;
 mod shutdown_under_load;
 mod stats;

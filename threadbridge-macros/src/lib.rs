@@ -230,14 +230,14 @@ pub fn threaded(args: TokenStream, item: TokenStream) -> TokenStream {
 ///     while !event.load(Ordering::SeqCst) {
 ///         std::thread::yield_now();
 ///     }
-///     "Exitting"
+///     "Exiting"
 /// }
 ///
 /// threadbridge::entrypoint(async {
 ///     let stop_event = Arc::new(AtomicBool::new(false));
 ///     let long = long_blocking_function(stop_event.clone());
 ///     stop_event.store(true, Ordering::SeqCst);
-///     assert_eq!(long.await, "Exitting");
+///     assert_eq!(long.await, "Exiting");
 /// });
 /// ```
 #[proc_macro_attribute]
