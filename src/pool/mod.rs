@@ -17,6 +17,8 @@
 
 mod shared;
 mod spawn;
+#[cfg(not(loom))]
+mod state;
 mod stats;
 
 use std::fmt;
@@ -26,6 +28,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 pub(crate) use shared::Shared;
+#[cfg(not(loom))]
+pub use state::{InitError, StatePool};
 pub use stats::PoolStats;
 
 use crate::error::SpawnError;
@@ -478,7 +482,10 @@ impl ThreadPoolBuilder {
     /// starts, including the ones started after a keep-alive exit and the
     /// extra ones a [`sync_wait`](crate::sync_wait) on a worker lets start.
     /// A panic in it is counted in [`PoolStats::stray_panics`] and the
-    /// worker serves as usual.
+    /// worker serves as usual. For a value each worker owns (a database
+    /// connection) whose set-up may fail, use
+    /// [`build_with_state`](Self::build_with_state) instead: it hands the
+    /// value to jobs and its errors to their callers.
     ///
     /// While it runs, its thread counts as one of the pool's threads but
     /// serves no job, so the hook must not wait for work of the pool:
