@@ -539,7 +539,8 @@ pub use threaded::{spawn, threaded, threaded_separate, Threaded};
 pub mod wait {
     pub use crate::sync_wait::{
         sync_await, sync_await_iter, sync_iter, sync_wait, try_sync_await, try_sync_await_iter,
-        try_sync_iter, try_sync_wait, BlockingSection, BoxedTask, Spawner, SyncIter, SyncWaitError,
+        try_sync_await_iter_with, try_sync_iter, try_sync_iter_with, try_sync_wait,
+        BlockingSection, BoxedTask, Spawner, SyncIter, SyncWaitError,
     };
 }
 

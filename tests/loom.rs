@@ -24,7 +24,7 @@ use futures_core::Stream;
 use loom::future::block_on;
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::sync::{Arc, Notify};
-use threadbridge::wait::{try_sync_iter, try_sync_wait, BoxedTask};
+use threadbridge::wait::{try_sync_iter_with, try_sync_wait, BoxedTask};
 use threadbridge::{
     threaded_separate, IteratorWrapper, IteratorWrapperSeparate, Spawner, ThreadPool, Unblock,
 };
@@ -1059,7 +1059,7 @@ fn sync_iter_drop_races_task() {
     model("sync_iter_drop_races_task", None, || {
         let drops = Arc::new(AtomicUsize::new(0));
         let numbers = Numbers(0, DropCount(drops.clone()));
-        let mut iter = try_sync_iter(&Executor::Run, numbers, 1).unwrap();
+        let mut iter = try_sync_iter_with(&Executor::Run, numbers, 1).unwrap();
         assert_eq!(iter.next(), Some(0));
         drop(iter);
     });

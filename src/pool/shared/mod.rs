@@ -17,7 +17,9 @@ mod lock_probe;
 
 use super::stats::{Counters, PoolStats};
 use crate::error::SpawnError;
-use crate::job::{discard, run_caught, set_pool_cancelled, Job, Outcome, Panic, Report, Run};
+use crate::job::{
+    discard, run_caught, set_pool_cancelled, CancelFlag, Job, Outcome, Panic, Report, Run,
+};
 use crate::sync::{
     lock, thread, Arc, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering,
 };
@@ -174,7 +176,7 @@ pub(crate) struct Shared {
     closed: AtomicBool,
     /// Set by `shutdown_now`: every job of the pool is cancelled. Each
     /// worker hands it to `job` for the jobs it runs.
-    cancelling: Arc<AtomicBool>,
+    cancelling: Arc<CancelFlag>,
     next_thread: AtomicUsize,
     pub(crate) counters: Counters,
     /// Where busy streaks' starts are counted from.
@@ -264,7 +266,7 @@ impl Shared {
             queued: AtomicUsize::new(0),
             returning: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
-            cancelling: Arc::new(AtomicBool::new(false)),
+            cancelling: Arc::new(CancelFlag::default()),
             next_thread: AtomicUsize::new(0),
             counters: Counters::default(),
             epoch: Instant::now(),
@@ -602,7 +604,7 @@ impl Shared {
 
     /// Cancels every job of the pool, queued or running (`shutdown_now`).
     pub(crate) fn cancel_all(&self) {
-        self.cancelling.store(true, Ordering::Release);
+        self.cancelling.set();
     }
 
     /// Whether the calling thread is one of this pool's workers, in a job
@@ -966,7 +968,7 @@ impl<'a> RunReport<'a> {
 
 impl Report for RunReport<'_> {
     fn outcome(&self, outcome: Outcome) {
-        if outcome != Outcome::Cancelled && self.shared.cancelling.load(Ordering::Relaxed) {
+        if outcome != Outcome::Cancelled && self.shared.cancelling.is_set() {
             // It ran while the whole pool was cancelled (`shutdown_now`).
             self.ran_cancelled();
         }
