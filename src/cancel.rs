@@ -27,6 +27,10 @@ use crate::sync::Arc;
 /// [`shutdown_now`](crate::ThreadPool::shutdown_now). Outside a job (or in
 /// a job that nobody cancelled) it is `false`.
 ///
+/// A [`sync_wait`](crate::sync_wait), [`sync_await`](crate::sync_await)
+/// or [`SyncIter`](crate::SyncIter) that a cancelled job is blocked in
+/// returns at once with an error that says so.
+///
 /// It is one flag read: check it as often as you like. A job that never
 /// checks runs to its end as before (its result is then dropped). aiomisc
 /// has no equivalent: a running `@threaded` call cannot be told to stop.

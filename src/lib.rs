@@ -435,7 +435,8 @@
 //!   and threads; in async code, await [`ThreadPool::shutdown_async`] first.
 //! - A [`JoinHandle`] dropped before its job starts cancels the job; one
 //!   dropped later tells the job ([`is_cancelled`]) and lets it finish.
-//!   Blocking code cannot be interrupted, only asked to stop.
+//!   Blocking code cannot be interrupted, only asked to stop; a
+//!   [`sync_wait`] or [`sync_iter`] it is blocked in stops at once.
 //! - [`sync_wait`] blocks its thread: call it from a pool thread, not from
 //!   async code. Waiting on the thread that must run the future panics where
 //!   that can be detected (the embedded loop, a current-thread tokio

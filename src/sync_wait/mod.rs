@@ -58,11 +58,47 @@ use crate::Context;
 /// with `max_blocking_threads` all busy the wait waits for one. Inside a
 /// `LocalSet` the wait blocks the thread plainly.
 ///
+/// # Cancellation
+///
+/// Inside a job that is cancelled (its [`JoinHandle`](crate::JoinHandle)
+/// dropped or [`cancel`](crate::JoinHandle::cancel)led, its stream closed
+/// or dropped, its pool shut down with
+/// [`shutdown_now`](crate::ThreadPool::shutdown_now): whatever makes
+/// [`is_cancelled`](crate::is_cancelled) true), the wait ends at once: it
+/// stops waiting, tells the future's task, and the executor drops the
+/// future (inside the caller's context) at its next poll of that task. A
+/// wait started after the cancellation hands nothing to the executor: the
+/// future, never polled, is dropped on this thread. Either way the result
+/// is [`SyncWaitError::is_cancelled`] ([`try_sync_wait`]) or a panic that
+/// says so (`sync_wait`); an output that was in before the cancellation is
+/// still returned. The future does not see the job's
+/// [`is_cancelled`](crate::is_cancelled) (it runs on the executor's
+/// threads); the cancellation reaches it by the drop, which in turn cancels
+/// the threadbridge calls it awaits, so a `sync_wait` nested inside them
+/// ends too. Outside a job nothing cancels the wait.
+///
+/// ```
+/// let executor = futures::executor::ThreadPool::new().unwrap();
+/// let pool = threadbridge::ThreadPool::new(1);
+/// let (started, started_rx) = std::sync::mpsc::channel();
+/// let job = pool.spawn(move || {
+///     threadbridge::wait::try_sync_wait(&executor, async move {
+///         started.send(()).unwrap();
+///         std::future::pending::<()>().await // never completes
+///     })
+/// });
+/// started_rx.recv().unwrap();
+/// job.cancel(); // the wait returns now
+/// let error = futures::executor::block_on(job).unwrap_err();
+/// assert!(error.is_cancelled());
+/// ```
+///
 /// # Panics
 ///
 /// - If the future panics (with its payload).
 /// - If the executor refuses the future or drops it before it completes (it
-///   was shut down); [`try_sync_wait`] returns an error instead.
+///   was shut down), or the job the wait runs in is cancelled;
+///   [`try_sync_wait`] returns an error instead.
 /// - If this thread is the one that must run the future: inside a task of
 ///   the [`EventLoop`](crate::EventLoop) (or entrypoint) that `spawner`
 ///   spawns on, or on the thread of a current-thread tokio runtime that
@@ -93,8 +129,12 @@ where
 }
 
 /// Like [`sync_wait`], but returns an error instead of panicking when the
-/// future cannot complete: the executor refused it, or dropped it before it
-/// completed. It never hangs on an executor that shuts down.
+/// future cannot complete: the executor refused it
+/// ([`SyncWaitError::is_refused`]; [`is_not_running`](SyncWaitError::is_not_running)
+/// for an event loop no thread runs), dropped it before it completed
+/// ([`SyncWaitError::is_dropped`]), or the job the wait runs in was
+/// cancelled ([`SyncWaitError::is_cancelled`]; see [`sync_wait`]'s
+/// Cancellation). It never hangs on an executor that shuts down.
 ///
 /// A panic inside the future still resumes here; misuse (waiting on the
 /// thread that must run the future) still panics.
@@ -165,6 +205,9 @@ where
 /// it, so the blocking function can wait on async work there; this is
 /// [`sync_wait`] with that spawner.
 ///
+/// A cancelled call ends the wait at once, as for [`sync_wait`] (see its
+/// Cancellation).
+///
 /// # Panics
 ///
 /// As [`sync_wait`], and when the thread carries no loop (it was not
@@ -179,6 +222,25 @@ where
 /// let out = threadbridge::entrypoint(async { in_thread.call(()).await });
 /// assert_eq!(out, "awaited from a pool thread");
 /// ```
+///
+/// A timeout around the call cancels it, and with it the wait inside:
+///
+/// ```
+/// use futures::future::{select, Either};
+///
+/// let stuck = threadbridge::threaded(|| {
+///     threadbridge::wait::try_sync_await(std::future::pending::<()>())
+/// });
+/// let outcome = threadbridge::entrypoint(async move {
+///     let call = stuck.call(());
+///     let timer = threadbridge::spawn(|| std::thread::sleep(std::time::Duration::from_millis(20)));
+///     match select(call, timer).await {
+///         Either::Left(_) => "finished",
+///         Either::Right(_) => "timed out", // `call` is dropped: the wait ends
+///     }
+/// });
+/// assert_eq!(outcome, "timed out");
+/// ```
 #[track_caller]
 pub fn sync_await<F>(future: F) -> F::Output
 where
@@ -192,7 +254,8 @@ where
 }
 
 /// Like [`sync_await`], but returns an error when there is no loop to wait
-/// on or the future cannot complete.
+/// on ([`SyncWaitError::is_no_loop`]) or the future cannot complete (the
+/// errors of [`try_sync_wait`], cancellation included).
 ///
 /// # Examples
 ///

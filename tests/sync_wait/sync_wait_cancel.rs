@@ -9,7 +9,7 @@
 
 use crate::common::sync_wait_support::{self, message, within, yield_now, Rt};
 
-use std::future::{pending, Future};
+use std::future::pending;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{mpsc, Arc, Barrier};
@@ -48,15 +48,10 @@ impl Drop for DropBomb {
 
 /// A future that says when it is first polled, holds `held`, and never
 /// completes.
-fn started_then_pending<H: Send + 'static>(
-    started: mpsc::Sender<()>,
-    held: H,
-) -> impl Future<Output = u8> + Send + 'static {
-    async move {
-        let _held = held;
-        let _ = started.send(());
-        pending::<u8>().await
-    }
+async fn started_then_pending<H: Send + 'static>(started: mpsc::Sender<()>, held: H) -> u8 {
+    let _held = held;
+    let _ = started.send(());
+    pending::<u8>().await
 }
 
 fn assert_cancelled<T: std::fmt::Debug>(result: Result<T, SyncWaitError>) -> SyncWaitError {
