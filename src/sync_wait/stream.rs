@@ -137,11 +137,14 @@ struct Reader<T> {
 /// ```
 /// let executor = futures::executor::ThreadPool::new().unwrap();
 /// let pool = threadbridge::ThreadPool::new(1);
+/// let (started, started_rx) = std::sync::mpsc::channel();
 /// let job = pool.spawn(move || {
 ///     let mut items = threadbridge::sync_iter(&executor, futures::stream::pending::<u8>());
-///     items.try_next()
+///     started.send(()).unwrap();
+///     items.try_next() // blocks: the stream never yields
 /// });
-/// job.cancel();
+/// started_rx.recv().unwrap();
+/// job.cancel(); // the iterator ends now
 /// let error = futures::executor::block_on(job).unwrap_err();
 /// assert!(error.is_cancelled());
 /// ```
