@@ -1,23 +1,24 @@
 //! Cooperative cancellation: a flag each job carries, which the job itself
-//! may read ([`is_cancelled`]) or wait on ([`wait_cancelled`]).
+//! may read ([`is_cancelled`]) or wait on ([`wait_cancelled`]), and which
+//! ends a `sync_wait` or `sync_iter` the job is blocked in ([`Watch`]).
 //!
 //! The flag lives inside the job's own allocation (no allocation of its
 //! own; see `job::CancelFlag`). Whoever runs a job makes it the thread's
 //! current job for the duration (`job::Running`), so the free functions
 //! find it; a job that never looks pays for that one thread-local swap and
-//! nothing else. A thread
-//! waiting in [`wait_cancelled`] registers itself, and setting the flag
-//! unparks it; a pool-wide cancellation ([`ThreadPool::shutdown_now`])
-//! cannot reach each waiter, so waits also look again every
-//! `POOL_CHECK`.
+//! nothing else. A pool's worker also sees its pool's flag, which
+//! [`ThreadPool::shutdown_now`] sets. A thread that waits for a
+//! cancellation registers its park waker (`crate::park`) with both flags,
+//! and setting either wakes it: no wait polls.
 //!
 //! [`ThreadPool::shutdown_now`]: crate::ThreadPool::shutdown_now
 
 use std::time::{Duration, Instant};
 
-use crate::job::{current_cancelled, current_job};
-use crate::sync::thread;
-use crate::timing::POOL_CHECK;
+use std::task::{Context, Poll, Waker};
+
+use crate::job::{current_cancelled, current_job, pool_cancel_flag, CancelFlag, Job};
+use crate::sync::Arc;
 
 /// Whether the job running on this thread has been cancelled: its
 /// [`JoinHandle`](crate::JoinHandle) was dropped or
@@ -25,6 +26,10 @@ use crate::timing::POOL_CHECK;
 /// dropped, or its pool is shutting down with
 /// [`shutdown_now`](crate::ThreadPool::shutdown_now). Outside a job (or in
 /// a job that nobody cancelled) it is `false`.
+///
+/// A [`sync_wait`](crate::sync_wait), [`sync_await`](crate::sync_await)
+/// or [`SyncIter`](crate::SyncIter) that a cancelled job is blocked in
+/// returns at once with an error that says so.
 ///
 /// It is one flag read: check it as often as you like. A job that never
 /// checks runs to its end as before (its result is then dropped). aiomisc
@@ -62,9 +67,9 @@ pub fn is_cancelled() -> bool {
 /// cancellation-aware form of `std::thread::sleep`, for blocking loops that
 /// wait between steps.
 ///
-/// A cancelled handle or a closed stream wakes the wait at once; a pool's
-/// [`shutdown_now`](crate::ThreadPool::shutdown_now) within 10 ms. Outside a
-/// job it sleeps for `timeout` and returns `false`.
+/// A cancelled handle, a closed stream or the pool's
+/// [`shutdown_now`](crate::ThreadPool::shutdown_now) wakes the wait at
+/// once. Outside a job it sleeps for `timeout` and returns `false`.
 ///
 /// # Examples
 ///
@@ -94,32 +99,105 @@ pub fn is_cancelled() -> bool {
 /// ```
 pub fn wait_cancelled(timeout: Duration) -> bool {
     let deadline = Instant::now().checked_add(timeout);
-    let job = current_job();
-    let flag = job.as_ref().and_then(|job| job.cancel_flag());
-    if let Some(flag) = flag {
-        flag.register(Some(thread::current()));
+    let mut watch = Watch::current();
+    if !watch.is_watched() {
+        // Nothing can cancel this thread: a plain sleep.
+        sleep(timeout);
+        return false;
     }
-    let cancelled = loop {
-        if is_cancelled() {
+    crate::park::with_waker(|waker| loop {
+        if watch.watch(waker) {
             break true;
         }
         let left = match deadline {
             Some(deadline) => deadline.saturating_duration_since(Instant::now()),
-            None => POOL_CHECK,
+            // Past the clock's range: wait for the cancellation alone.
+            None => Duration::MAX,
         };
         if left.is_zero() {
             break false;
         }
-        if job.is_some() {
-            park_timeout(left.min(POOL_CHECK));
-        } else {
-            sleep(left);
+        park_timeout(left);
+    })
+}
+
+/// The cancellation of the job this thread runs now (its own flag and its
+/// pool's), as a wait watches it: [`Watch::poll`] registers the waiting
+/// thread's waker with both flags, so that a cancellation wakes the wait
+/// at once; dropping the watch unregisters it.
+pub(crate) struct Watch {
+    job: Option<Arc<dyn Job>>,
+    pool: Option<Arc<CancelFlag>>,
+    /// The waker registered with the flags, to unregister.
+    waker: Option<Waker>,
+}
+
+impl Watch {
+    /// Watches the job this thread runs now (none: never cancelled).
+    pub(crate) fn current() -> Watch {
+        Watch {
+            job: current_job().filter(|job| job.cancel_flag().is_some()),
+            pool: pool_cancel_flag(),
+            waker: None,
         }
-    };
-    if let Some(flag) = flag {
-        flag.register(None);
     }
-    cancelled
+
+    /// Whether anything can cancel the wait.
+    fn is_watched(&self) -> bool {
+        self.job.is_some() || self.pool.is_some()
+    }
+
+    /// Whether the job is cancelled now, without registering anything.
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.flags().any(CancelFlag::is_set)
+    }
+
+    fn flags(&self) -> impl Iterator<Item = &CancelFlag> {
+        let own = self.job.as_ref().and_then(|job| job.cancel_flag());
+        own.into_iter().chain(self.pool.as_deref())
+    }
+
+    /// Has a cancellation wake `waker` (from now until the watch is dropped
+    /// or watches another waker); returns whether the job is cancelled,
+    /// looked at after the registration.
+    fn watch(&mut self, waker: &Waker) -> bool {
+        if !self.waker.as_ref().is_some_and(|old| old.will_wake(waker)) {
+            self.unwatch();
+            self.waker = Some(waker.clone());
+        }
+        let mut cancelled = false;
+        for flag in self.flags() {
+            cancelled |= flag.watch(waker);
+        }
+        cancelled
+    }
+
+    /// `Ready` once the job is cancelled; else `cx`'s waker is woken by the
+    /// cancellation.
+    pub(crate) fn poll(&mut self, cx: &Context<'_>) -> Poll<()> {
+        if !self.is_watched() {
+            return Poll::Pending;
+        }
+        if self.watch(cx.waker()) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
+    fn unwatch(&mut self) {
+        if let Some(waker) = self.waker.take() {
+            for flag in self.flags() {
+                flag.unwatch(&waker);
+            }
+        }
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.unwatch();
+    }
 }
 
 #[cfg(not(loom))]
@@ -136,10 +214,10 @@ fn sleep(duration: Duration) {
 // is a loom deadlock.
 #[cfg(loom)]
 fn park_timeout(_: Duration) {
-    thread::park();
+    crate::sync::thread::park();
 }
 
 #[cfg(loom)]
 fn sleep(_: Duration) {
-    thread::yield_now();
+    crate::sync::thread::yield_now();
 }

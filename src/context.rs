@@ -280,6 +280,15 @@ pub struct WithContext<F> {
     future: Pin<Box<F>>,
 }
 
+impl<F> WithContext<F> {
+    /// Drops the future inside its context (a future given up before it
+    /// completed: `sync_wait`'s, when its waiter's job was cancelled).
+    pub(crate) fn drop_inside(self) {
+        let WithContext { context, future } = self;
+        context.run(|| drop(future));
+    }
+}
+
 impl<F: Future> Future for WithContext<F> {
     type Output = F::Output;
 

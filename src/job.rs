@@ -16,7 +16,7 @@ use std::task::Waker;
 use std::cell::{Cell, RefCell};
 
 use crate::error::SpawnError;
-use crate::sync::{lock, thread, Arc, AtomicBool, Mutex, Ordering};
+use crate::sync::{lock, Arc, AtomicBool, Mutex, Ordering};
 
 /// A caught panic payload.
 pub(crate) type Panic = Box<dyn Any + Send + 'static>;
@@ -215,12 +215,14 @@ pub(crate) fn run_caught(job: Arc<dyn Job>, report: &dyn Report) -> Run {
 
 // ---- cancellation: the flag a job carries, and the job a thread runs ----
 
-/// One job's cancellation: set once, never cleared.
+/// One job's cancellation (or a whole pool's, `shutdown_now`): set once,
+/// never cleared. Setting it wakes every wait that watches it.
 #[derive(Default)]
 pub(crate) struct CancelFlag {
     cancelled: AtomicBool,
-    /// The thread waiting in `wait_cancelled` for this job, if any.
-    sleeper: Mutex<Option<thread::Thread>>,
+    /// The waits watching the flag: parked threads' wakers (`crate::park`),
+    /// at most one per waiting thread, so no user code runs when they wake.
+    watchers: Mutex<Vec<Waker>>,
 }
 
 impl CancelFlag {
@@ -228,18 +230,33 @@ impl CancelFlag {
         self.cancelled.load(Ordering::Acquire)
     }
 
-    /// Sets the flag and wakes a job waiting for it.
+    /// Sets the flag and wakes every wait watching it.
     pub(crate) fn set(&self) {
         if self.cancelled.swap(true, Ordering::AcqRel) {
             return;
         }
-        if let Some(sleeper) = lock(&self.sleeper).as_ref() {
-            sleeper.unpark();
+        let watchers = std::mem::take(&mut *lock(&self.watchers));
+        for waker in watchers {
+            waker.wake();
         }
     }
 
-    pub(crate) fn register(&self, sleeper: Option<thread::Thread>) {
-        *lock(&self.sleeper) = sleeper;
+    /// Has `set` wake `waker` (once: a waker already watching is not added
+    /// again); returns whether the flag is set, looked at after the
+    /// registration, so a `set` racing it is never missed.
+    pub(crate) fn watch(&self, waker: &Waker) -> bool {
+        {
+            let mut watchers = lock(&self.watchers);
+            if !watchers.iter().any(|watcher| watcher.will_wake(waker)) {
+                watchers.push(waker.clone());
+            }
+        }
+        self.is_set()
+    }
+
+    /// Stops waking `waker`.
+    pub(crate) fn unwatch(&self, waker: &Waker) {
+        lock(&self.watchers).retain(|watcher| !watcher.will_wake(waker));
     }
 }
 
@@ -275,16 +292,16 @@ impl Drop for Running {
 #[cfg(not(loom))]
 thread_local! {
     /// Set on a worker for its whole life: its pool's "cancel every job".
-    static POOL_CANCELLED: RefCell<Option<Arc<AtomicBool>>> = const { RefCell::new(None) };
+    static POOL_CANCELLED: RefCell<Option<Arc<CancelFlag>>> = const { RefCell::new(None) };
 }
 #[cfg(loom)]
 loom::thread_local! {
-    static POOL_CANCELLED: RefCell<Option<Arc<AtomicBool>>> = RefCell::new(None);
+    static POOL_CANCELLED: RefCell<Option<Arc<CancelFlag>>> = RefCell::new(None);
 }
 
 /// Makes `flag` the cancellation of every job this thread runs from now
 /// on (a pool's worker), or none.
-pub(crate) fn set_pool_cancelled(flag: Option<Arc<AtomicBool>>) {
+pub(crate) fn set_pool_cancelled(flag: Option<Arc<CancelFlag>>) {
     POOL_CANCELLED.with(|current| *current.borrow_mut() = flag);
 }
 
@@ -311,9 +328,10 @@ pub(crate) fn current_cancelled() -> bool {
         current.set(job);
         cancelled
     });
-    own || POOL_CANCELLED.with(|pool| {
-        pool.borrow()
-            .as_ref()
-            .is_some_and(|flag| flag.load(Ordering::Acquire))
-    })
+    own || POOL_CANCELLED.with(|pool| pool.borrow().as_ref().is_some_and(|flag| flag.is_set()))
+}
+
+/// The pool-wide cancellation of the worker this thread is, if it is one.
+pub(crate) fn pool_cancel_flag() -> Option<Arc<CancelFlag>> {
+    POOL_CANCELLED.with(|pool| pool.borrow().clone())
 }

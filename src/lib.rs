@@ -466,7 +466,8 @@
 //!   and threads; in async code, await [`ThreadPool::shutdown_async`] first.
 //! - A [`JoinHandle`] dropped before its job starts cancels the job; one
 //!   dropped later tells the job ([`is_cancelled`]) and lets it finish.
-//!   Blocking code cannot be interrupted, only asked to stop.
+//!   Blocking code cannot be interrupted, only asked to stop; a
+//!   [`sync_wait`] or [`sync_iter`] it is blocked in stops at once.
 //! - [`sync_wait`] blocks its thread: call it from a pool thread, not from
 //!   async code. Waiting on the thread that must run the future panics where
 //!   that can be detected (the embedded loop, a current-thread tokio
@@ -571,7 +572,8 @@ pub use threaded::{spawn, threaded, threaded_separate, Threaded};
 pub mod wait {
     pub use crate::sync_wait::{
         sync_await, sync_await_iter, sync_iter, sync_wait, try_sync_await, try_sync_await_iter,
-        try_sync_iter, try_sync_wait, BlockingSection, BoxedTask, Spawner, SyncIter, SyncWaitError,
+        try_sync_await_iter_with, try_sync_iter, try_sync_iter_with, try_sync_wait,
+        BlockingSection, BoxedTask, Spawner, SyncIter, SyncWaitError,
     };
 }
 

@@ -31,6 +31,12 @@ loom::thread_local! {
     static WAKER: Waker = Waker::from(Arc::new(Unparker(thread::current())));
 }
 
+/// Runs `f` with this thread's waker, which unparks it: what a thread that
+/// parks registers wherever it waits to be woken.
+pub(crate) fn with_waker<R>(f: impl FnOnce(&Waker) -> R) -> R {
+    WAKER.with(|waker| f(waker))
+}
+
 /// Polls `future` on this thread, parking between polls, until it is ready.
 pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);

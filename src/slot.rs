@@ -6,7 +6,7 @@
 //! lock per transition.
 
 use std::fmt;
-use std::future::{poll_fn, Future};
+use std::future::Future;
 use std::panic;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
@@ -43,6 +43,9 @@ struct Inner<T, J> {
     state: State<T, J>,
     /// The receiver's waker: a task's, or a parked thread's unparker.
     waker: Option<Waker>,
+    /// The filler's waker, if it waits to hear that the receiver went away
+    /// (`sync_wait`'s task, whose waiter may give up: `poll_closed`).
+    filler: Option<Waker>,
 }
 
 /// What a transition took out of the slot, for the caller to drop (a closure
@@ -52,6 +55,9 @@ struct Inner<T, J> {
 pub(crate) struct Taken<T, J> {
     left: Option<State<T, J>>,
     waker: Option<Waker>,
+    /// The filler's waker: woken by `close` and `give_up`, dropped by the
+    /// others.
+    filler: Option<Waker>,
 }
 
 impl<T, J> Slot<T, J> {
@@ -61,6 +67,7 @@ impl<T, J> Slot<T, J> {
             inner: Mutex::new(Inner {
                 state: State::Empty(job),
                 waker: None,
+                filler: None,
             }),
         }
     }
@@ -90,11 +97,13 @@ impl<T, J> Slot<T, J> {
                 Taken {
                     left: Some(left),
                     waker: inner.waker.take(),
+                    filler: inner.filler.take(),
                 }
             }
             State::Closed | State::Done(_) | State::Dropped => Taken {
                 left: Some(State::Done(outcome)),
                 waker: None,
+                filler: inner.filler.take(),
             },
         }
     }
@@ -107,10 +116,12 @@ impl<T, J> Slot<T, J> {
             State::Empty(_) | State::Running => Taken {
                 left: Some(std::mem::replace(&mut inner.state, State::Dropped)),
                 waker: inner.waker.take(),
+                filler: inner.filler.take(),
             },
             State::Done(_) | State::Dropped | State::Closed => Taken {
                 left: None,
                 waker: None,
+                filler: inner.filler.take(),
             },
         }
     }
@@ -138,13 +149,6 @@ impl<T, J> Slot<T, J> {
         }
     }
 
-    /// Blocks this thread until the outcome is in: parks between looks
-    /// (`crate::park`), unparked by the fill. `None`: the filler went away
-    /// without an outcome.
-    pub(crate) fn wait(&self) -> Option<Result<T, Panic>> {
-        crate::park::block_on(poll_fn(|cx| self.poll(cx)))
-    }
-
     /// The receiver goes away: any state `-> Closed`. The leftover is the
     /// state it was in: a job not started (it never will be), an outcome
     /// nobody took, or `Running` (the caller tells the job nobody waits).
@@ -153,7 +157,37 @@ impl<T, J> Slot<T, J> {
         Taken {
             left: Some(std::mem::replace(&mut inner.state, State::Closed)),
             waker: inner.waker.take(),
+            filler: inner.filler.take(),
         }
+    }
+
+    /// The receiver stops waiting (the job it waits in was cancelled): the
+    /// outcome if it is in already (`Done` or `Dropped -> Closed`, as
+    /// `poll` gives it), else `Empty` or `Running -> Closed`, with the
+    /// filler's waker in the `Taken` to tell the filler at once.
+    pub(crate) fn give_up(&self) -> Result<Option<Result<T, Panic>>, Taken<T, J>> {
+        let mut inner = lock(&self.inner);
+        match std::mem::replace(&mut inner.state, State::Closed) {
+            State::Done(outcome) => Ok(Some(outcome)),
+            State::Dropped => Ok(None),
+            left => Err(Taken {
+                left: Some(left),
+                waker: inner.waker.take(),
+                filler: inner.filler.take(),
+            }),
+        }
+    }
+
+    /// The filler looks whether the receiver went away (`Closed`); else
+    /// `cx`'s waker is kept for the `close` or `give_up` that may come
+    /// (`crate::waker::register`).
+    pub(crate) fn poll_closed(&self, cx: &Context<'_>) -> Poll<()> {
+        let mut inner = lock(&self.inner);
+        if let State::Closed = inner.state {
+            return Poll::Ready(());
+        }
+        crate::waker::register(&mut inner.filler, cx);
+        Poll::Pending
     }
 
     /// Whether the outcome is in (or was taken, or will never come).
@@ -179,6 +213,12 @@ impl<T, J> Taken<T, J> {
     /// The receiver's waker, to wake once the lock is released.
     pub(crate) fn take_waker(&mut self) -> Option<Waker> {
         self.waker.take()
+    }
+
+    /// The filler's waker (`poll_closed`), to wake once the lock is
+    /// released.
+    pub(crate) fn take_filler_waker(&mut self) -> Option<Waker> {
+        self.filler.take()
     }
 }
 

@@ -67,14 +67,6 @@ const IDLE_SPIN_SLACK: u32 = 4;
 
 // ---- waits that poll ----
 
-/// How often a job waiting in `wait_cancelled` looks at its pool's
-/// cancellation (`shutdown_now`), which does not unpark it: a bound on how
-/// late such a wait notices, against a wake-up per waiting job every
-/// interval. Ten milliseconds is well below what a person or a shutdown
-/// deadline notices, and a hundred wake-ups a second per waiting job cost
-/// nothing measurable on a laptop or under a quota.
-pub(crate) const POOL_CHECK: Duration = Duration::from_millis(10);
-
 /// How long a wait on an event loop that no thread runs gives some thread
 /// to start running it (a waiter started just before `run_until_complete`)
 /// before it reports that nobody does. A misuse report, not a latency: long

@@ -24,7 +24,7 @@ use futures_core::Stream;
 use loom::future::block_on;
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::sync::{Arc, Notify};
-use threadbridge::wait::{try_sync_iter, try_sync_wait, BoxedTask};
+use threadbridge::wait::{try_sync_iter_with, try_sync_wait, BoxedTask};
 use threadbridge::{
     threaded_separate, IteratorWrapper, IteratorWrapperSeparate, Spawner, ThreadPool, Unblock,
 };
@@ -696,6 +696,61 @@ fn handle_drop_wakes_a_cancellable_wait() {
     });
 }
 
+/// A handle dropped while its job waits in `sync_wait` on a future that
+/// never completes: the drop sets the job's flag, which wakes the parked
+/// waiter (whichever of its registration and the drop comes first); the
+/// waiter gives up and wakes the executor's task, which drops the future.
+/// A lost wake-up on either path is a loom deadlock; the future is dropped
+/// exactly once and the wait reports the cancellation.
+#[test]
+fn handle_drop_wakes_a_parked_sync_wait() {
+    model("handle_drop_wakes_a_parked_sync_wait", Some(2), || {
+        let pool = pool(false);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let held = DropCount(drops.clone());
+        let seen = Arc::new(AtomicUsize::new(0));
+        let seen2 = seen.clone();
+        let (started_tx, started_rx) = loom::sync::mpsc::channel();
+        let handle = pool.spawn(move || {
+            started_tx.send(()).unwrap();
+            let waited = try_sync_wait(&Executor::Run, async move {
+                let _held = held;
+                std::future::pending::<u8>().await
+            });
+            let cancelled = waited.is_err_and(|error| error.is_cancelled());
+            seen2.store(if cancelled { 1 } else { 2 }, SeqCst);
+        });
+        started_rx.recv().unwrap();
+        drop(handle);
+        pool.shutdown();
+        assert_eq!(seen.load(SeqCst), 1);
+        // The executor's thread drops the future; loom joins it at the end
+        // of the model, so wait for it here.
+        while drops.load(SeqCst) == 0 {
+            loom::thread::yield_now();
+        }
+        assert_eq!(drops.load(SeqCst), 1);
+    });
+}
+
+/// `shutdown_now` while a job of the pool waits in `sync_wait`: the pool's
+/// own flag wakes the parked waiter (no wait polls it), so shutdown returns
+/// and the wait reports the cancellation.
+#[test]
+fn shutdown_now_wakes_a_parked_sync_wait() {
+    model("shutdown_now_wakes_a_parked_sync_wait", Some(2), || {
+        let pool = pool(false);
+        let (started_tx, started_rx) = loom::sync::mpsc::channel();
+        let handle = pool.spawn(move || {
+            started_tx.send(()).unwrap();
+            try_sync_wait(&Executor::Run, std::future::pending::<u8>())
+        });
+        started_rx.recv().unwrap();
+        pool.shutdown_now();
+        assert!(block_on(handle).unwrap_err().is_cancelled());
+    });
+}
+
 /// A limit of one call: the second call waits in the limit's queue and is
 /// handed on when the first one's permit returns (on the worker, racing the
 /// caller); a third, dropped while it waits, never runs. Every permit comes
@@ -1100,7 +1155,7 @@ fn sync_iter_drop_races_task() {
     model("sync_iter_drop_races_task", None, || {
         let drops = Arc::new(AtomicUsize::new(0));
         let numbers = Numbers(0, DropCount(drops.clone()));
-        let mut iter = try_sync_iter(&Executor::Run, numbers, 1).unwrap();
+        let mut iter = try_sync_iter_with(&Executor::Run, numbers, 1).unwrap();
         assert_eq!(iter.next(), Some(0));
         drop(iter);
     });

@@ -226,7 +226,7 @@ impl BlockingSection {
     /// ```
     #[track_caller]
     pub fn run<R>(&self, blocking: impl FnOnce() -> R) -> R {
-        crate::sync_wait::caught_misuse(|| self.run_raw(blocking))
+        crate::sync_wait::caught_misuse("BlockingSection::run", || self.run_raw(blocking))
     }
 
     /// [`BlockingSection::run`] for callers that turn a misuse into the

@@ -17,6 +17,7 @@ use futures_core::Stream;
 
 use super::feed::{channel, drop_each, feed, Guard};
 use super::{BlockingSection, Kind, Spawner, Spawning, SyncWaitError};
+use crate::cancel::Watch;
 use crate::chan::{End, Items, Phase};
 use crate::park::block_on;
 use crate::pool::Shared;
@@ -29,21 +30,35 @@ use crate::Context;
 pub(crate) const SYNC_ITER_LOOKAHEAD: usize = 64;
 
 /// An [`Iterator`] over a `Stream`'s items, for blocking code; from
-/// [`sync_iter`], [`try_sync_iter`], [`sync_await_iter`] or
-/// [`try_sync_await_iter`].
+/// [`sync_iter`], [`try_sync_iter`], [`sync_await_iter`] or their other
+/// forms.
 ///
 /// `next` blocks the thread until the stream yields (call it where
 /// blocking is fine: a pool thread, a separate thread, `main`). At most the
 /// look-ahead's worth of items wait in the buffer. Dropping the iterator
 /// cancels the stream's task: the stream is dropped on its executor.
 ///
+/// # Cancellation
+///
+/// When the job that iterates is cancelled (its
+/// [`JoinHandle`](crate::JoinHandle) dropped or
+/// [`cancel`](crate::JoinHandle::cancel)led, its stream closed, its pool
+/// shut down with [`shutdown_now`](crate::ThreadPool::shutdown_now): see
+/// [`is_cancelled`](crate::is_cancelled)), the iterator ends with an
+/// error: the next call of [`try_next`](SyncIter::try_next) returns a
+/// [`SyncWaitError`] whose [`is_cancelled`](SyncWaitError::is_cancelled) is
+/// true (`next` panics with its text), at once, also while it is blocked
+/// waiting for the stream. Items still buffered are dropped, the stream is
+/// dropped on its executor, and later calls return `None`.
+///
 /// # Panics
 ///
 /// `next` resumes a panic of the stream with its payload (then returns
-/// `None`), and panics if the executor dropped the stream's task before the
-/// stream ended (it shut down). A `next` that has to wait panics where the
-/// wait would never end, as [`sync_wait`](crate::sync_wait) does: on the
-/// thread that must run the stream, and when the stream's
+/// `None`), and panics where [`try_next`](SyncIter::try_next) returns an
+/// error: if the executor dropped the stream's task before the stream ended
+/// (it shut down), or the job was cancelled. A `next` that has to wait
+/// panics where the wait would never end, as [`sync_wait`](crate::sync_wait)
+/// does: on the thread that must run the stream, and when the stream's
 /// [`EventLoop`](crate::EventLoop) is run by no thread (none starts within
 /// a second; items already buffered are still handed out). A panic of the stream's `Drop`, of a
 /// buffered item's `Drop` when the iterator is dropped, or of the
@@ -68,6 +83,10 @@ pub struct SyncIter<T> {
     /// The spawner's way of blocking, which every wait in `next` runs in
     /// (as `sync_wait`'s one wait does), on the thread that calls it.
     section: BlockingSection,
+    /// The function that made the iterator, which its errors name.
+    origin: &'static str,
+    /// The cancellation was reported: the iterator has ended.
+    cancelled: bool,
 }
 
 /// The iterator's side of the buffer.
@@ -82,15 +101,18 @@ struct Reader<T> {
 /// blocking [`SyncIter`] over its items, with a look-ahead of
 /// 64 items.
 ///
-/// The stream runs inside the calling thread's [`Context`].
+/// The stream runs inside the calling thread's [`Context`]. If the job
+/// that iterates is cancelled, the iterator ends with an error (see
+/// [`SyncIter`]'s Cancellation).
 ///
 /// # Panics
 ///
-/// If the executor refuses the task ([`try_sync_iter`] returns an error
-/// instead), or if this thread is the one that must run the stream (inside
-/// a task of the [`EventLoop`](crate::EventLoop) that `spawner` spawns on,
-/// or on the thread of a current-thread tokio runtime that `spawner` is a
-/// handle of): iterating there would wait forever.
+/// If the executor refuses the task or the job is cancelled already
+/// ([`try_sync_iter`] returns an error instead), or if this thread is the
+/// one that must run the stream (inside a task of the
+/// [`EventLoop`](crate::EventLoop) that `spawner` spawns on, or on the
+/// thread of a current-thread tokio runtime that `spawner` is a handle
+/// of): iterating there would wait forever.
 ///
 /// # Examples
 ///
@@ -108,6 +130,24 @@ struct Reader<T> {
 /// });
 /// assert_eq!(sum, 55);
 /// ```
+///
+/// A job blocked on a stream that never yields stops waiting as soon as it
+/// is cancelled:
+///
+/// ```
+/// let executor = futures::executor::ThreadPool::new().unwrap();
+/// let pool = threadbridge::ThreadPool::new(1);
+/// let (started, started_rx) = std::sync::mpsc::channel();
+/// let job = pool.spawn(move || {
+///     let mut items = threadbridge::sync_iter(&executor, futures::stream::pending::<u8>());
+///     started.send(()).unwrap();
+///     items.try_next() // blocks: the stream never yields
+/// });
+/// started_rx.recv().unwrap();
+/// job.cancel(); // the iterator ends now
+/// let error = futures::executor::block_on(job).unwrap_err();
+/// assert!(error.is_cancelled());
+/// ```
 #[track_caller]
 pub fn sync_iter<S, M, St>(spawner: &S, stream: St) -> SyncIter<St::Item>
 where
@@ -115,12 +155,37 @@ where
     St: Stream + Send + 'static,
     St::Item: Send + 'static,
 {
-    try_sync_iter(spawner, stream, SYNC_ITER_LOOKAHEAD).unwrap_or_else(|error| panic!("{error}"))
+    iter_on("sync_iter", spawner, stream, SYNC_ITER_LOOKAHEAD)
+        .unwrap_or_else(|error| panic!("{error}"))
 }
 
-/// Like [`sync_iter`] with a look-ahead of `lookahead` items, returning an
-/// error instead of panicking when the executor refuses the task. Misuse
-/// still panics.
+/// Like [`sync_iter`] (a look-ahead of 64 items), returning an error
+/// instead of panicking when the executor refuses the task
+/// ([`SyncWaitError::is_refused`], or
+/// [`is_not_running`](SyncWaitError::is_not_running) for an event loop no
+/// thread runs) or the job is cancelled already
+/// ([`SyncWaitError::is_cancelled`]). Misuse still panics.
+///
+/// # Examples
+///
+/// ```
+/// let executor = futures::executor::ThreadPool::new().unwrap();
+/// let items: Vec<u8> = threadbridge::wait::try_sync_iter(&executor, futures::stream::iter([1, 2]))
+///     .unwrap()
+///     .collect();
+/// assert_eq!(items, [1, 2]);
+/// ```
+#[track_caller]
+pub fn try_sync_iter<S, M, St>(spawner: &S, stream: St) -> Result<SyncIter<St::Item>, SyncWaitError>
+where
+    S: Spawner<M> + ?Sized,
+    St: Stream + Send + 'static,
+    St::Item: Send + 'static,
+{
+    iter_on("try_sync_iter", spawner, stream, SYNC_ITER_LOOKAHEAD)
+}
+
+/// Like [`try_sync_iter`] with a look-ahead of `lookahead` items.
 ///
 /// The look-ahead is what the stream may run ahead of the iterator, so it
 /// is what may sit in memory: 0 counts as 1, and anything above 65 536
@@ -132,13 +197,14 @@ where
 ///
 /// ```
 /// let executor = futures::executor::ThreadPool::new().unwrap();
-/// let items: Vec<u8> = threadbridge::wait::try_sync_iter(&executor, futures::stream::iter([1, 2]), 1)
+/// let stream = futures::stream::iter([1, 2]);
+/// let items: Vec<u8> = threadbridge::wait::try_sync_iter_with(&executor, stream, 1)
 ///     .unwrap()
 ///     .collect();
 /// assert_eq!(items, [1, 2]);
 /// ```
 #[track_caller]
-pub fn try_sync_iter<S, M, St>(
+pub fn try_sync_iter_with<S, M, St>(
     spawner: &S,
     stream: St,
     lookahead: usize,
@@ -148,16 +214,38 @@ where
     St: Stream + Send + 'static,
     St::Item: Send + 'static,
 {
+    iter_on("try_sync_iter_with", spawner, stream, lookahead)
+}
+
+/// Every form of `sync_iter`: `origin` is the function the user called,
+/// which its errors (and the iterator's) name.
+#[track_caller]
+fn iter_on<S, M, St>(
+    origin: &'static str,
+    spawner: &S,
+    stream: St,
+    lookahead: usize,
+) -> Result<SyncIter<St::Item>, SyncWaitError>
+where
+    S: Spawner<M> + ?Sized,
+    St: Stream + Send + 'static,
+    St::Item: Send + 'static,
+{
+    if crate::job::current_cancelled() {
+        // Never started: dropped here, its panic caught.
+        drop_each([stream]);
+        return Err(SyncWaitError::new(Kind::Cancelled, origin));
+    }
     let chan = channel(lookahead);
     let task = Box::pin(feed(Context::current(), stream, Guard(chan.clone())));
     let section = spawner.blocking_section();
-    let refusal = super::caught_misuse(|| {
+    let refusal = super::caught_misuse(origin, || {
         section.run_raw(|| {
             let spawning = Spawning::start(true);
             spawner.spawn_task(task).map(|()| spawning.refusal())
         })
     })
-    .map_err(super::refused)?;
+    .map_err(|error| super::refused(error, origin))?;
     let section = section.refusing(refusal);
     Ok(SyncIter {
         reader: Reader {
@@ -165,6 +253,8 @@ where
             batch: VecDeque::new(),
         },
         section,
+        origin,
+        cancelled: false,
     })
 }
 
@@ -190,20 +280,40 @@ where
     St: Stream + Send + 'static,
     St::Item: Send + 'static,
 {
-    try_sync_await_iter(stream, SYNC_ITER_LOOKAHEAD).unwrap_or_else(|error| panic!("{error}"))
+    await_iter_on("sync_await_iter", stream, SYNC_ITER_LOOKAHEAD)
+        .unwrap_or_else(|error| panic!("{error}"))
 }
 
-/// Like [`sync_await_iter`] with a look-ahead of `lookahead` items,
-/// returning an error when there is no loop or it refuses the task.
+/// Like [`sync_await_iter`], returning an error when there is no loop, it
+/// refuses the task, or the job is cancelled already.
 ///
 /// # Examples
 ///
 /// ```
-/// let error = threadbridge::wait::try_sync_await_iter(futures::stream::iter([1]), 8).unwrap_err();
+/// let error = threadbridge::wait::try_sync_await_iter(futures::stream::iter([1])).unwrap_err();
 /// assert!(error.is_no_loop());
 /// ```
 #[track_caller]
-pub fn try_sync_await_iter<St>(
+pub fn try_sync_await_iter<St>(stream: St) -> Result<SyncIter<St::Item>, SyncWaitError>
+where
+    St: Stream + Send + 'static,
+    St::Item: Send + 'static,
+{
+    await_iter_on("try_sync_await_iter", stream, SYNC_ITER_LOOKAHEAD)
+}
+
+/// Like [`try_sync_await_iter`] with a look-ahead of `lookahead` items (as
+/// [`try_sync_iter_with`] counts it).
+///
+/// # Examples
+///
+/// ```
+/// let stream = futures::stream::iter([1]);
+/// let error = threadbridge::wait::try_sync_await_iter_with(stream, 8).unwrap_err();
+/// assert!(error.is_no_loop());
+/// ```
+#[track_caller]
+pub fn try_sync_await_iter_with<St>(
     stream: St,
     lookahead: usize,
 ) -> Result<SyncIter<St::Item>, SyncWaitError>
@@ -211,30 +321,39 @@ where
     St: Stream + Send + 'static,
     St::Item: Send + 'static,
 {
-    let event_loop = crate::ambient::current().ok_or(SyncWaitError { kind: Kind::NoLoop })?;
+    await_iter_on("try_sync_await_iter_with", stream, lookahead)
+}
+
+#[track_caller]
+fn await_iter_on<St>(
+    origin: &'static str,
+    stream: St,
+    lookahead: usize,
+) -> Result<SyncIter<St::Item>, SyncWaitError>
+where
+    St: Stream + Send + 'static,
+    St::Item: Send + 'static,
+{
+    let event_loop = super::current_loop(origin)?;
     let spawner = event_loop.spawner.clone();
-    try_sync_iter(&*spawner, stream, lookahead)
+    iter_on(origin, &*spawner, stream, lookahead)
 }
 
 impl<T> Reader<T> {
     /// Takes the whole buffer as the next batch (resuming a task parked on
     /// a full buffer once the batch is down to half the look-ahead), or
     /// keeps `cx`'s waker, if given, to wait.
-    fn poll_batch(&mut self, cx: Option<&std::task::Context<'_>>) -> Poll<Option<T>> {
+    fn poll_batch(&mut self, cx: Option<&std::task::Context<'_>>) -> Poll<Result<Option<T>, Kind>> {
         // A resume wakes the task inside the channel: nothing to act on.
         let (poll, _resumed) = self
             .chan
             .poll_take(cx, &mut self.batch, VecDeque::pop_front);
         match poll {
             Poll::Pending => Poll::Pending,
-            Poll::Ready(Ok(item)) => Poll::Ready(Some(item)),
-            Poll::Ready(Err(End::Exhausted)) => Poll::Ready(None),
+            Poll::Ready(Ok(item)) => Poll::Ready(Ok(Some(item))),
+            Poll::Ready(Err(End::Exhausted)) => Poll::Ready(Ok(None)),
             Poll::Ready(Err(End::Panicked(payload))) => panic::resume_unwind(payload),
-            Poll::Ready(Err(End::Dropped)) => panic!(
-                "threadbridge: sync_iter's stream was dropped before it ended: its executor \
-                 shut down while the iterator was in use; keep the executor running until \
-                 the iterator is done"
-            ),
+            Poll::Ready(Err(End::Dropped)) => Poll::Ready(Err(Kind::Dropped)),
         }
     }
 
@@ -251,38 +370,104 @@ impl<T> Reader<T> {
     }
 }
 
+impl<T> SyncIter<T> {
+    /// The next item, as `next` gives it, or the error `next` panics with:
+    /// the job that iterates was cancelled
+    /// ([`SyncWaitError::is_cancelled`]: see Cancellation above), or the
+    /// executor dropped the stream's task before the stream ended
+    /// ([`SyncWaitError::is_dropped`]). After an error it returns
+    /// `Ok(None)`. A panic of the stream still resumes here, and a wait
+    /// that would never end still panics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let executor = futures::executor::ThreadPool::new().unwrap();
+    /// let mut items = threadbridge::sync_iter(&executor, futures::stream::iter([7]));
+    /// assert_eq!(items.try_next().unwrap(), Some(7));
+    /// assert_eq!(items.try_next().unwrap(), None);
+    /// ```
+    #[track_caller]
+    pub fn try_next(&mut self) -> Result<Option<T>, SyncWaitError> {
+        if self.cancelled {
+            return Ok(None);
+        }
+        if crate::job::current_cancelled() {
+            return Err(self.cancel());
+        }
+        let reader = &mut self.reader;
+        if let Some(item) = reader.take_from_batch() {
+            return Ok(Some(item));
+        }
+        let polled = match reader.poll_batch(None) {
+            Poll::Ready(polled) => polled.map(Waited::Item),
+            Poll::Pending => {
+                // Each wait is one `sync_wait`-like wait: in the spawner's
+                // section (tokio's `block_in_place` on a worker, the misuse
+                // panic on the thread that must run the stream), counted as
+                // blocked on a pool worker, and ended by a cancellation.
+                let section = &self.section;
+                super::caught_misuse(self.origin, || {
+                    section.run_raw(|| {
+                        Shared::block_in_place(|| {
+                            let mut watch = Watch::current();
+                            block_on(poll_fn(|cx| {
+                                if let Poll::Ready(polled) = reader.poll_batch(Some(cx)) {
+                                    return Poll::Ready(polled.map(Waited::Item));
+                                }
+                                watch.poll(cx).map(|()| Ok(Waited::Cancelled))
+                            }))
+                        })
+                    })
+                })
+            }
+        };
+        match polled {
+            Ok(Waited::Item(item)) => Ok(item),
+            Ok(Waited::Cancelled) => Err(self.cancel()),
+            Err(kind) => Err(SyncWaitError::new(kind, self.origin)),
+        }
+    }
+
+    /// Ends the iterator for a cancelled job: closes the channel (the
+    /// stream's task drops the stream on its executor) and drops what was
+    /// buffered.
+    fn cancel(&mut self) -> SyncWaitError {
+        self.cancelled = true;
+        self.reader.close();
+        SyncWaitError::new(Kind::Cancelled, self.origin)
+    }
+}
+
+/// What a wait in `try_next` ended with.
+enum Waited<T> {
+    Item(Option<T>),
+    Cancelled,
+}
+
 impl<T> Iterator for SyncIter<T> {
     type Item = T;
 
     #[track_caller]
     fn next(&mut self) -> Option<T> {
-        let reader = &mut self.reader;
-        if let Some(item) = reader.take_from_batch() {
-            return Some(item);
-        }
-        if let Poll::Ready(item) = reader.poll_batch(None) {
-            return item;
-        }
-        // Each wait is one `sync_wait`-like wait: in the spawner's section
-        // (tokio's `block_in_place` on a worker, the misuse panic on the
-        // thread that must run the stream), counted as blocked on a pool
-        // worker.
-        let section = &self.section;
-        super::caught_misuse(|| {
-            section.run_raw(|| {
-                Shared::block_in_place(|| block_on(poll_fn(|cx| reader.poll_batch(Some(cx)))))
-            })
-        })
+        self.try_next().unwrap_or_else(|error| panic!("{error}"))
+    }
+}
+
+impl<T> Reader<T> {
+    /// Closes the channel and drops the items nobody will take; the task is
+    /// woken (its waker's panic caught) and drops the stream on its
+    /// executor.
+    fn close(&mut self) {
+        let (_, items) = self.chan.close();
+        drop_each(items);
+        drop_each(self.batch.drain(..));
     }
 }
 
 impl<T> Drop for Reader<T> {
     fn drop(&mut self) {
-        // Wakes the task (its waker's panic caught), which then drops the
-        // stream on its executor.
-        let (_, items) = self.chan.close();
-        drop_each(items);
-        drop_each(self.batch.drain(..));
+        self.close();
     }
 }
 
@@ -292,7 +477,10 @@ impl<T> fmt::Debug for SyncIter<T> {
         f.debug_struct("SyncIter")
             .field("buffered", &(reader.chan.buffered() + reader.batch.len()))
             .field("lookahead", &reader.chan.max_size())
-            .field("ended", &(reader.chan.phase() == Phase::Finished))
+            .field(
+                "ended",
+                &(self.cancelled || reader.chan.phase() == Phase::Finished),
+            )
             .finish()
     }
 }

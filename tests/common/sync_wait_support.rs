@@ -14,8 +14,8 @@ use std::time::Duration;
 #[cfg(feature = "runtime")]
 use threadbridge::{
     sync_await, sync_wait,
-    wait::{try_sync_await, try_sync_wait},
-    SyncWaitError,
+    wait::{try_sync_await, try_sync_await_iter, try_sync_iter, try_sync_wait},
+    SyncIter, SyncWaitError,
 };
 
 /// Long enough for a loaded 2-core machine, short enough to notice a hang.
@@ -154,6 +154,37 @@ impl Rt {
 }
 
 #[cfg(feature = "runtime")]
+impl Rt {
+    /// Runs `body` on a thread that is no job, with this runtime's executor
+    /// running, within [`LIMIT`]; the waiter is for jobs `body` starts on
+    /// pools of its own (under the entrypoint `body` runs inside the loop's
+    /// call, so the jobs it starts carry the loop for `sync_await`).
+    pub fn with_executor<R: Send + 'static>(
+        self,
+        body: impl FnOnce(Waiter) -> R + Send + 'static,
+    ) -> R {
+        within(ENTRYPOINT_THREAD, move || match self {
+            Rt::Smol => {
+                let runtime = SmolRuntime::new();
+                let out = body(Waiter::Smol(runtime.executor.clone()));
+                drop(runtime);
+                out
+            }
+            #[cfg(feature = "tokio")]
+            Rt::Tokio => {
+                let runtime = tokio_runtime();
+                let out = body(Waiter::Tokio(runtime.handle().clone()));
+                drop(runtime);
+                out
+            }
+            Rt::Entrypoint => threadbridge::entrypoint(async move {
+                threadbridge::spawn(move || body(Waiter::Entrypoint)).await
+            }),
+        })
+    }
+}
+
+#[cfg(feature = "runtime")]
 /// Waits on one runtime's executor, the way its users would.
 #[derive(Clone)]
 pub enum Waiter {
@@ -191,6 +222,36 @@ impl Waiter {
             #[cfg(feature = "tokio")]
             Waiter::Tokio(handle) => try_sync_wait(handle, future),
             Waiter::Entrypoint => try_sync_await(future),
+        }
+    }
+
+    /// The name `wait` panics with (`sync_wait` or `sync_await`).
+    pub fn wait_name(&self) -> &'static str {
+        match self {
+            Waiter::Entrypoint => "sync_await",
+            _ => "sync_wait",
+        }
+    }
+
+    /// `try_sync_iter` (or `try_sync_await_iter`), default look-ahead.
+    pub fn try_iter<St>(&self, stream: St) -> Result<SyncIter<St::Item>, SyncWaitError>
+    where
+        St: futures::Stream + Send + 'static,
+        St::Item: Send + 'static,
+    {
+        match self {
+            Waiter::Smol(executor) => try_sync_iter(executor, stream),
+            #[cfg(feature = "tokio")]
+            Waiter::Tokio(handle) => try_sync_iter(handle, stream),
+            Waiter::Entrypoint => try_sync_await_iter(stream),
+        }
+    }
+
+    /// The name `try_iter` reports with.
+    pub fn try_iter_name(&self) -> &'static str {
+        match self {
+            Waiter::Entrypoint => "try_sync_await_iter",
+            _ => "try_sync_iter",
         }
     }
 }

@@ -15,6 +15,7 @@ mod sync_iter_hostile;
 mod sync_iter_in_place;
 mod sync_iter_probes;
 mod sync_wait;
+mod sync_wait_cancel;
 mod sync_wait_deadlock;
 mod sync_wait_executor_gone;
 mod sync_wait_misuse;

@@ -14,7 +14,7 @@ use futures::stream::{self, BoxStream, StreamExt};
 use futures::task::{FutureObj, Spawn, SpawnError};
 use threadbridge::{
     sync_await_iter,
-    wait::{try_sync_iter, BoxedTask},
+    wait::{try_sync_iter_with, BoxedTask},
     Spawner, SyncIter,
 };
 
@@ -48,8 +48,10 @@ impl Exec {
         lookahead: usize,
     ) -> SyncIter<T> {
         match self {
-            Exec::Ambient => threadbridge::wait::try_sync_await_iter(stream, lookahead).unwrap(),
-            exec => try_sync_iter(exec, stream, lookahead).unwrap(),
+            Exec::Ambient => {
+                threadbridge::wait::try_sync_await_iter_with(stream, lookahead).unwrap()
+            }
+            exec => try_sync_iter_with(exec, stream, lookahead).unwrap(),
         }
     }
 }
@@ -243,7 +245,7 @@ fn iterating_on_a_current_thread_tokio_runtime_is_refused() {
 
 #[test]
 fn sync_await_iter_needs_a_loop() {
-    let error = threadbridge::wait::try_sync_await_iter(stream::iter([1]), 4).unwrap_err();
+    let error = threadbridge::wait::try_sync_await_iter_with(stream::iter([1]), 4).unwrap_err();
     assert!(error.is_no_loop());
     let payload = panic::catch_unwind(|| sync_await_iter(stream::iter([1]))).unwrap_err();
     assert!(message(&*payload).contains("no event loop"));

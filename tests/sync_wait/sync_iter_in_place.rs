@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
 use sync_wait_support::{message, within, ENTRYPOINT_THREAD};
-use threadbridge::{sync_iter, wait::try_sync_iter};
+use threadbridge::{sync_iter, wait::try_sync_iter_with};
 use tokio::runtime::{Builder, Handle, Runtime};
 
 fn multi_thread(workers: usize) -> Runtime {
@@ -78,7 +78,7 @@ fn every_wait_of_an_iterator_held_across_many_next_calls_hands_the_worker_off() 
         let runtime = multi_thread(1);
         runtime.block_on(async {
             tokio::spawn(async {
-                let iter = try_sync_iter(&Handle::current(), slow_numbers(50), 1).unwrap();
+                let iter = try_sync_iter_with(&Handle::current(), slow_numbers(50), 1).unwrap();
                 let mut items = Vec::new();
                 for item in iter {
                     items.push(item);

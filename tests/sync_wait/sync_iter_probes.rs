@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use common::sync_wait_support::message;
 use futures::stream::{self, Stream, StreamExt};
-use threadbridge::{sync_iter, sync_wait, wait::try_sync_iter};
+use threadbridge::{sync_iter, sync_wait, wait::try_sync_iter_with};
 use tokio::runtime::{Builder, Handle, Runtime};
 
 /// Each body here takes well under a second; a hang fails after this.
@@ -47,6 +47,15 @@ fn slow(n: u64) -> impl Stream<Item = u64> + Send + 'static {
     })
 }
 
+/// A `sync_iter` report as `sync_wait` gives it: the same text, but each
+/// names the function called and what it waits for.
+fn as_waited(iterated: &str) -> String {
+    iterated
+        .replace("try_sync_iter_with", "sync_wait")
+        .replace("sync_iter", "sync_wait")
+        .replace("stream", "future")
+}
+
 /// The panic message of `f`, which must panic.
 fn panic_text(f: impl FnOnce()) -> String {
     message(&*panic::catch_unwind(AssertUnwindSafe(f)).expect_err("it must panic"))
@@ -57,7 +66,9 @@ fn panic_text(f: impl FnOnce()) -> String {
 fn wait_and_iter(handle: &Handle) -> (Result<u64, String>, Result<u64, String>) {
     let waited = panic::catch_unwind(AssertUnwindSafe(|| sync_wait(handle, async { 2 })));
     let summed = panic::catch_unwind(AssertUnwindSafe(|| {
-        try_sync_iter(handle, slow(10), 1).unwrap().sum::<u64>()
+        try_sync_iter_with(handle, slow(10), 1)
+            .unwrap()
+            .sum::<u64>()
     }));
     (
         waited.map_err(|payload| message(&*payload)),
@@ -151,7 +162,7 @@ fn sync_iters_in_more_tasks_than_workers_finish_on_1_2_and_4_workers_at_every_lo
                 let tasks: Vec<_> = (0..tasks)
                     .map(|_| {
                         tokio::spawn(async move {
-                            try_sync_iter(&Handle::current(), numbers(30), lookahead)
+                            try_sync_iter_with(&Handle::current(), numbers(30), lookahead)
                                 .unwrap()
                                 .sum::<u64>()
                         })
@@ -197,12 +208,12 @@ fn sync_iters_nested_in_the_streams_of_other_sync_iters_finish_on_one_worker() {
         multi_thread(1).block_on(async {
             tokio::spawn(async {
                 let iterate =
-                    |numbers: Numbers| try_sync_iter(&Handle::current(), numbers, 1).unwrap();
+                    |numbers: Numbers| try_sync_iter_with(&Handle::current(), numbers, 1).unwrap();
                 let outer = slow(5).map(move |n| {
                     let middle = slow(n).map(move |m| iterate(Box::pin(slow(m))).sum::<u64>());
                     iterate(Box::pin(middle)).sum::<u64>()
                 });
-                try_sync_iter(&Handle::current(), outer, 1)
+                try_sync_iter_with(&Handle::current(), outer, 1)
                     .unwrap()
                     .collect::<Vec<u64>>()
             })
@@ -242,9 +253,11 @@ fn take_and_zip_in_a_task_stop_early_and_drop_the_endless_streams() {
                 let taken: Vec<u64> = sync_iter(&handle, endless(flags[0].clone()))
                     .take(5)
                     .collect();
-                let zipped = try_sync_iter(&handle, slow(7), 1)
+                let zipped = try_sync_iter_with(&handle, slow(7), 1)
                     .unwrap()
-                    .zip(try_sync_iter(&handle, endless(flags[1].clone()), usize::MAX).unwrap())
+                    .zip(
+                        try_sync_iter_with(&handle, endless(flags[1].clone()), usize::MAX).unwrap(),
+                    )
                     .count();
                 // The streams are dropped on the runtime, which this task
                 // must let run.
@@ -272,7 +285,7 @@ fn iterators_dropped_part_way_in_tasks_leave_a_one_worker_runtime_working() {
         multi_thread(1).block_on(async {
             for _ in 0..20 {
                 tokio::spawn(async {
-                    let mut iter = try_sync_iter(&Handle::current(), slow(100), 3).unwrap();
+                    let mut iter = try_sync_iter_with(&Handle::current(), slow(100), 3).unwrap();
                     assert_eq!((iter.next(), iter.next()), (Some(0), Some(1)));
                 })
                 .await
@@ -293,7 +306,7 @@ fn an_iterator_made_in_a_task_finishes_in_another_task_on_a_thread_and_in_a_pool
     let sums = within("changing hands", move || {
         let runtime = multi_thread(1);
         let make =
-            || tokio::spawn(async { try_sync_iter(&Handle::current(), slow(10), 1).unwrap() });
+            || tokio::spawn(async { try_sync_iter_with(&Handle::current(), slow(10), 1).unwrap() });
         runtime.block_on(async move {
             let iter = make().await.unwrap();
             let in_task = tokio::spawn(async move { iter.sum::<u64>() })
@@ -326,7 +339,9 @@ fn a_pool_job_iterating_over_a_tokio_stream_of_jobs_of_its_own_one_thread_pool_f
         let iterate = threadbridge::threaded(move || {
             let double = double.clone();
             let doubled = slow(10).then(move |n| double.call(n));
-            try_sync_iter(&handle, doubled, 1).unwrap().sum::<u64>()
+            try_sync_iter_with(&handle, doubled, 1)
+                .unwrap()
+                .sum::<u64>()
         })
         .with_pool(&job_pool);
         runtime.block_on(async move { tokio::spawn(iterate.call(())).await.unwrap() })
@@ -343,7 +358,7 @@ fn a_pool_job_iterating_over_a_tokio_stream_of_jobs_of_its_own_one_thread_pool_f
 fn same(outcome: (Result<u64, String>, Result<u64, String>)) -> Result<u64, String> {
     match outcome {
         (Ok(2), Ok(45)) => Ok(45),
-        (Err(waited), Err(iterated)) if waited == iterated => Err(waited),
+        (Err(waited), Err(iterated)) if as_waited(&iterated) == waited => Err(waited),
         other => panic!("sync_wait and sync_iter differ: {other:?}"),
     }
 }
@@ -460,7 +475,11 @@ fn in_a_task_spawned_on_the_event_loop_sync_iter_panics_as_sync_wait_does() {
         });
         event_loop.run_until_complete(task)
     });
-    assert_eq!(waited, iterated);
+    assert_eq!(as_waited(&iterated), waited);
+    assert!(
+        iterated.starts_with("threadbridge: sync_iter was called"),
+        "{iterated}"
+    );
     assert!(waited.contains("would wait forever"), "{waited}");
 }
 
@@ -471,7 +490,7 @@ fn sync_await_iter_in_a_tokio_task_reports_no_loop_as_sync_await_does() {
             tokio::spawn(async {
                 let waited = threadbridge::wait::try_sync_await(async { 1 }).unwrap_err();
                 let iterated =
-                    threadbridge::wait::try_sync_await_iter(stream::iter([1]), 1).unwrap_err();
+                    threadbridge::wait::try_sync_await_iter_with(stream::iter([1]), 1).unwrap_err();
                 (waited.is_no_loop(), iterated.is_no_loop())
             })
             .await
@@ -490,7 +509,7 @@ fn sync_await_iter_in_a_nested_threaded_call_iterates_over_threaded_calls() {
             let iterate = threadbridge::threaded(move || {
                 let double = double.clone();
                 let doubled = from_thread(10).then(move |n| double.call(n));
-                threadbridge::wait::try_sync_await_iter(doubled, 1)
+                threadbridge::wait::try_sync_await_iter_with(doubled, 1)
                     .unwrap()
                     .sum::<u64>()
             });
@@ -509,14 +528,14 @@ fn a_stream_awaiting_tokio_tasks_that_iterate_themselves_finishes_on_one_worker(
             tokio::spawn(async {
                 let sums = stream::iter(0..5_u64).then(|n| async move {
                     tokio::spawn(async move {
-                        try_sync_iter(&Handle::current(), slow(n), 1)
+                        try_sync_iter_with(&Handle::current(), slow(n), 1)
                             .unwrap()
                             .sum::<u64>()
                     })
                     .await
                     .unwrap()
                 });
-                try_sync_iter(&Handle::current(), sums, 1)
+                try_sync_iter_with(&Handle::current(), sums, 1)
                     .unwrap()
                     .sum::<u64>()
             })
@@ -545,7 +564,10 @@ where
             };
             let waited = sync_wait(&spawner, spawn(2));
             let numbers = stream::iter(0..10_u64).then(spawn);
-            waited + try_sync_iter(&spawner, numbers, 1).unwrap().sum::<u64>()
+            waited
+                + try_sync_iter_with(&spawner, numbers, 1)
+                    .unwrap()
+                    .sum::<u64>()
         })
         .await
         .unwrap()

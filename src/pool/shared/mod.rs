@@ -34,6 +34,7 @@ mod worker;
 pub(crate) use config::{Config, StartHook, ThreadHook};
 
 use super::stats::{Counters, PoolStats};
+use crate::job::CancelFlag;
 use crate::sync::{lock, Arc, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
 use state::State;
 
@@ -54,7 +55,7 @@ pub(crate) struct Shared {
     closed: AtomicBool,
     /// Set by `shutdown_now`: every job of the pool is cancelled. Each
     /// worker hands it to `job` for the jobs it runs.
-    cancelling: Arc<AtomicBool>,
+    cancelling: Arc<CancelFlag>,
     next_thread: AtomicUsize,
     pub(crate) counters: Counters,
 }
@@ -69,7 +70,7 @@ impl Shared {
             queued: AtomicUsize::new(0),
             returning: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
-            cancelling: Arc::new(AtomicBool::new(false)),
+            cancelling: Arc::new(CancelFlag::default()),
             next_thread: AtomicUsize::new(0),
             counters: Counters::default(),
         })

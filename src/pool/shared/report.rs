@@ -32,7 +32,7 @@ impl<'a> RunReport<'a> {
 
 impl Report for RunReport<'_> {
     fn outcome(&self, outcome: Outcome) {
-        if outcome != Outcome::Cancelled && self.shared.cancelling.load(Ordering::Relaxed) {
+        if outcome != Outcome::Cancelled && self.shared.cancelling.is_set() {
             // It ran while the whole pool was cancelled (`shutdown_now`).
             self.ran_cancelled();
         }

@@ -21,7 +21,7 @@ impl Shared {
 
     /// Cancels every job of the pool, queued or running (`shutdown_now`).
     pub(crate) fn cancel_all(&self) {
-        self.cancelling.store(true, Ordering::Release);
+        self.cancelling.set();
     }
 
     /// Shuts down and waits for every worker to exit (its stop hook run),
