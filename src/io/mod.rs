@@ -7,6 +7,7 @@
 //! and the blocking side (`shared.rs`).
 
 mod host;
+mod inner;
 mod read;
 mod seek;
 mod shared;
@@ -83,6 +84,10 @@ mod sizes {
     /// buffer plus the chunk each side holds, so a steady copy allocates
     /// nothing.
     pub(super) const SPARES: usize = 4;
+    /// The most items a stream of a wrapped `Iterator` reads ahead (fewer
+    /// if the capacity is smaller), as `blocking::Unblock`'s default: a
+    /// capacity counts bytes, and a megabyte of items could be a gigabyte.
+    pub(super) const STREAM_ITEMS: usize = 8192;
 }
 
 /// A blocking `Read`, `Write` and/or `Seek` (a `std::fs::File`, `Stdin`,
@@ -186,6 +191,44 @@ mod sizes {
 /// .unwrap();
 /// std::fs::remove_file(&path).unwrap();
 /// ```
+///
+/// # futures-io and tokio's traits at once
+///
+/// With the `tokio` feature the wrapper implements both libraries' traits,
+/// so with both extension traits in scope (`futures::AsyncReadExt` and
+/// `tokio::io::AsyncReadExt`) a call such as `.read_to_end(..)` is
+/// ambiguous: rustc stops with `E0034: multiple applicable items in
+/// scope`. Pick one: import only the extension trait of the library you
+/// use in that module, or call the method fully qualified:
+///
+/// ```
+/// use threadbridge::Unblock;
+///
+/// futures::executor::block_on(async {
+///     let mut reader = Unblock::new(&b"either way"[..]);
+///     let mut out = Vec::new();
+///     // futures-io's method, whatever else is in scope:
+///     futures::AsyncReadExt::read_to_end(&mut reader, &mut out).await?;
+///     assert_eq!(out, b"either way");
+///     std::io::Result::Ok(())
+/// })
+/// .unwrap();
+///
+/// #[cfg(feature = "tokio")]
+/// {
+///     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+///     runtime.block_on(async {
+///         let mut reader = Unblock::new(&b"either way"[..]);
+///         let mut out = Vec::new();
+///         // tokio's method, though futures' extension trait is imported too:
+///         use futures::AsyncReadExt as _;
+///         tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut out).await?;
+///         assert_eq!(out, b"either way");
+///         std::io::Result::Ok(())
+///     })
+///     .unwrap();
+/// }
+/// ```
 #[doc(alias = "AsyncFile")]
 #[doc(alias = "AllowStdIo")]
 #[doc(alias = "spawn_blocking")]
@@ -200,6 +243,9 @@ pub struct Unblock<T: Send + 'static> {
     /// The seek this wrapper owes the caller, from the moment it was asked
     /// for (`poll_seek`, tokio's `start_seek`) until its result is taken.
     seeking: Seeking,
+    /// Where the inner object is when the blocking side does not have it
+    /// (`get_mut`, `with_mut`, a stream: `inner.rs`).
+    away: inner::Away,
 }
 
 /// A seek the async side owes the caller, with the position as the caller
@@ -278,6 +324,7 @@ impl<T: Send + 'static> Unblock<T> {
             current: Vec::new(),
             pos: 0,
             seeking: Seeking::None,
+            away: inner::Away::Home,
         }
     }
 
@@ -386,6 +433,7 @@ impl<T: Send + 'static> Unblock<T> {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<(io::SeekFrom, io::Result<u64>)>> {
+        std::task::ready!(self.poll_home(cx));
         let asked = match self.seeking {
             Seeking::None => return Poll::Ready(None),
             Seeking::Asked(pos) => match std::task::ready!(self.poll_post_seek(cx, pos)) {
@@ -441,6 +489,7 @@ impl<T: Send + 'static> Unblock<T> {
     }
 
     fn poll_release(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        std::task::ready!(self.poll_away(cx));
         let mut st = self.shared.state();
         if st.run == Run::Done {
             return Poll::Ready(());
@@ -462,6 +511,7 @@ impl<T: Send + 'static> Drop for Unblock<T> {
         if let Host::Released = self.host {
             return;
         }
+        self.drop_away();
         let (start, unclaimed, waker) = {
             let mut st = self.shared.state();
             // An `into_inner` whose future was dropped after the blocking

@@ -85,6 +85,7 @@ impl<T: Write + Send + 'static> Unblock<T> {
     /// Waits until everything written reached the inner object and its
     /// `flush` returned.
     pub(super) fn poll_flush_all(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        std::task::ready!(self.poll_home(cx));
         let mut st = self.shared.state();
         st.ops.flush = Some(flush_fn::<T>);
         if let Some(error) = st.error.take() {
