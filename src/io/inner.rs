@@ -16,7 +16,7 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 
 use super::shared::Shared;
-use super::state::{register, LetGo, Run};
+use super::state::{register, LetGo, Mode, Run};
 use super::{Host, Seeking, Unblock};
 use crate::job::{catch, discard, Panic};
 use crate::slot::{JoinHandle, Task};
@@ -52,8 +52,10 @@ impl<T: Send + 'static> Unblock<T> {
         // A stop whose future was dropped while the blocking side released
         // the object (`LetGo::Release` stays): finish it, else no run would
         // start again (`kick` starts none after `Done`).
-        let mut st = self.shared.state();
-        if st.let_go == LetGo::Release {
+        // (`stopping` keeps the lock off the hot path of every read.)
+        if self.stopping {
+            let mut st = self.shared.state();
+            debug_assert_eq!(st.let_go, LetGo::Release);
             if st.run != Run::Done {
                 register(&mut st, cx);
                 return Poll::Pending;
@@ -67,6 +69,7 @@ impl<T: Send + 'static> Unblock<T> {
     /// The blocking side released the object (`Run::Done`): reuse the
     /// state as a fresh wrapper's, the object in `Shared::inner`.
     fn reuse_released(&mut self) {
+        self.stopping = false;
         self.shared.state().reuse();
         self.drop_current();
         if let Host::Thread = self.host {
@@ -104,7 +107,8 @@ impl<T: Send + 'static> Unblock<T> {
 
     /// Stops the blocking side and leaves the inner object in
     /// `Shared::inner` with nothing running: the object brought home, a
-    /// seek owed performed (its result dropped), queued writes written,
+    /// seek owed performed (its result dropped), queued writes written and
+    /// flushed,
     /// the read-ahead dropped, then the state reused as a fresh wrapper's.
     /// What the blocking side met meanwhile (an error, a flush's result) is
     /// dropped, as `into_inner` drops it.
@@ -112,6 +116,14 @@ impl<T: Send + 'static> Unblock<T> {
         std::task::ready!(self.poll_home(cx));
         if self.seeking != Seeking::None {
             std::task::ready!(self.poll_settle(cx));
+        }
+        let flushes = {
+            let st = self.shared.state();
+            st.mode == Mode::Writing && st.ops.flush.is_some()
+        };
+        if flushes {
+            // Its result, as a write error met before it, is dropped.
+            let _ = std::task::ready!(self.poll_flushed(cx));
         }
         {
             let mut st = self.shared.state();
@@ -124,6 +136,7 @@ impl<T: Send + 'static> Unblock<T> {
                 return Poll::Ready(());
             }
         }
+        self.stopping = true;
         std::task::ready!(self.poll_release(cx));
         debug_assert_eq!(self.shared.state().let_go, LetGo::Release);
         self.reuse_released();
@@ -137,13 +150,16 @@ impl<T: Send + 'static> Unblock<T> {
     }
 
     /// A mutable reference to the inner object, once the blocking side
-    /// stopped: data accepted by `poll_write` is written first (not
-    /// flushed: an error doing so is dropped, so `flush().await` first to
-    /// see it), a seek asked for is performed, and the read-ahead is
+    /// stopped: data accepted by `poll_write` is written and flushed first
+    /// (an error doing so is dropped: `flush().await` first to see it), a
+    /// seek asked for is performed, and the read-ahead is
     /// dropped (a file's position may be past what was read: seek first,
     /// e.g. `SeekFrom::Current(0)`, to keep it where the caller read). The
     /// object stays in the wrapper's hands until the next read, write,
     /// seek or flush, which hands it back to the blocking side.
+    ///
+    /// The flush is the one `blocking::Unblock` makes too (its writer's
+    /// task ends with a `flush`).
     ///
     /// This is an `async fn` as `blocking::Unblock::get_mut` is: the object
     /// may be in use on the blocking side. Dropping its future before it

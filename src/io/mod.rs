@@ -98,8 +98,26 @@ mod sizes {
 /// [`AsyncWrite`](futures_io::AsyncWrite) and [`AsyncSeek`](futures_io::AsyncSeek)
 /// where the inner object has the matching blocking trait; with the
 /// `tokio` feature, tokio's `AsyncRead`, `AsyncBufRead`, `AsyncWrite` and
-/// `AsyncSeek` too. The name and constructors follow `blocking::Unblock`,
-/// so a migration changes only the import.
+/// `AsyncSeek` too. The name, constructors and the rest of
+/// `blocking::Unblock`'s API ([`Unblock::get_mut`], [`Unblock::with_mut`],
+/// [`Unblock::into_inner`], a `Stream` for a wrapped `Iterator`) follow it,
+/// so a migration changes the import; what differs is listed under
+/// "Against `blocking::Unblock`" below.
+///
+/// # Against `blocking::Unblock`
+///
+/// - The default buffer is 1 MiB (blocking's: 8 MiB); a stream of a
+///   wrapped iterator reads at most `min(capacity, 8192)` items ahead
+///   (blocking's: the capacity, counted in items, 8192 by default).
+/// - A panic in [`Unblock::with_mut`]'s closure is resumed at the caller
+///   with its own payload, and the object stays in the wrapper (blocking
+///   panics with "`Unblock::with_mut()` operation has panicked"). On a
+///   shut-down pool `with_mut` panics saying so.
+/// - A panic in the inner object's `read`, `write`, `seek` or `flush` is an
+///   `io::Error` (see Semantics), not a panic of the blocking task.
+/// - The blocking side runs on a pool of this crate (the default pool, or
+///   [`Unblock::with_pool`]) or a thread of its own
+///   ([`Unblock::separate`]), inside the creator's context.
 ///
 /// # Buffering and threads
 ///
@@ -246,6 +264,10 @@ pub struct Unblock<T: Send + 'static> {
     /// Where the inner object is when the blocking side does not have it
     /// (`get_mut`, `with_mut`, a stream: `inner.rs`).
     away: inner::Away,
+    /// A stop (`get_mut` and its kin) asked the blocking side to release
+    /// the object (`LetGo::Release`) and has not reused the state yet: the
+    /// next call finishes it if its future was dropped.
+    stopping: bool,
 }
 
 /// A seek the async side owes the caller, with the position as the caller
@@ -325,6 +347,7 @@ impl<T: Send + 'static> Unblock<T> {
             pos: 0,
             seeking: Seeking::None,
             away: inner::Away::Home,
+            stopping: false,
         }
     }
 

@@ -9,10 +9,10 @@ use crate::common;
 
 use std::future::Future;
 use std::io::{Cursor, Read, Seek, SeekFrom, Write};
-use std::panic::{self, AssertUnwindSafe};
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use common::{eventually, on_every_runtime, DEADLINE};
 use futures::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
@@ -20,7 +20,7 @@ use futures::{FutureExt, StreamExt};
 use threadbridge::{ThreadPool, Unblock};
 
 fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
-    Pin::new(future).poll(&mut Context::from_waker(Waker::noop()))
+    Pin::new(future).poll(&mut Context::from_waker(&futures::task::noop_waker()))
 }
 
 fn thread_name() -> String {
@@ -199,6 +199,23 @@ fn get_mut_sees_every_write_and_the_wrapper_goes_on_after_it() {
         drop(file);
         pool.shutdown();
         drops.assert_once_on("get-mut");
+        assert_exact(&pool);
+    });
+}
+
+#[test]
+fn get_mut_and_with_mut_flush_what_was_written_first() {
+    on_every_runtime(|| async {
+        let pool = ThreadPool::new(1);
+        let mut file =
+            Unblock::with_capacity(4, std::io::BufWriter::new(Vec::new())).with_pool(&pool);
+        file.write_all(b"abc").await.unwrap();
+        assert_eq!(file.get_mut().await.get_ref(), b"abc");
+        file.write_all(b"def").await.unwrap();
+        let seen = file.with_mut(|inner| inner.get_ref().clone()).await;
+        assert_eq!(seen, b"abcdef");
+        drop(file);
+        pool.shutdown();
         assert_exact(&pool);
     });
 }
