@@ -108,8 +108,8 @@ impl<T: Send + 'static> Unblock<T> {
     /// Stops the blocking side and leaves the inner object in
     /// `Shared::inner` with nothing running: the object brought home, a
     /// seek owed performed (its result dropped), queued writes written and
-    /// flushed,
-    /// the read-ahead dropped, then the state reused as a fresh wrapper's.
+    /// flushed, the read-ahead dropped, then the state reused as a fresh
+    /// wrapper's.
     /// What the blocking side met meanwhile (an error, a flush's result) is
     /// dropped, as `into_inner` drops it.
     pub(super) fn poll_stop(&mut self, cx: &mut Context<'_>) -> Poll<()> {
