@@ -1026,6 +1026,59 @@ fn io_separate_release_races_wait() {
     });
 }
 
+// ---- Unblock: the async side registers while the blocking side runs ----
+
+/// The second of two reads through a one-byte buffer: taking the first
+/// byte re-queued the reader, so the second read finds it queued, reading,
+/// pushing its byte or parked again, and registers its waker while it
+/// runs. The waker must be kept whichever it finds (one kept only when the
+/// read starts a run is lost while the reader runs: a loom deadlock, which
+/// `io_drop_races_parked_reader`, reading one byte, never reaches). Bounded
+/// to three preemptions.
+#[test]
+fn io_read_registers_while_requeued_reader_runs() {
+    model(
+        "io_read_registers_while_requeued_reader_runs",
+        Some(3),
+        || {
+            let pool = pool(false);
+            let sites = std::sync::Arc::new(DropSites::default());
+            let mut reader = Unblock::with_capacity(1, Zeros(sites.clone())).with_pool(&pool);
+            assert_eq!(read_byte(&mut reader), 0);
+            assert_eq!(read_byte(&mut reader), 0);
+            drop(reader);
+            pool.shutdown();
+            sites.assert_once_on("loom-");
+            let stats = pool.stats();
+            assert_eq!(stats.submitted, stats.completed, "{stats:?}");
+        },
+    );
+}
+
+/// The writing side of the same: two one-byte writes into a one-byte
+/// buffer, so the second waits for room while the writer writes the first
+/// (or is queued, or parks): its waker must be kept and woken, and both
+/// bytes reach the inner writer in order. Bounded to three preemptions.
+#[test]
+fn io_write_waits_for_room_while_writer_runs() {
+    model("io_write_waits_for_room_while_writer_runs", Some(3), || {
+        let pool = pool(false);
+        let mut writer = Unblock::with_capacity(1, Recorder::default()).with_pool(&pool);
+        for byte in [1, 2] {
+            let n = block_on(poll_fn(|cx| {
+                futures_io::AsyncWrite::poll_write(Pin::new(&mut writer), cx, &[byte])
+            }))
+            .unwrap();
+            assert_eq!(n, 1);
+        }
+        let recorder = block_on(writer.into_inner());
+        assert_eq!(recorder.data, [1, 2]);
+        pool.shutdown();
+        let stats = pool.stats();
+        assert_eq!(stats.submitted, stats.completed, "{stats:?}");
+    });
+}
+
 // ---- Unblock: a seek keeps the read-ahead until it succeeded (issue 24) ----
 
 /// An endless reader whose byte at position `p` is `p as u8`, with a

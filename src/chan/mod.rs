@@ -15,46 +15,20 @@
 //!
 //! The storage is a type parameter (`Buffer`): `VecDeque<T>` for items,
 //! and `VecDeque<u8>` (or any byte ring that counts bytes) for I/O.
+//!
+//! Files: `buffer.rs` (the storage trait and `Items`), `watch.rs` (a
+//! thread's watch before it parks), this file (the state and its
+//! transitions).
 
-use std::collections::VecDeque;
+mod buffer;
+mod watch;
+
 use std::task::{Context, Poll, Waker};
+
+pub(crate) use buffer::{Buffer, Items};
 
 use crate::job::{drop_caught, wake, CancelFlag, Panic, Report, Uncounted};
 use crate::sync::{lock, AtomicBool, AtomicUsize, Mutex, MutexGuard, Ordering};
-#[cfg(not(loom))]
-use crate::timing;
-
-#[cfg(not(loom))]
-use crate::timing::{GATHER, GATHER_BUDGET, GATHER_LOOK, ITEM_WATCH, ROOM_WATCH};
-
-// ---- storage ----
-
-/// What the channel stores, counted in the units its capacity counts
-/// (items, or bytes).
-pub(crate) trait Buffer: Default {
-    /// How many units it holds.
-    fn len(&self) -> usize;
-
-    /// Moves everything into `batch`, after what `batch` holds.
-    fn move_into(&mut self, batch: &mut Self);
-}
-
-impl<T> Buffer for VecDeque<T> {
-    fn len(&self) -> usize {
-        VecDeque::len(self)
-    }
-
-    fn move_into(&mut self, batch: &mut Self) {
-        if batch.is_empty() {
-            std::mem::swap(self, batch);
-        } else {
-            batch.append(self);
-        }
-    }
-}
-
-/// The channel of an item bridge.
-pub(crate) type Items<T> = Chan<VecDeque<T>>;
 
 // ---- state ----
 
@@ -266,71 +240,6 @@ impl<B: Buffer> Chan<B> {
         self.taken.store(held, Ordering::Relaxed);
     }
 
-    /// Watches the buffer for up to `ITEM_WATCH`; returns whether
-    /// something arrived. Call it between a `poll_take` without a waker and
-    /// one with it.
-    ///
-    /// Between rounds it yields: the producer may be waiting for this very
-    /// core (and after a yield that let another thread run, a round is one
-    /// look: `timing::looks`). While the machine is oversubscribed (see
-    /// `timing`; this watch's own slow yield says so too) it stops after
-    /// one round of looks, well under a microsecond, without yielding, and
-    /// the consumer registers its waker: the producer's wake then brings it
-    /// back, where a yield would have queued it behind every CPU-bound
-    /// thread on its core.
-    #[cfg(not(loom))]
-    pub(crate) fn spin_for_item(&self) -> bool {
-        let contended = timing::now();
-        let budget = if contended {
-            std::time::Duration::ZERO
-        } else {
-            ITEM_WATCH
-        };
-        let arrived = timing::watch(32, budget, || self.len.load(Ordering::Relaxed) > 0);
-        if arrived && !contended {
-            self.gather();
-        }
-        arrived
-    }
-
-    /// Something arrived during a watch and the producer is likely still
-    /// sending: let a batch gather before taking the lock, looking only
-    /// every `GATHER_LOOK`. Taking the first unit at once would settle the
-    /// pair into batches of a few, with the consumer's looks and locks
-    /// pulling the producer's cache lines away after every send. Stops when
-    /// `GATHER` units (at most the resume mark) wait, when the count stopped
-    /// growing since the last look (the producer is slow, parked or done),
-    /// or after `GATHER_BUDGET`.
-    #[cfg(not(loom))]
-    fn gather(&self) {
-        let target = self.resume_at.clamp(1, GATHER);
-        let start = std::time::Instant::now();
-        let mut look = start;
-        let mut seen = self.len.load(Ordering::Relaxed);
-        while seen < target {
-            std::hint::spin_loop();
-            let now = std::time::Instant::now();
-            if now - look < GATHER_LOOK {
-                continue;
-            }
-            look = now;
-            let len = self.len.load(Ordering::Relaxed);
-            if len == seen || now - start > GATHER_BUDGET {
-                return;
-            }
-            seen = len;
-        }
-    }
-
-    /// Loom cannot model a time budget, and an unbounded watch has
-    /// unbounded interleavings. One look covers both ways a watch ends
-    /// (something seen, or nothing within the budget) while the producer
-    /// races it.
-    #[cfg(loom)]
-    pub(crate) fn spin_for_item(&self) -> bool {
-        self.len.load(Ordering::Relaxed) > 0
-    }
-
     /// Whether the consumer has seen the end (or closed the channel) with
     /// nothing left in the buffer.
     pub(crate) fn is_terminated(&self) -> bool {
@@ -477,21 +386,6 @@ impl<B: Buffer> Chan<B> {
         #[cfg(not(loom))]
         self.spin_for_room();
         crate::park::block_on(std::future::poll_fn(|cx| self.poll_room(cx)))
-    }
-
-    /// Watches `parked` for up to `ROOM_WATCH`, yielding between rounds of
-    /// looks, before the producer parks its thread: a park and the
-    /// consumer's unpark per resume cost a wake-up on both sides, most of
-    /// all when the two threads share a core. Not while the process is
-    /// contended (see `timing`): there a yield costs a time slice, and
-    /// the wake-up is served sooner. A hint only: `poll_room` decides under
-    /// the lock.
-    #[cfg(not(loom))]
-    fn spin_for_room(&self) {
-        if timing::now() {
-            return;
-        }
-        timing::watch(32, ROOM_WATCH, || !self.parked.load(Ordering::Relaxed));
     }
 
     /// The producer is gone (its source dropped): record how it ended and

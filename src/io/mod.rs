@@ -7,6 +7,7 @@
 //! and the blocking side (`shared.rs`).
 
 mod host;
+mod inner;
 mod read;
 mod seek;
 mod shared;
@@ -83,6 +84,10 @@ mod sizes {
     /// buffer plus the chunk each side holds, so a steady copy allocates
     /// nothing.
     pub(super) const SPARES: usize = 4;
+    /// The most items a stream of a wrapped `Iterator` reads ahead (fewer
+    /// if the capacity is smaller), as `blocking::Unblock`'s default: a
+    /// capacity counts bytes, and a megabyte of items could be a gigabyte.
+    pub(super) const STREAM_ITEMS: usize = 8192;
 }
 
 /// A blocking `Read`, `Write` and/or `Seek` (a `std::fs::File`, `Stdin`,
@@ -93,8 +98,26 @@ mod sizes {
 /// [`AsyncWrite`](futures_io::AsyncWrite) and [`AsyncSeek`](futures_io::AsyncSeek)
 /// where the inner object has the matching blocking trait; with the
 /// `tokio` feature, tokio's `AsyncRead`, `AsyncBufRead`, `AsyncWrite` and
-/// `AsyncSeek` too. The name and constructors follow `blocking::Unblock`,
-/// so a migration changes only the import.
+/// `AsyncSeek` too. The name, constructors and the rest of
+/// `blocking::Unblock`'s API ([`Unblock::get_mut`], [`Unblock::with_mut`],
+/// [`Unblock::into_inner`], a `Stream` for a wrapped `Iterator`) follow it,
+/// so a migration changes the import; what differs is listed under
+/// "Against `blocking::Unblock`" below.
+///
+/// # Against `blocking::Unblock`
+///
+/// - The default buffer is 1 MiB (blocking's: 8 MiB); a stream of a
+///   wrapped iterator reads at most `min(capacity, 8192)` items ahead
+///   (blocking's: the capacity, counted in items, 8192 by default).
+/// - A panic in [`Unblock::with_mut`]'s closure is resumed at the caller
+///   with its own payload, and the object stays in the wrapper (blocking
+///   panics with "`Unblock::with_mut()` operation has panicked"). On a
+///   shut-down pool `with_mut` panics saying so.
+/// - A panic in the inner object's `read`, `write`, `seek` or `flush` is an
+///   `io::Error` (see Semantics), not a panic of the blocking task.
+/// - The blocking side runs on a pool of this crate (the default pool, or
+///   [`Unblock::with_pool`]) or a thread of its own
+///   ([`Unblock::separate`]), inside the creator's context.
 ///
 /// # Buffering and threads
 ///
@@ -186,6 +209,44 @@ mod sizes {
 /// .unwrap();
 /// std::fs::remove_file(&path).unwrap();
 /// ```
+///
+/// # futures-io and tokio's traits at once
+///
+/// With the `tokio` feature the wrapper implements both libraries' traits,
+/// so with both extension traits in scope (`futures::AsyncReadExt` and
+/// `tokio::io::AsyncReadExt`) a call such as `.read_to_end(..)` is
+/// ambiguous: rustc stops with `E0034: multiple applicable items in
+/// scope`. Pick one: import only the extension trait of the library you
+/// use in that module, or call the method fully qualified:
+///
+/// ```
+/// use threadbridge::Unblock;
+///
+/// futures::executor::block_on(async {
+///     let mut reader = Unblock::new(&b"either way"[..]);
+///     let mut out = Vec::new();
+///     // futures-io's method, whatever else is in scope:
+///     futures::AsyncReadExt::read_to_end(&mut reader, &mut out).await?;
+///     assert_eq!(out, b"either way");
+///     std::io::Result::Ok(())
+/// })
+/// .unwrap();
+///
+/// #[cfg(feature = "tokio")]
+/// {
+///     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+///     runtime.block_on(async {
+///         let mut reader = Unblock::new(&b"either way"[..]);
+///         let mut out = Vec::new();
+///         // tokio's method, though futures' extension trait is imported too:
+///         use futures::AsyncReadExt as _;
+///         tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut out).await?;
+///         assert_eq!(out, b"either way");
+///         std::io::Result::Ok(())
+///     })
+///     .unwrap();
+/// }
+/// ```
 #[doc(alias = "AsyncFile")]
 #[doc(alias = "AllowStdIo")]
 #[doc(alias = "spawn_blocking")]
@@ -203,6 +264,13 @@ pub struct Unblock<T: Send + 'static> {
     /// The limit each run of the blocking side holds a permit of
     /// ([`Unblock::with_limit`]).
     limit: Option<Arc<crate::limit::Limiter>>,
+    /// Where the inner object is when the blocking side does not have it
+    /// (`get_mut`, `with_mut`, a stream: `inner.rs`).
+    away: inner::Away,
+    /// A stop (`get_mut` and its kin) asked the blocking side to release
+    /// the object (`LetGo::Release`) and has not reused the state yet: the
+    /// next call finishes it if its future was dropped.
+    stopping: bool,
 }
 
 /// A seek the async side owes the caller, with the position as the caller
@@ -282,6 +350,8 @@ impl<T: Send + 'static> Unblock<T> {
             pos: 0,
             seeking: Seeking::None,
             limit: None,
+            away: inner::Away::Home,
+            stopping: false,
         }
     }
 
@@ -445,6 +515,7 @@ impl<T: Send + 'static> Unblock<T> {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<(io::SeekFrom, io::Result<u64>)>> {
+        std::task::ready!(self.poll_home(cx));
         let asked = match self.seeking {
             Seeking::None => return Poll::Ready(None),
             Seeking::Asked(pos) => match std::task::ready!(self.poll_post_seek(cx, pos)) {
@@ -500,6 +571,7 @@ impl<T: Send + 'static> Unblock<T> {
     }
 
     fn poll_release(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        std::task::ready!(self.poll_away(cx));
         let mut st = self.shared.state();
         if st.run == Run::Done {
             return Poll::Ready(());
@@ -521,6 +593,7 @@ impl<T: Send + 'static> Drop for Unblock<T> {
         if let Host::Released = self.host {
             return;
         }
+        self.drop_away();
         let (start, unclaimed, waker) = {
             let mut st = self.shared.state();
             // An `into_inner` whose future was dropped after the blocking

@@ -177,7 +177,10 @@ impl<T: Send + 'static> Shared<T> {
 
     /// One run of the blocking side: performs actions until there is
     /// nothing to do (`idle` says what then) or the
-    /// wrapper let go. Returns the waker to wake once the run is counted.
+    /// wrapper let go. Returns the waker to wake once the run is counted,
+    /// and whether the run let go of the inner object (`Run::Done`): a
+    /// thread of its own then ends, whatever the wrapper does next (it
+    /// may take the object and reuse the state, `get_mut`).
     ///
     /// Never unwinds, and leaves the state consistent whatever user code
     /// panics: a call on the inner object runs under `catch_unwind` (its
@@ -185,7 +188,7 @@ impl<T: Send + 'static> Shared<T> {
     /// run meets (the context's carriers around it, the async side's
     /// wakers, the inner object's `Drop`), each panic reported to `report`
     /// as a stray one.
-    pub(crate) fn serve(&self, idle: Idle, report: &dyn Report) -> Option<Waker> {
+    pub(crate) fn serve(&self, idle: Idle, report: &dyn Report) -> (Option<Waker>, bool) {
         let mut inner = lock(&self.inner);
         let mut end = None;
         let carried = catch(|| {
@@ -210,7 +213,7 @@ impl<T: Send + 'static> Shared<T> {
             None => self.run_failed(&mut inner, carrier_panic, report),
         };
         if let End::Parked(waker) = end {
-            return waker;
+            return (waker, false);
         }
         let mut st = self.state();
         if let (End::Release, LetGo::Close) = (&end, st.let_go) {
@@ -226,7 +229,7 @@ impl<T: Send + 'static> Shared<T> {
         st.run = Run::Done;
         st.chunks.clear();
         st.queued = 0;
-        st.waker.take()
+        (st.waker.take(), true)
     }
 
     /// The context could not be entered (a carrier panicked before the run,
@@ -528,7 +531,7 @@ enum End {
 /// completed, and counts the stray panics it reports.
 impl<T: Send + 'static> Job for Shared<T> {
     fn run(&self, report: &dyn Report) -> Finished {
-        let waker = self.serve(Idle::Return, report);
+        let (waker, _) = self.serve(Idle::Return, report);
         report.outcome(Outcome::Completed);
         Finished::waking(waker)
     }
@@ -557,18 +560,17 @@ impl<T: Send + 'static> Shared<T> {
     /// dropping thread of a wrapper whose pool was shut down.
     pub(crate) fn run_uncounted(&self, idle: Idle) {
         loop {
-            let waker = self.serve(idle, &Uncounted);
+            let (waker, let_go) = self.serve(idle, &Uncounted);
             wake(waker, &Uncounted);
-            if idle == Idle::Return {
+            if idle == Idle::Return || let_go {
                 return;
             }
             // A thread of its own returns from `serve` only once the wrapper
-            // let go, or when a carrier kept the run from starting: then it
-            // waits for the next request, as a parked one does.
+            // let go (above: the state may be reused by then, so its `Run`
+            // says nothing about this thread), or when a carrier kept the
+            // run from starting: then it waits for the next request, as a
+            // parked one does.
             let mut st = self.state();
-            if st.run == Run::Done {
-                return;
-            }
             while st.run == Run::Parked {
                 st = self.work.wait(st).unwrap_or_else(|p| p.into_inner());
             }

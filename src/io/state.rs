@@ -211,6 +211,25 @@ impl<T> State<T> {
         self.mode = Mode::Idle;
     }
 
+    /// The blocking side released the inner object (`Run::Done`,
+    /// `LetGo::Release`) for the wrapper to go on with it (`get_mut`,
+    /// `with_mut`, a stream): back to the state of a wrapper never used,
+    /// but for the spare chunks. A pending error, seek or flush result
+    /// nobody took is dropped, as `into_inner` drops them.
+    pub(crate) fn reuse(&mut self) {
+        debug_assert!(self.run != Run::Running, "reuse while a run exists");
+        while let Some(chunk) = self.chunks.pop_front() {
+            self.keep(chunk);
+        }
+        self.queued = 0;
+        self.mode = Mode::Idle;
+        self.run = Run::Parked;
+        self.error = None;
+        self.seek = Seek::None;
+        self.flush = Flush::None;
+        self.let_go = LetGo::Keep;
+    }
+
     /// Keeps an emptied chunk for reuse. Its length stays: a reader's
     /// `resize` then zeroes nothing it already zeroed. A chunk bigger than
     /// any read (one `poll_write` of a huge slice into a huge buffer) is

@@ -36,6 +36,7 @@ impl<T: Write + Send + 'static> Unblock<T> {
         let (mut st, room) = loop {
             let mut st = self.shared.state();
             st.ops.write = Some(write_fn::<T>);
+            st.ops.flush = Some(flush_fn::<T>);
             if let Some(error) = st.error.take() {
                 return Poll::Ready(Err(error));
             }
@@ -85,8 +86,18 @@ impl<T: Write + Send + 'static> Unblock<T> {
     /// Waits until everything written reached the inner object and its
     /// `flush` returned.
     pub(super) fn poll_flush_all(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        std::task::ready!(self.poll_home(cx));
+        self.shared.state().ops.flush = Some(flush_fn::<T>);
+        self.poll_flushed(cx)
+    }
+}
+
+impl<T: Send + 'static> Unblock<T> {
+    /// `poll_flush_all` once the inner object's `flush` is known (it is,
+    /// once anything was written): also what `get_mut` and its kin do
+    /// before they stop the blocking side, as `blocking::Unblock` flushes.
+    pub(super) fn poll_flushed(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut st = self.shared.state();
-        st.ops.flush = Some(flush_fn::<T>);
         if let Some(error) = st.error.take() {
             return Poll::Ready(Err(error));
         }

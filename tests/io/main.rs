@@ -5,6 +5,7 @@
 mod common;
 
 mod hostile;
+mod inner;
 mod probes;
 
 use std::io::{self, Cursor, Read, Seek, SeekFrom, Write};
