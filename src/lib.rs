@@ -485,7 +485,7 @@ pub mod context;
 mod default_pool;
 mod error;
 mod io;
-mod iter;
+pub mod iter;
 mod job;
 mod limit;
 mod park;

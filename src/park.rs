@@ -44,3 +44,26 @@ pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
         }
     })
 }
+
+/// [`block_on`], but polling again at least every `every`: for a future
+/// that also watches something no waker reports (a pool-wide
+/// cancellation, `shutdown_now`).
+#[cfg(not(loom))]
+pub(crate) fn block_on_polling<F: Future>(future: F, every: std::time::Duration) -> F::Output {
+    let mut future = pin!(future);
+    WAKER.with(|waker| {
+        let mut cx = Context::from_waker(waker);
+        loop {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return output;
+            }
+            std::thread::park_timeout(every);
+        }
+    })
+}
+
+/// Loom has no timed park; its models have no pool-wide cancellation.
+#[cfg(loom)]
+pub(crate) fn block_on_polling<F: Future>(future: F, _every: std::time::Duration) -> F::Output {
+    block_on(future)
+}

@@ -4,11 +4,10 @@
 //! that a call streams the iterator's items from another thread.
 
 use std::fmt;
-use std::sync::Arc;
 
 use super::wrapper::IteratorWrapper;
 use crate::callable::Callable;
-use crate::target::Target;
+use crate::threaded::Threaded;
 use crate::ThreadPool;
 
 /// The buffer [`threaded_iterable`](fn@threaded_iterable), [`threaded_iterable_separate`](fn@threaded_iterable_separate) and
@@ -36,8 +35,9 @@ pub(crate) const THREADED_ITER_MAX_SIZE: usize = 1024;
 /// assert_eq!(all, [3, 2, 1, 0]);
 /// ```
 pub struct ThreadedIterable<F> {
-    func: Arc<F>,
-    target: Target,
+    /// The function, where it runs: every call goes through
+    /// [`Threaded`]'s one call path.
+    threaded: Threaded<F>,
     max_size: usize,
 }
 
@@ -63,8 +63,7 @@ pub struct ThreadedIterable<F> {
 /// ```
 pub fn threaded_iterable<F>(func: F) -> ThreadedIterable<F> {
     ThreadedIterable {
-        func: Arc::new(func),
-        target: Target::DefaultPool,
+        threaded: crate::threaded(func),
         max_size: THREADED_ITER_MAX_SIZE,
     }
 }
@@ -100,7 +99,7 @@ impl<F> ThreadedIterable<F> {
     /// assert!(name.unwrap().starts_with("reader-"));
     /// ```
     pub fn with_pool(mut self, pool: &ThreadPool) -> Self {
-        self.target = Target::Pool(pool.clone());
+        self.threaded = self.threaded.with_pool(pool);
         self
     }
 
@@ -122,13 +121,10 @@ impl<F> ThreadedIterable<F> {
     /// ```
     pub fn call<A, M>(&self, args: A) -> IteratorWrapper<ItemOf<F, A, M>>
     where
-        F: Callable<A, M>,
-        F::Output: IntoIterator,
-        IterOf<F, A, M>: Send + 'static,
-        ItemOf<F, A, M>: Send + 'static,
+        F: Callable<A, M, Output: IntoIterator<IntoIter: SendIterator>>,
         A: Send + 'static,
     {
-        stream(&self.func, args, &self.target, self.max_size)
+        self.threaded.with_args(args).stream(self.max_size)
     }
 
     /// Calls the function inline and returns its iterator, as a plain
@@ -144,7 +140,7 @@ impl<F> ThreadedIterable<F> {
     where
         F: Callable<A, M>,
     {
-        self.func.invoke(args)
+        self.threaded.with_args(args).inline()
     }
 }
 
@@ -174,40 +170,45 @@ impl<F> ThreadedIterable<F> {
 /// ```
 pub fn threaded_iterable_separate<F>(func: F) -> ThreadedIterable<F> {
     ThreadedIterable {
-        func: Arc::new(func),
-        target: Target::Separate,
+        threaded: crate::threaded_separate(func),
         max_size: THREADED_ITER_MAX_SIZE,
     }
 }
 
-/// A call of `func` with `args`, streamed from `target`.
-fn stream<F, A, M>(
-    func: &Arc<F>,
-    args: A,
-    target: &Target,
-    max_size: usize,
-) -> IteratorWrapper<ItemOf<F, A, M>>
-where
-    F: Callable<A, M>,
-    F::Output: IntoIterator,
-    IterOf<F, A, M>: Send + 'static,
-    ItemOf<F, A, M>: Send + 'static,
-    A: Send + 'static,
-{
-    let func = func.clone();
-    IteratorWrapper::on(move || func.invoke(args), target.clone(), max_size)
-}
+/// An iterator that a pull bridge can hand between threads: `Send +
+/// 'static`, with `Send + 'static` items. It is implemented for every such
+/// iterator; it only names the bound, so that the compiler's error says
+/// what is wrong and where to go instead (a [push producer](crate::iter::push),
+/// whose closure may borrow what it creates).
+///
+/// # Examples
+///
+/// ```
+/// fn streamable<I: threadbridge::iter::SendIterator>(_: I) {}
+///
+/// streamable(vec![1, 2, 3].into_iter());
+/// streamable("static text".lines());
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "the iterator `{Self}` cannot be streamed by a pull producer: it must be `Send + 'static`, and so must its items",
+    label = "the function called here returns an iterator that is not `Send + 'static`",
+    note = "a pull producer keeps the iterator between runs on other threads, so it may not borrow (a `Rows<'stmt>` of its `Statement`, the `Lines` of a local `String`) nor hold an `Rc` or `RefCell` reference",
+    note = "to stream from something the producer creates and borrows (a database cursor, a parser over a file it opens), push instead: `threadbridge::iter::push(|sink| {{ for row in rows {{ sink.send(row?)?; }} Ok(()) }})` (see `threadbridge::iter::PushStream`)"
+)]
+pub trait SendIterator: Iterator<Item: Send + 'static> + Send + 'static {}
 
-/// The iterator a call returns.
-pub(crate) type IterOf<F, A, M> = <<F as Callable<A, M>>::Output as IntoIterator>::IntoIter;
+// Without this the compiler reports the leaf (`Rc<u8>: Send`) instead of
+// this trait's message. (Rust 1.85 and later; older compilers ignore it.)
+#[diagnostic::do_not_recommend]
+impl<I> SendIterator for I where I: Iterator<Item: Send + 'static> + Send + 'static {}
+
 /// The items a call streams.
 pub(crate) type ItemOf<F, A, M> = <<F as Callable<A, M>>::Output as IntoIterator>::Item;
 
 impl<F> Clone for ThreadedIterable<F> {
     fn clone(&self) -> Self {
         ThreadedIterable {
-            func: self.func.clone(),
-            target: self.target.clone(),
+            threaded: self.threaded.clone(),
             max_size: self.max_size,
         }
     }
@@ -217,7 +218,7 @@ impl<F> fmt::Debug for ThreadedIterable<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ThreadedIterable")
             .field("func", &std::any::type_name::<F>())
-            .field("runs_on", &self.target)
+            .field("runs_on", self.threaded.target())
             .field("max_size", &self.max_size)
             .finish()
     }
