@@ -280,7 +280,9 @@ where
             return Finished::unawaited();
         }
         let end = self.produce(produce, report);
-        if self.chan.is_closed() {
+        // The flag, not `closed`: a close sets it first, and a send that saw
+        // it stopped the producer before `closed` was set.
+        if self.chan.cancel.is_set() {
             report.ran_cancelled();
         }
         report.outcome(if end.is_ok() {
