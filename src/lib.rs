@@ -44,6 +44,7 @@
 //! | a blocking function called often | a future per call, one pool, a limit | [`threaded`](fn@threaded), [`Threaded::limit`] |
 //! | long or endless blocking work | not to hold a pool thread | [`threaded_separate`](fn@threaded_separate) |
 //! | a blocking iterator (lines, rows, chunks) | a `Stream` of its items | [`threaded_iterable`](fn@threaded_iterable), [`IteratorWrapper`] |
+//! | a blocking loop over something it borrows (a database cursor) | a `Stream` of what it pushes | [`iter::push`](fn@iter::push), [`iter::PushStream`] |
 //! | a blocking `Read`, `Write` or `Seek` | `AsyncRead`, `AsyncWrite`, `AsyncSeek` | [`Unblock`] |
 //! | blocking code and a future | to wait for the future | [`sync_wait`], [`sync_await`] |
 //! | blocking code and a `Stream` | an `Iterator` over it | [`sync_iter`], [`sync_await_iter`] |
@@ -105,6 +106,9 @@
 //! [`threaded_iterable_separate`](fn@threaded_iterable_separate) produces on
 //! a thread of its own, for endless producers; [`IteratorWrapper::new`]
 //! builds a stream from a closure without wrapping a function first.
+//! The iterator must be `Send + 'static`; a loop over something the
+//! producer creates and borrows (a statement's rows) pushes its items into
+//! a [`Sink`](iter::Sink) instead ([`iter::push`](fn@iter::push)).
 //!
 //! ```
 //! use std::io::{BufRead, Cursor};

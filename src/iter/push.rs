@@ -64,7 +64,8 @@ use crate::ThreadPool;
 ///     assert_eq!(stream.next().await, Some(Ok(1)));
 ///     stream.close().await;
 /// });
-/// assert_eq!(rx.recv().unwrap(), Closed);
+/// let refused: Closed = rx.recv().unwrap();
+/// assert!(refused.to_string().contains("closed or dropped"));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Closed(());

@@ -498,7 +498,10 @@ fn a_close_future_dropped_unpolled_still_stops_the_producer_and_drops_the_iterat
                 // Told to stop at once; the future that would wait is dropped
                 // without a poll.
                 drop(stream.close());
-                assert!(wait_until(DEADLINE, || record.dropped()), "{form:?} {max_size}");
+                assert!(
+                    wait_until(DEADLINE, || record.dropped()),
+                    "{form:?} {max_size}"
+                );
                 assert_eq!(next(&mut stream), Ok(None), "{form:?}");
                 drop(stream);
                 let stats = settled(&pool);

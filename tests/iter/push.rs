@@ -53,10 +53,7 @@ fn pushed_items_arrive_in_order_on_every_target_under_every_runtime() {
                     (0..200_u32).try_for_each(|n| sink.send(n))
                 });
                 let all: Vec<_> = stream.collect().await;
-                assert!(
-                    all.into_iter().eq((0..200).map(Ok)),
-                    "{form:?} {max_size}"
-                );
+                assert!(all.into_iter().eq((0..200).map(Ok)), "{form:?} {max_size}");
             }
         }
         pool.shutdown();
@@ -88,7 +85,11 @@ fn nothing_runs_until_the_first_poll_and_an_unpolled_stream_runs_nothing() {
             assert!(!ran.load(Ordering::SeqCst), "{form:?}");
         }
         pool.shutdown();
-        assert_eq!(pool.stats().submitted, 1, "only the polled stream ran on it");
+        assert_eq!(
+            pool.stats().submitted,
+            1,
+            "only the polled stream ran on it"
+        );
     });
 }
 
@@ -166,7 +167,10 @@ fn dropping_the_stream_fails_the_next_push_at_once_and_sets_is_cancelled() {
                 assert!(wait_until(DEADLINE, || seen.lock().unwrap().is_some()));
                 let (refused, cancelled) = seen.lock().unwrap().take().unwrap();
                 assert!(refused.contains("closed or dropped"), "{refused}");
-                assert!(cancelled, "{form:?} {max_size}: is_cancelled after the refusal");
+                assert!(
+                    cancelled,
+                    "{form:?} {max_size}: is_cancelled after the refusal"
+                );
             }
         }
         pool.shutdown();
@@ -239,10 +243,9 @@ fn a_panic_resumes_at_the_consumer_after_every_pushed_item() {
                 for expected in 0..4 {
                     assert_eq!(stream.next().await, Some(Ok(expected)));
                 }
-                let panicked = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
-                    stream.next(),
-                ))
-                .await;
+                let panicked =
+                    futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(stream.next()))
+                        .await;
                 let payload = panicked.expect_err("the panic arrives");
                 assert_eq!(payload.downcast_ref::<&str>(), Some(&"the parser broke"));
                 assert_eq!(stream.next().await, None, "{form:?} {max_size}");

@@ -129,13 +129,14 @@ fn a_producer_panicking_before_between_and_after_its_pushes_delivers_every_earli
                 for max_size in [0, 1, 2, usize::MAX] {
                     let pool = ThreadPool::new(1);
                     let (held, dropped) = held(false);
-                    let mut stream = form.make(&pool, max_size, move |sink| -> Result<(), Closed> {
-                        let _held = held;
-                        for n in 0..panic_after {
-                            sink.send(n)?;
-                        }
-                        panic!("broke after {panic_after}")
-                    });
+                    let mut stream =
+                        form.make(&pool, max_size, move |sink| -> Result<(), Closed> {
+                            let _held = held;
+                            for n in 0..panic_after {
+                                sink.send(n)?;
+                            }
+                            panic!("broke after {panic_after}")
+                        });
                     for expected in 0..panic_after {
                         assert_eq!(next(&mut stream), Ok(Some(Ok(expected))));
                     }
@@ -180,10 +181,9 @@ fn an_error_before_any_push_is_the_only_item_and_counts_as_completed() {
         for form in FORMS {
             for max_size in [0, 1, usize::MAX] {
                 let pool = ThreadPool::new(1);
-                let mut stream =
-                    form.make(&pool, max_size, |_sink| -> Result<(), String> {
-                        Err("cannot open the database".to_owned())
-                    });
+                let mut stream = form.make(&pool, max_size, |_sink| -> Result<(), String> {
+                    Err("cannot open the database".to_owned())
+                });
                 let first: Next<u8, String> = next(&mut stream);
                 assert_eq!(first, Ok(Some(Err("cannot open the database".to_owned()))));
                 assert_eq!(next(&mut stream), Ok(None));
@@ -321,8 +321,7 @@ fn a_stream_dropped_after_one_item_or_while_the_producer_waits_for_room_stops_it
                 if wait_full {
                     // The producer is inside the send that filled the buffer
                     // (the consumer's batch counts against it too).
-                    assert!(wait_until(DEADLINE, || pushed.load(Ordering::SeqCst) + 1
-                        >= max_size));
+                    assert!(wait_until(DEADLINE, || pushed.load(Ordering::SeqCst) + 1 >= max_size));
                 }
                 drop(stream);
                 assert!(wait_until(DEADLINE, || dropped.load(Ordering::SeqCst)));
@@ -375,7 +374,10 @@ fn a_close_future_dropped_unpolled_or_mid_await_still_stops_the_producer() {
                 }
                 assert!(!dropped.load(Ordering::SeqCst));
                 gate.send(()).unwrap();
-                assert!(wait_until(DEADLINE, || dropped.load(Ordering::SeqCst)), "{form:?}");
+                assert!(
+                    wait_until(DEADLINE, || dropped.load(Ordering::SeqCst)),
+                    "{form:?}"
+                );
                 assert_eq!(next(&mut stream), Ok(None));
                 block_on(stream.close());
                 let stats = settled(&pool);
@@ -476,7 +478,10 @@ fn a_producer_that_waits_on_jobs_of_its_own_one_thread_pool_finishes() {
                     for n in 0..20_u64 {
                         // A job of the same pool, waited for with sync_wait
                         // (which lets the pool start a thread more).
-                        sink.send(threadbridge::sync_wait(&executor, inner.spawn(move || n * 3)))?;
+                        sink.send(threadbridge::sync_wait(
+                            &executor,
+                            inner.spawn(move || n * 3),
+                        ))?;
                     }
                     Ok(())
                 },
@@ -521,7 +526,10 @@ fn shutdown_waits_for_a_producer_waiting_for_room_until_its_stream_is_dropped() 
         for _ in 0..50 {
             assert_eq!(next(&mut stream), Ok(Some(Ok(0))));
         }
-        assert!(done_rx.try_recv().is_err(), "shutdown returned under a live producer");
+        assert!(
+            done_rx.try_recv().is_err(),
+            "shutdown returned under a live producer"
+        );
         drop(stream);
         done_rx.recv().unwrap();
         shutter.join().unwrap();
@@ -540,7 +548,10 @@ fn shutdown_now_fails_the_push_of_a_producer_waiting_for_room_and_ends_the_strea
         let mut stream = PushStream::new(
             move |sink| -> Result<(), Closed> {
                 let result = (0_u32..).try_for_each(|n| sink.send(n));
-                refused2.store(result.is_err() && threadbridge::is_cancelled(), Ordering::SeqCst);
+                refused2.store(
+                    result.is_err() && threadbridge::is_cancelled(),
+                    Ordering::SeqCst,
+                );
                 result
             },
             &pool,
@@ -556,7 +567,10 @@ fn shutdown_now_fails_the_push_of_a_producer_waiting_for_room_and_ends_the_strea
         let mut rest: Vec<_> = block_on((&mut stream).collect());
         assert!(rest.pop().is_some_and(|last| last.is_err()));
         let count = rest.len() as u32;
-        assert!(rest.into_iter().eq((1..=count).map(Ok)), "in order, none lost");
+        assert!(
+            rest.into_iter().eq((1..=count).map(Ok)),
+            "in order, none lost"
+        );
         let stats = settled(&pool);
         assert_eq!(counts(&stats), (1, 1, 0, 0, 0), "{stats:?}");
         assert_eq!(stats.cancelled_running, 1, "{stats:?}");
