@@ -84,7 +84,10 @@ impl std::error::Error for Closed {}
 /// [`send`](Sink::send) waits (blocking the producer's thread) while the
 /// stream's buffer is full, and fails with [`Closed`] once the stream is
 /// gone. The sink borrows the run: it cannot leave the closure, so no item
-/// can arrive after the producer's end.
+/// can arrive after the producer's end. It is neither `Send` nor `Sync`:
+/// the producer's own thread pushes, where
+/// [`is_cancelled`](crate::is_cancelled) and the caller's context are
+/// current.
 ///
 /// # Examples
 ///

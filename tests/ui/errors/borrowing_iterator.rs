@@ -32,4 +32,11 @@ fn main() {
     let _ = rows.call(());
     let rows = threadbridge::threaded(query);
     let _ = rows.iter(());
+    wrapped();
+}
+
+// The wrapper's constructors say the same.
+fn wrapped() {
+    let pool = threadbridge::ThreadPool::new(1);
+    let _ = threadbridge::IteratorWrapper::new(query, &pool, 4);
 }
