@@ -451,7 +451,7 @@ fn iter_close_races_blocked_producer() {
 /// deadlocks.
 #[test]
 fn push_close_races_waiting_producer() {
-    model("push_close_races_waiting_producer", None, || {
+    model("push_close_races_waiting_producer", Some(2), || {
         for on_pool in [false, true] {
             let pool = pool(false);
             let sites = std::sync::Arc::new(DropSites::default());
