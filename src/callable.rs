@@ -5,8 +5,12 @@
 /// a tuple for two to six.
 ///
 /// It is implemented for every `Fn` of up to six arguments that is `Send +
-/// Sync + 'static` and returns a `Send + 'static` value. `Marker` only tells
-/// the implementations apart; it is always inferred.
+/// Sync + 'static`. The call forms that hand the result to another thread
+/// ([`Threaded::call`](crate::Threaded::call), [`Threaded::iter`](crate::Threaded::iter))
+/// ask for a `Send + 'static` result (or iterator) themselves, so their
+/// errors name what is missing; [`Threaded::sync_call`](crate::Threaded::sync_call)
+/// runs inline and takes any result. `Marker` only tells the
+/// implementations apart; it is always inferred.
 ///
 /// Closures passed to `threaded` need their argument types written out
 /// (`|path: PathBuf| ...`), since nothing else fixes them: `threaded(|s|
@@ -37,11 +41,11 @@
     message = "`{Self}` cannot be run by a `threaded` wrapper with the argument value `{Args}`",
     label = "called with `{Args}`",
     note = "arguments go in one value: `()` for a function of no arguments, the value itself for one, a tuple `(a, b)` for two to six",
-    note = "the function must be `Fn(..) -> R + Send + Sync + 'static` with `R: Send + 'static`: it may capture only owned, thread-safe values (`Arc`, not `Rc`; `move` closures, no borrowed locals)"
+    note = "the function must be `Fn(..) -> R + Send + Sync + 'static`: it may capture only owned, thread-safe values (`Arc`, not `Rc`; `move` closures, no borrowed locals)"
 )]
 pub trait Callable<Args, Marker>: Send + Sync + 'static {
     /// What the function returns.
-    type Output: Send + 'static;
+    type Output;
 
     /// Calls the function.
     fn invoke(&self, args: Args) -> Self::Output;
@@ -50,7 +54,6 @@ pub trait Callable<Args, Marker>: Send + Sync + 'static {
 impl<F, R> Callable<(), fn() -> R> for F
 where
     F: Fn() -> R + Send + Sync + 'static,
-    R: Send + 'static,
 {
     type Output = R;
 
@@ -62,7 +65,6 @@ where
 impl<F, R, A> Callable<A, fn(A) -> R> for F
 where
     F: Fn(A) -> R + Send + Sync + 'static,
-    R: Send + 'static,
 {
     type Output = R;
 
@@ -76,7 +78,6 @@ macro_rules! impl_callable {
         impl<F, R, $($arg),+> Callable<($($arg,)+), fn($($arg),+) -> R> for F
         where
             F: Fn($($arg),+) -> R + Send + Sync + 'static,
-            R: Send + 'static,
         {
             type Output = R;
 

@@ -45,6 +45,7 @@
 //! | long or endless blocking work | not to hold a pool thread | [`threaded_separate`](fn@threaded_separate) |
 //! | several calls, streams, files on one resource | one shared, resizable cap | [`Limit`] |
 //! | a blocking iterator (lines, rows, chunks) | a `Stream` of its items | [`threaded_iterable`](fn@threaded_iterable), [`IteratorWrapper`] |
+//! | a blocking loop over something it borrows (a database cursor) | a `Stream` of what it pushes | [`iter::push`](fn@iter::push), [`iter::PushStream`] |
 //! | a blocking `Read`, `Write` or `Seek` | `AsyncRead`, `AsyncWrite`, `AsyncSeek` | [`Unblock`] |
 //! | blocking code and a future | to wait for the future | [`sync_wait`], [`sync_await`] |
 //! | blocking code and a `Stream` | an `Iterator` over it | [`sync_iter`], [`sync_await_iter`] |
@@ -106,6 +107,9 @@
 //! [`threaded_iterable_separate`](fn@threaded_iterable_separate) produces on
 //! a thread of its own, for endless producers; [`IteratorWrapper::new`]
 //! builds a stream from a closure without wrapping a function first.
+//! The iterator must be `Send + 'static`; a loop over something the
+//! producer creates and borrows (a statement's rows) pushes its items into
+//! a [`Sink`](iter::Sink) instead ([`iter::push`](fn@iter::push)).
 //!
 //! ```
 //! use std::io::{BufRead, Cursor};
@@ -517,7 +521,7 @@ pub mod context;
 mod default_pool;
 mod error;
 mod io;
-mod iter;
+pub mod iter;
 mod job;
 mod limit;
 mod park;

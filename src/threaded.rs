@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::callable::Callable;
 use crate::error::SpawnError;
-use crate::iter::{ItemOf, IterOf, THREADED_ITER_MAX_SIZE};
+use crate::iter::{ItemOf, SendIterator, THREADED_ITER_MAX_SIZE};
 use crate::limit::{check_max, Limiter};
 use crate::slot::{JoinHandle, Task};
 use crate::target::Target;
@@ -269,7 +269,7 @@ impl<F> Threaded<F> {
     /// ```
     pub fn call<A, M>(&self, args: A) -> JoinHandle<<F as Callable<A, M>>::Output>
     where
-        F: Callable<A, M>,
+        F: Callable<A, M, Output: Send + 'static>,
         A: Send + 'static,
     {
         self.try_call(args)
@@ -286,7 +286,7 @@ impl<F> Threaded<F> {
     /// ```
     pub fn async_call<A, M>(&self, args: A) -> JoinHandle<<F as Callable<A, M>>::Output>
     where
-        F: Callable<A, M>,
+        F: Callable<A, M, Output: Send + 'static>,
         A: Send + 'static,
     {
         self.call(args)
@@ -310,7 +310,7 @@ impl<F> Threaded<F> {
         args: A,
     ) -> Result<JoinHandle<<F as Callable<A, M>>::Output>, SpawnError>
     where
-        F: Callable<A, M>,
+        F: Callable<A, M, Output: Send + 'static>,
         A: Send + 'static,
     {
         self.with_args(args).spawn()
@@ -385,18 +385,15 @@ impl<F> Threaded<F> {
     /// ```
     pub fn iter<A, M>(&self, args: A) -> IteratorWrapper<ItemOf<F, A, M>>
     where
-        F: Callable<A, M>,
-        F::Output: IntoIterator,
-        IterOf<F, A, M>: Send + 'static,
-        ItemOf<F, A, M>: Send + 'static,
+        F: Callable<A, M, Output: IntoIterator<IntoIter: SendIterator>>,
         A: Send + 'static,
     {
-        self.with_args(args).stream()
+        self.with_args(args).stream(THREADED_ITER_MAX_SIZE)
     }
 
     /// The start of every call form: `args` bound to the function, with
     /// where the call runs and the limit it runs under.
-    fn with_args<A>(&self, args: A) -> Call<'_, F, A> {
+    pub(crate) fn with_args<A>(&self, args: A) -> Call<'_, F, A> {
         Call {
             func: &self.func,
             args,
@@ -416,6 +413,11 @@ impl<F> Threaded<F> {
     pub fn get_ref(&self) -> &F {
         &self.func
     }
+
+    /// Where calls run.
+    pub(crate) fn target(&self) -> &Target {
+        &self.target
+    }
 }
 
 /// One call of a [`Threaded`], whatever its form: the function and its
@@ -426,10 +428,10 @@ impl<F> Threaded<F> {
 ///
 /// - [`Call::spawn`] (`call`, `async_call`, `try_call`): off this thread at
 ///   once, as one [`Task`];
-/// - [`Call::stream`] (`iter`): off this thread from the first poll, as an
-///   iterator's producer;
+/// - [`Call::stream`] (`iter`, and [`ThreadedIterable::call`](crate::ThreadedIterable::call)): off this
+///   thread from the first poll, as an iterator's producer;
 /// - [`Call::inline`] (`sync_call`): on this thread.
-struct Call<'a, F, A> {
+pub(crate) struct Call<'a, F, A> {
     func: &'a Arc<F>,
     args: A,
     target: &'a Target,
@@ -443,7 +445,7 @@ impl<F, A> Call<'_, F, A> {
     /// dropped.
     fn spawn<M>(self) -> Result<JoinHandle<F::Output>, SpawnError>
     where
-        F: Callable<A, M>,
+        F: Callable<A, M, Output: Send + 'static>,
         A: Send + 'static,
     {
         let (func, args) = (self.func.clone(), self.args);
@@ -457,26 +459,23 @@ impl<F, A> Call<'_, F, A> {
     /// A stream whose producer (it captures the caller's context now, and
     /// its cancel flag is the stream's) goes to the target through the
     /// limit at the first poll, and keeps its turn until the iterator ends.
-    fn stream<M>(self) -> IteratorWrapper<ItemOf<F, A, M>>
+    pub(crate) fn stream<M>(self, max_size: usize) -> IteratorWrapper<ItemOf<F, A, M>>
     where
-        F: Callable<A, M>,
-        F::Output: IntoIterator,
-        IterOf<F, A, M>: Send + 'static,
-        ItemOf<F, A, M>: Send + 'static,
+        F: Callable<A, M, Output: IntoIterator<IntoIter: SendIterator>>,
         A: Send + 'static,
     {
         let (func, args) = (self.func.clone(), self.args);
         IteratorWrapper::limited(
             move || func.invoke(args),
             self.target.clone(),
-            THREADED_ITER_MAX_SIZE,
+            max_size,
             self.limit.cloned(),
         )
     }
 
     /// Waits for a turn under the limit, then runs here: in the caller's
     /// own context, under the caller's own cancellation.
-    fn inline<M>(self) -> F::Output
+    pub(crate) fn inline<M>(self) -> F::Output
     where
         F: Callable<A, M>,
     {

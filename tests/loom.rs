@@ -24,6 +24,7 @@ use futures_core::Stream;
 use loom::future::block_on;
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::sync::{Arc, Notify};
+use threadbridge::iter::{Closed, PushStream, Sink};
 use threadbridge::wait::{try_sync_iter_with, try_sync_wait, BoxedTask};
 use threadbridge::{
     threaded_separate, IteratorWrapper, IteratorWrapperSeparate, Spawner, ThreadPool, Unblock,
@@ -435,6 +436,52 @@ fn iter_close_races_blocked_producer() {
         block_on(stream.close());
         sites.assert_once_on("threadbridge-separate");
         assert_eq!(block_on(next(&mut stream)), None);
+    });
+}
+
+/// A push producer (`threadbridge::iter`) waiting for room, racing a close:
+/// on a thread of its own, or holding its pool worker (a push producer
+/// keeps its thread). Buffer of one, one item read (which resumes the
+/// producer), then `close().await` while the producer pushes the next
+/// item, waits in its sink (`park::block_on` over `Chan::poll_room`)
+/// or wakes from it. The close must reach the waiting sink, whose send
+/// fails, so the closure returns and drops what it held, exactly once, on
+/// the producer's thread, before `close()` returns; the worker is free
+/// again. With a sink that waits without leaving its waker, this model
+/// deadlocks.
+#[test]
+fn push_close_races_waiting_producer() {
+    model("push_close_races_waiting_producer", Some(2), || {
+        for on_pool in [false, true] {
+            let pool = pool(false);
+            let sites = std::sync::Arc::new(DropSites::default());
+            let held = Counting::new(sites.clone());
+            let produce = move |sink: Sink<'_, usize>| -> Result<(), Closed> {
+                let _held = held;
+                let mut n = 0;
+                loop {
+                    sink.send(n)?;
+                    n += 1;
+                }
+            };
+            let mut stream = if on_pool {
+                PushStream::new(produce, &pool, 1)
+            } else {
+                PushStream::separate(produce, 1)
+            };
+            assert_eq!(block_on(next(&mut stream)), Some(Ok(0)));
+            block_on(stream.close());
+            sites.assert_once_on(if on_pool {
+                "loom-"
+            } else {
+                "threadbridge-separate"
+            });
+            assert_eq!(block_on(next(&mut stream)), None);
+            pool.shutdown();
+            let stats = pool.stats();
+            assert_eq!(stats.submitted, stats.completed, "{stats:?}");
+            assert_eq!(stats.submitted, u64::from(on_pool), "{stats:?}");
+        }
     });
 }
 

@@ -36,6 +36,10 @@ pub(crate) struct Bridge<T> {
     limit: Option<Arc<Limiter>>,
     /// The producer's place in its limit's queue, while it waits there.
     ticket: Option<Ticket>,
+    /// The producer waits for room on its own thread (a thread of its own,
+    /// or a push producer, which keeps its pool worker): a resume wakes it
+    /// through the channel, and nothing is queued again.
+    keeps_thread: bool,
 }
 
 // Items are moved in and out, never pinned: the bridge may move freely
@@ -58,6 +62,22 @@ impl<T: Send + 'static> Bridge<T> {
         let on_pool = !matches!(target, Target::Separate);
         let build = move || build().into_iter();
         let job = Arc::new(Producer::new(chan.clone(), build, on_pool));
+        Bridge::with_job(chan, job, target, limit, !on_pool)
+    }
+}
+
+impl<T> Bridge<T> {
+    /// The consumer of `chan`, whose producer `job` starts on `target`
+    /// (through `limit`) at the first poll. `keeps_thread`: the job waits
+    /// for room where it runs (`Chan::wait_for_room`) rather than returning
+    /// its worker.
+    pub(crate) fn with_job(
+        chan: Arc<Items<T>>,
+        job: Arc<dyn Job>,
+        target: Target,
+        limit: Option<Arc<Limiter>>,
+        keeps_thread: bool,
+    ) -> Bridge<T> {
         Bridge {
             chan,
             local: VecDeque::new(),
@@ -66,6 +86,7 @@ impl<T: Send + 'static> Bridge<T> {
             failed: None,
             limit,
             ticket: None,
+            keeps_thread,
         }
     }
 }
@@ -181,7 +202,7 @@ impl<T> Bridge<T> {
                 Ok(())
             }
             Action::Resume => {
-                if let Target::Separate = self.target {
+                if self.keeps_thread {
                     // Its thread waits on its waker, which the channel
                     // woke already.
                     Ok(())

@@ -4,12 +4,11 @@
 //! that a call streams the iterator's items from another thread.
 
 use std::fmt;
-use std::sync::Arc;
 
 use super::wrapper::IteratorWrapper;
 use crate::callable::Callable;
-use crate::limit::{check_max, Limiter};
-use crate::target::Target;
+use crate::limit::check_max;
+use crate::threaded::Threaded;
 use crate::{Limit, ThreadPool};
 
 /// The buffer [`threaded_iterable`](fn@threaded_iterable), [`threaded_iterable_separate`](fn@threaded_iterable_separate) and
@@ -37,11 +36,10 @@ pub(crate) const THREADED_ITER_MAX_SIZE: usize = 1024;
 /// assert_eq!(all, [3, 2, 1, 0]);
 /// ```
 pub struct ThreadedIterable<F> {
-    func: Arc<F>,
-    target: Target,
+    /// The function, where it runs: every call goes through
+    /// [`Threaded`]'s one call path.
+    threaded: Threaded<F>,
     max_size: usize,
-    /// The limit each stream's producer runs under, if any.
-    limit: Option<Arc<Limiter>>,
 }
 
 /// Wraps a function that returns an iterator, so that each call gives an
@@ -66,10 +64,8 @@ pub struct ThreadedIterable<F> {
 /// ```
 pub fn threaded_iterable<F>(func: F) -> ThreadedIterable<F> {
     ThreadedIterable {
-        func: Arc::new(func),
-        target: Target::DefaultPool,
+        threaded: crate::threaded(func),
         max_size: THREADED_ITER_MAX_SIZE,
-        limit: None,
     }
 }
 
@@ -104,7 +100,7 @@ impl<F> ThreadedIterable<F> {
     /// assert!(name.unwrap().starts_with("reader-"));
     /// ```
     pub fn with_pool(mut self, pool: &ThreadPool) -> Self {
-        self.target = Target::Pool(pool.clone());
+        self.threaded = self.threaded.with_pool(pool);
         self
     }
 
@@ -137,7 +133,7 @@ impl<F> ThreadedIterable<F> {
     #[track_caller]
     pub fn limit(mut self, max: usize) -> Self {
         check_max(max, "`ThreadedIterable::limit(0)`");
-        self.limit = Some(Limiter::new(max));
+        self.threaded = self.threaded.limit(max);
         self
     }
 
@@ -164,7 +160,7 @@ impl<F> ThreadedIterable<F> {
     /// assert_eq!(disk.running(), 0);
     /// ```
     pub fn limit_with(mut self, limit: &Limit) -> Self {
-        self.limit = Some(limit.limiter().clone());
+        self.threaded = self.threaded.limit_with(limit);
         self
     }
 
@@ -186,19 +182,10 @@ impl<F> ThreadedIterable<F> {
     /// ```
     pub fn call<A, M>(&self, args: A) -> IteratorWrapper<ItemOf<F, A, M>>
     where
-        F: Callable<A, M>,
-        F::Output: IntoIterator,
-        IterOf<F, A, M>: Send + 'static,
-        ItemOf<F, A, M>: Send + 'static,
+        F: Callable<A, M, Output: IntoIterator<IntoIter: SendIterator>>,
         A: Send + 'static,
     {
-        let func = self.func.clone();
-        IteratorWrapper::limited(
-            move || func.invoke(args),
-            self.target.clone(),
-            self.max_size,
-            self.limit.clone(),
-        )
+        self.threaded.with_args(args).stream(self.max_size)
     }
 
     /// Calls the function inline and returns its iterator, as a plain
@@ -217,8 +204,7 @@ impl<F> ThreadedIterable<F> {
     where
         F: Callable<A, M>,
     {
-        let _permit = self.limit.as_ref().map(Limiter::acquire_inline);
-        self.func.invoke(args)
+        self.threaded.with_args(args).inline()
     }
 }
 
@@ -248,25 +234,46 @@ impl<F> ThreadedIterable<F> {
 /// ```
 pub fn threaded_iterable_separate<F>(func: F) -> ThreadedIterable<F> {
     ThreadedIterable {
-        func: Arc::new(func),
-        target: Target::Separate,
+        threaded: crate::threaded_separate(func),
         max_size: THREADED_ITER_MAX_SIZE,
-        limit: None,
     }
 }
 
-/// The iterator a call returns.
-pub(crate) type IterOf<F, A, M> = <<F as Callable<A, M>>::Output as IntoIterator>::IntoIter;
+/// An iterator that a pull bridge can hand between threads: `Send +
+/// 'static`, with `Send + 'static` items. It is implemented for every such
+/// iterator; it only names the bound, so that the compiler's error says
+/// what is wrong and where to go instead (a [push producer](crate::iter::push),
+/// whose closure may borrow what it creates).
+///
+/// # Examples
+///
+/// ```
+/// fn streamable<I: threadbridge::iter::SendIterator>(_: I) {}
+///
+/// streamable(vec![1, 2, 3].into_iter());
+/// streamable("static text".lines());
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "the iterator `{Self}` cannot be streamed by a pull producer: it must be `Send + 'static`, and so must its items",
+    label = "the function called here returns an iterator that is not `Send + 'static`",
+    note = "a pull producer keeps the iterator between runs on other threads, so it may not borrow (a `Rows<'stmt>` of its `Statement`, the `Lines` of a local `String`) nor hold an `Rc` or `RefCell` reference",
+    note = "to stream from something the producer creates and borrows (a database cursor, a parser over a file it opens), push instead: `threadbridge::iter::push(|sink| {{ for row in rows {{ sink.send(row?)?; }} Ok(()) }})` (see `threadbridge::iter::PushStream`)"
+)]
+pub trait SendIterator: Iterator<Item: Send + 'static> + Send + 'static {}
+
+// Without this the compiler reports the leaf (`Rc<u8>: Send`) instead of
+// this trait's message. (Rust 1.85 and later; older compilers ignore it.)
+#[diagnostic::do_not_recommend]
+impl<I> SendIterator for I where I: Iterator<Item: Send + 'static> + Send + 'static {}
+
 /// The items a call streams.
 pub(crate) type ItemOf<F, A, M> = <<F as Callable<A, M>>::Output as IntoIterator>::Item;
 
 impl<F> Clone for ThreadedIterable<F> {
     fn clone(&self) -> Self {
         ThreadedIterable {
-            func: self.func.clone(),
-            target: self.target.clone(),
+            threaded: self.threaded.clone(),
             max_size: self.max_size,
-            limit: self.limit.clone(),
         }
     }
 }
@@ -275,9 +282,8 @@ impl<F> fmt::Debug for ThreadedIterable<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ThreadedIterable")
             .field("func", &std::any::type_name::<F>())
-            .field("runs_on", &self.target)
+            .field("runs_on", self.threaded.target())
             .field("max_size", &self.max_size)
-            .field("limit", &self.limit)
             .finish()
     }
 }

@@ -11,6 +11,7 @@ use std::task::{Context, Poll};
 use futures_core::stream::{FusedStream, Stream};
 
 use super::bridge::Bridge;
+use super::SendIterator;
 use crate::limit::Limiter;
 use crate::sync::Arc;
 use crate::target::Target;
@@ -101,7 +102,7 @@ impl<T: Send + 'static> IteratorWrapper<T> {
     where
         B: FnOnce() -> I + Send + 'static,
         I: IntoIterator<Item = T>,
-        I::IntoIter: Send + 'static,
+        I::IntoIter: SendIterator,
     {
         IteratorWrapper::on(build, Target::Pool(pool.clone()), max_size)
     }
@@ -133,7 +134,7 @@ impl<T: Send + 'static> IteratorWrapper<T> {
     where
         B: FnOnce() -> I + Send + 'static,
         I: IntoIterator<Item = T>,
-        I::IntoIter: Send + 'static,
+        I::IntoIter: SendIterator,
     {
         IteratorWrapper::on(build, Target::Separate, max_size)
     }
@@ -142,7 +143,7 @@ impl<T: Send + 'static> IteratorWrapper<T> {
     where
         B: FnOnce() -> I + Send + 'static,
         I: IntoIterator<Item = T>,
-        I::IntoIter: Send + 'static,
+        I::IntoIter: SendIterator,
     {
         IteratorWrapper::limited(build, target, max_size, None)
     }
@@ -159,7 +160,7 @@ impl<T: Send + 'static> IteratorWrapper<T> {
     where
         B: FnOnce() -> I + Send + 'static,
         I: IntoIterator<Item = T>,
-        I::IntoIter: Send + 'static,
+        I::IntoIter: SendIterator,
     {
         IteratorWrapper {
             bridge: Bridge::new(build, target, max_size, limit),
@@ -278,7 +279,7 @@ impl<T: Send + 'static> IteratorWrapperSeparate<T> {
     where
         B: FnOnce() -> I + Send + 'static,
         I: IntoIterator<Item = T>,
-        I::IntoIter: Send + 'static,
+        I::IntoIter: SendIterator,
     {
         IteratorWrapperSeparate(IteratorWrapper::separate(build, max_size))
     }

@@ -479,6 +479,47 @@ fn a_close_dropped_mid_await_still_stops_the_producer_and_drops_the_iterator() {
     });
 }
 
+#[test]
+fn a_close_future_dropped_unpolled_still_stops_the_producer_and_drops_the_iterator() {
+    with_deadline("close dropped unpolled", DEADLINE, || {
+        for form in FORMS {
+            for max_size in [0, 1, 3] {
+                let pool = ThreadPool::new(1);
+                let probe_record = Arc::new(Mutex::new(None));
+                let probe_record2 = probe_record.clone();
+                // Endless: only the close can stop it.
+                let mut stream = form.make(&pool, max_size, move || {
+                    let (probe, record) = Probe::new();
+                    *probe_record2.lock().unwrap() = Some(record);
+                    probe
+                });
+                assert_eq!(next(&mut stream), Ok(Some(0)));
+                let record = record(&probe_record);
+                // Told to stop at once; the future that would wait is dropped
+                // without a poll.
+                drop(stream.close());
+                assert!(
+                    wait_until(DEADLINE, || record.dropped()),
+                    "{form:?} {max_size}"
+                );
+                assert_eq!(next(&mut stream), Ok(None), "{form:?}");
+                drop(stream);
+                let stats = settled(&pool);
+                if form.on_pool() {
+                    assert_eq!(stats.completed, stats.submitted, "{form:?}: {stats:?}");
+                    assert_eq!(
+                        (stats.panicked, stats.cancelled, stats.stray_panics),
+                        (0, 0, 0),
+                        "{form:?}: {stats:?}"
+                    );
+                } else {
+                    assert_eq!(counts(&stats), (0, 0, 0, 0, 0), "{form:?}: {stats:?}");
+                }
+            }
+        }
+    });
+}
+
 // ---- the consumer's waker ----
 
 #[derive(Default)]

@@ -14,4 +14,6 @@ mod iter_order;
 mod iter_panic;
 mod iter_stop;
 mod iter_threads;
+mod push;
+mod push_hostile;
 mod stream_storm;
