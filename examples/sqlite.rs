@@ -6,7 +6,8 @@
 //!   job of its needs one (`build_with_state`); an open that fails reaches
 //!   the job's caller as an error;
 //! - 1,000 inserts come concurrently from 50 tasks;
-//! - a 100,000-row query is streamed to the async side, a page at a time;
+//! - a 100,000-row query is streamed to the async side straight from its
+//!   cursor, by a push producer on one of the workers;
 //! - a deliberately slow query is stopped by a 200 ms timeout: dropping the
 //!   call's handle cancels the job, and SQLite's progress handler, which
 //!   asks `threadbridge::is_cancelled`, interrupts the query.
@@ -22,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::channel::oneshot;
-use futures::stream::{self, Stream, TryStreamExt};
+use futures::stream::{Stream, TryStreamExt};
 use rusqlite::{params, Connection, ErrorCode};
 use threadbridge::pool::StatePool;
 use threadbridge::ThreadPool;
@@ -34,7 +35,8 @@ const WORKERS: usize = 4;
 const TASKS: usize = 50;
 const INSERTS_PER_TASK: usize = 20;
 const ROWS: i64 = 100_000;
-const PAGE: i64 = 1_000;
+/// Rows the streaming query may read ahead of its consumer.
+const AHEAD: usize = 1_024;
 const TIMEOUT: Duration = Duration::from_millis(200);
 /// SQLite asks the progress handler every this many virtual-machine steps.
 const PROGRESS_STEPS: i32 = 1_000;
@@ -102,41 +104,20 @@ async fn seed_items(db: &Db) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// Every row of `items`, in order, as a stream.
-///
-/// TODO(push): stream straight from the cursor once push producers land:
-/// one job that prepares `SELECT id, name FROM items ORDER BY id`, steps
-/// its `Rows` and pushes each row into the sink (the `Rows` borrow the
-/// `Statement`, which the pull bridges' `Send + 'static` bound rules out).
-/// Until then, keyset paging: each page is one job, on whichever worker is
-/// free, resuming after the last id seen.
-fn all_items(db: Db) -> impl Stream<Item = Result<(i64, String), BoxError>> {
-    stream::try_unfold(Some(0_i64), move |after| {
-        let db = db.clone();
-        async move {
-            let Some(after) = after else {
-                return Ok(None);
-            };
-            let page = db
-                .spawn(move |conn: &mut Connection| {
-                    let mut statement = conn.prepare_cached(
-                        "SELECT id, name FROM items WHERE id > ?1 ORDER BY id LIMIT ?2",
-                    )?;
-                    let rows = statement.query_map(params![after, PAGE], |row| {
-                        Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
-                    })?;
-                    rows.collect::<rusqlite::Result<Vec<_>>>()
-                })
-                .await??;
-            let next = match page.last() {
-                Some((last, _)) if page.len() as i64 == PAGE => Some(*last),
-                _ => None,
-            };
-            let rows = stream::iter(page.into_iter().map(Ok::<_, BoxError>));
-            Ok::<_, BoxError>(Some((rows, next)))
+/// Every row of `items`, in order, as a stream straight from the cursor:
+/// a push producer on one of the pool's workers prepares the query on that
+/// worker's connection, steps its `Rows` (which borrow the `Statement`, so
+/// no pull bridge could hold them) and pushes each row, at most `AHEAD`
+/// rows ahead of the consumer.
+fn all_items(db: &Db) -> impl Stream<Item = Result<(i64, String), BoxError>> {
+    db.push(AHEAD, |conn: &mut Connection, sink| {
+        let mut statement = conn.prepare("SELECT id, name FROM items ORDER BY id")?;
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            sink.send((row.get(0)?, row.get(1)?))?;
         }
+        Ok::<(), BoxError>(())
     })
-    .try_flatten()
 }
 
 /// Runs a query that would take minutes, drops its handle after 200 ms,
@@ -200,7 +181,7 @@ fn main() -> Result<(), BoxError> {
     let outcome = smol::block_on(async {
         let inserted = insert_concurrently(&db).await?;
         seed_items(&db).await?;
-        let streamed = all_items(db.clone())
+        let streamed = all_items(&db)
             .try_fold(0_i64, |count, (id, name)| async move {
                 debug_assert_eq!(name, format!("item {id}"));
                 Ok(count + 1)

@@ -33,6 +33,7 @@ pub(crate) struct Loop {
 pub(crate) const LOOP_POOL_NAME: &str = "threadbridge-worker-loop";
 
 /// A loop's default pool.
+#[cfg_attr(not(feature = "runtime"), allow(dead_code))]
 pub(crate) enum LoopPool {
     /// Not used yet: created on first use.
     Unset,

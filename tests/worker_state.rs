@@ -708,3 +708,230 @@ fn spawning_on_a_shut_down_state_pool_panics_saying_so() {
         "{text}"
     );
 }
+
+// ---- push producers on a state pool ----
+
+/// A state push's error: the init's, or the sink's refusal.
+#[derive(Debug)]
+enum RowError {
+    Init(InitError<String>),
+    Closed,
+}
+
+impl From<InitError<String>> for RowError {
+    fn from(error: InitError<String>) -> RowError {
+        RowError::Init(error)
+    }
+}
+
+impl From<threadbridge::iter::Closed> for RowError {
+    fn from(_: threadbridge::iter::Closed) -> RowError {
+        RowError::Closed
+    }
+}
+
+type Rows = threadbridge::iter::PushStream<(usize, u32), RowError>;
+
+/// Pushes `(serial, n)` for `n` in `0..count` from the worker's `Conn`.
+fn rows(pool: &StatePool<Conn, String>, max_size: usize, count: u32) -> Rows {
+    pool.push(max_size, move |conn: &mut Conn, sink| {
+        conn.uses += 1;
+        for n in 0..count {
+            sink.send((conn.serial, n))?;
+        }
+        Ok(())
+    })
+}
+
+#[test]
+fn a_state_push_streams_from_its_workers_state_and_later_jobs_reuse_it() {
+    on_every_runtime(|| async {
+        use futures::StreamExt;
+        let log = Arc::new(Log::default());
+        let pool = ThreadPool::builder()
+            .max_threads(1)
+            .build_with_state(opener(&log, false));
+        for max_size in [0, 1, 3] {
+            let all: Vec<(usize, u32)> = rows(&pool, max_size, 5)
+                .map(|row| row.unwrap())
+                .collect()
+                .await;
+            assert_eq!(all, (0..5).map(|n| (0, n)).collect::<Vec<_>>());
+        }
+        let uses = pool.spawn(|conn: &mut Conn| {
+            conn.uses += 1;
+            (conn.serial, conn.uses)
+        });
+        assert_eq!(uses.await, Ok((0, 4)));
+        let stats = pool.stats();
+        assert_eq!(
+            (stats.completed, stats.panicked, stats.stray_panics),
+            (4, 0, 0),
+            "{stats:?}"
+        );
+        pool.shutdown_async().await;
+        assert_eq!((log.inits(), log.drops()), (1, 1));
+        log.assert_dropped_where_built();
+    });
+}
+
+#[test]
+fn a_state_push_whose_init_fails_ends_with_the_init_error_as_its_only_item() {
+    on_every_runtime(|| async {
+        use futures::StreamExt;
+        let inits = Arc::new(AtomicUsize::new(0));
+        let ran = Arc::new(AtomicUsize::new(0));
+        let pool: StatePool<u32, String> = ThreadPool::builder()
+            .max_threads(1)
+            .name("st-push-failing")
+            .build_with_state({
+                let inits = inits.clone();
+                move || Err(format!("refused #{}", inits.fetch_add(1, Ordering::SeqCst)))
+            });
+        for attempt in 0..3 {
+            let ran = ran.clone();
+            let all: Vec<Result<u8, RowError>> = pool
+                .push(2, move |_: &mut u32, sink| {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                    sink.send(1)?;
+                    Ok(())
+                })
+                .collect()
+                .await;
+            assert_eq!(all.len(), 1, "{all:?}");
+            match &all[0] {
+                Err(RowError::Init(error)) => {
+                    assert_eq!(error.pool(), "st-push-failing");
+                    assert_eq!(error.get_ref(), &format!("refused #{attempt}"));
+                }
+                other => panic!("expected the init error, got {other:?}"),
+            }
+        }
+        // Each stream tried again, and no producer ran without its state.
+        assert_eq!(inits.load(Ordering::SeqCst), 3);
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
+        let stats = pool.stats();
+        assert_eq!((stats.completed, stats.panicked), (3, 0), "{stats:?}");
+        pool.shutdown_async().await;
+    });
+}
+
+#[test]
+fn a_state_push_that_panics_delivers_its_items_then_the_panic_after_dropping_the_state() {
+    on_every_runtime(|| async {
+        use futures::StreamExt;
+        let log = Arc::new(Log::default());
+        let pool = ThreadPool::builder()
+            .max_threads(1)
+            .build_with_state(opener(&log, false));
+        let mut stream = pool.push(1, |conn: &mut Conn, sink| -> Result<(), RowError> {
+            for n in 0..2_u32 {
+                sink.send((conn.serial, n))?;
+            }
+            panic!("the cursor broke")
+        });
+        assert_eq!(stream.next().await.unwrap().unwrap(), (0, 0));
+        assert_eq!(stream.next().await.unwrap().unwrap(), (0, 1));
+        let payload = AssertUnwindSafe(stream.next())
+            .catch_unwind()
+            .await
+            .expect_err("the panic arrives after the items");
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"the cursor broke"));
+        // Dropped on its worker before the consumer saw the panic.
+        assert_eq!(log.drops(), 1);
+        log.assert_dropped_where_built();
+        assert!(stream.next().await.is_none());
+        // The next job builds a fresh state.
+        let all: Vec<_> = rows(&pool, 0, 1).collect().await;
+        assert!(matches!(all[..], [Ok((1, 0))]), "{all:?}");
+        let stats = pool.stats();
+        assert_eq!(
+            (stats.completed, stats.panicked, stats.stray_panics),
+            (1, 1, 0),
+            "{stats:?}"
+        );
+        pool.shutdown_async().await;
+        assert_eq!((log.inits(), log.drops()), (2, 2));
+    });
+}
+
+#[test]
+fn dropping_a_state_push_refuses_the_next_push_and_the_state_is_kept() {
+    on_every_runtime(|| async {
+        use futures::StreamExt;
+        let log = Arc::new(Log::default());
+        let pool = ThreadPool::builder()
+            .max_threads(1)
+            .build_with_state(opener(&log, false));
+        for max_size in [0, 1, 4] {
+            let seen = Arc::new(Mutex::new(None));
+            let seen2 = seen.clone();
+            let mut stream = pool.push(max_size, move |conn: &mut Conn, sink| {
+                conn.uses += 1;
+                let mut n = 0_u32;
+                let refused = loop {
+                    match sink.send((conn.serial, n)) {
+                        Ok(()) => n += 1,
+                        Err(closed) => break closed,
+                    }
+                };
+                *seen2.lock().unwrap() = Some(is_cancelled());
+                Err(RowError::from(refused))
+            });
+            assert_eq!(stream.next().await.unwrap().unwrap(), (0, 0));
+            drop(stream);
+            assert!(eventually(DEADLINE, || seen.lock().unwrap().is_some()));
+            assert_eq!(seen.lock().unwrap().take(), Some(true), "{max_size}");
+        }
+        // A refused push is the producer's own return, not a panic: the
+        // state stays with its worker.
+        let uses = pool.spawn(|conn: &mut Conn| (conn.serial, conn.uses));
+        assert_eq!(uses.await, Ok((0, 3)));
+        assert_eq!(log.inits(), 1);
+        pool.shutdown_async().await;
+        assert_eq!(log.drops(), 1);
+        log.assert_dropped_where_built();
+    });
+}
+
+#[test]
+fn shutdown_now_ends_a_state_push_waiting_for_room_and_drops_its_state() {
+    with_deadline("state push vs shutdown_now", DEADLINE, || {
+        use futures::StreamExt;
+        let log = Arc::new(Log::default());
+        let pool = ThreadPool::builder()
+            .max_threads(1)
+            .name("st-push-now")
+            .build_with_state(opener(&log, false));
+        let mut stream = pool.push(2, |conn: &mut Conn, sink| -> Result<(), RowError> {
+            let mut n = 0_u32;
+            loop {
+                if let Err(closed) = sink.send((conn.serial, n)) {
+                    assert!(is_cancelled());
+                    return Err(closed.into());
+                }
+                n += 1;
+            }
+        });
+        let first = futures::executor::block_on(stream.next());
+        assert_eq!(first.unwrap().unwrap(), (0, 0));
+        // Nobody reads: the producer waits for room, and the shutdown must
+        // still get its worker back.
+        pool.shutdown_now();
+        gone("st-push-now");
+        let mut rest: Vec<_> = futures::executor::block_on((&mut stream).collect());
+        assert!(
+            matches!(rest.pop(), Some(Err(RowError::Closed))),
+            "the producer's refusal is the last item"
+        );
+        let count = rest.len() as u32;
+        assert!(
+            rest.into_iter()
+                .map(Result::unwrap)
+                .eq((1..=count).map(|n| (0, n))),
+            "in order, none lost"
+        );
+        assert_eq!((log.inits(), log.drops()), (1, 1));
+        log.assert_dropped_where_built();
+    });
+}

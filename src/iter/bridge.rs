@@ -9,7 +9,7 @@ use std::panic;
 use std::task::{Context, Poll};
 
 use super::producer::Producer;
-use crate::chan::{Action, End, Items};
+use crate::chan::{Action, End, Items, Phase};
 use crate::error::SpawnError;
 use crate::job::{run_caught, Job, Uncounted};
 use crate::limit::{Limiter, Ticket};
@@ -183,6 +183,21 @@ impl<T> Bridge<T> {
         }
         let chan = &self.chan;
         poll_fn(move |cx| chan.poll_finished(cx))
+    }
+
+    /// Runs the producer under `limit` from its start on: the consumer's
+    /// first poll takes a permit as for a limited call.
+    ///
+    /// # Panics
+    ///
+    /// If the stream was polled already (its producer has started).
+    pub(crate) fn set_limit(&mut self, limit: Arc<Limiter>, method: &str) {
+        assert!(
+            self.chan.phase() == Phase::Unstarted,
+            "threadbridge: {method} was called on a stream that was polled already; \
+             set the limit right after making the stream, before its first poll"
+        );
+        self.limit = Some(limit);
     }
 
     fn act(&mut self, action: Action) -> Result<(), SpawnError> {

@@ -562,6 +562,41 @@ impl<T, E> PushStream<T, E> {
     pub fn max_size(&self) -> usize {
         self.bridge.max_size()
     }
+
+    /// Runs the producer under `limit`, shared with whatever else runs
+    /// under it ([`Threaded`](crate::Threaded)s, pull streams,
+    /// [`Unblock`](crate::Unblock)s): the first poll waits for a permit
+    /// without holding a thread, and the producer holds it until its
+    /// closure returns. Dropping the stream while it waits leaves the queue.
+    ///
+    /// # Panics
+    ///
+    /// If the stream was polled already: set the limit right after making
+    /// it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use threadbridge::iter::{push, Closed};
+    ///
+    /// let db = threadbridge::Limit::new(1);
+    /// let rows = push(|sink| {
+    ///     for row in 0..3 {
+    ///         sink.send(row)?;
+    ///     }
+    ///     Ok::<(), Closed>(())
+    /// })
+    /// .limit_with(&db);
+    /// let all: Vec<_> = futures::executor::block_on(rows.map(Result::unwrap).collect());
+    /// assert_eq!(all, [0, 1, 2]);
+    /// assert_eq!(db.running(), 0);
+    /// ```
+    pub fn limit_with(mut self, limit: &crate::Limit) -> Self {
+        self.bridge
+            .set_limit(limit.limiter().clone(), "PushStream::limit_with");
+        self
+    }
 }
 
 impl<T, E> Stream for PushStream<T, E> {

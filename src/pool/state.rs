@@ -244,6 +244,51 @@ impl<S: 'static, E: Send + 'static> StatePool<S, E> {
         let inner = self.inner.clone();
         self.pool.try_spawn(move || inner.run(f))
     }
+
+    /// A [push producer](crate::iter::PushStream) on one of this pool's
+    /// workers, handed that worker's state: `produce` may borrow from it
+    /// (a cursor over the worker's connection) and push into the sink. It
+    /// starts at the stream's first poll, keeps at most `max_size` items
+    /// ahead (0: no bound) and keeps its worker until it returns, as any
+    /// push producer does. An init failure is the stream's last item, as
+    /// `F::from(InitError)`; a panic drops the state as a job's does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    ///
+    /// type BoxError = Box<dyn std::error::Error + Send + Sync>;
+    ///
+    /// let pool = threadbridge::ThreadPool::builder()
+    ///     .max_threads(2)
+    ///     .build_with_state(|| Ok::<_, std::io::Error>(vec![1_u32, 2, 3]));
+    /// // The rows borrow the worker's state while they are pushed.
+    /// let rows = pool.push(8, |table: &mut Vec<u32>, sink| {
+    ///     for row in table.iter() {
+    ///         sink.send(*row)?;
+    ///     }
+    ///     Ok::<(), BoxError>(())
+    /// });
+    /// let all: Vec<u32> = futures::executor::block_on(rows.map(|row| row.unwrap()).collect());
+    /// assert_eq!(all, [1, 2, 3]);
+    /// ```
+    pub fn push<P, T, F>(&self, max_size: usize, produce: P) -> crate::iter::PushStream<T, F>
+    where
+        P: FnOnce(&mut S, crate::iter::Sink<'_, T>) -> Result<(), F> + Send + 'static,
+        T: Send + 'static,
+        F: From<InitError<E>> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        crate::iter::PushStream::new(
+            move |sink| match inner.run(move |state| produce(state, sink)) {
+                Ok(produced) => produced,
+                Err(init) => Err(F::from(init)),
+            },
+            &self.pool,
+            max_size,
+        )
+    }
 }
 
 impl<S: 'static, E> Inner<S, E> {

@@ -325,3 +325,84 @@ fn a_producer_streams_rows_that_borrow_the_statement_it_prepared() {
         pool.shutdown();
     });
 }
+
+#[test]
+fn a_shared_limit_holds_push_producers_and_calls_to_its_max_on_every_target() {
+    common::on_every_runtime(|| async {
+        let pool = ThreadPool::new(4);
+        for form in FORMS {
+            let limit = threadbridge::Limit::new(1);
+            let inside = Arc::new(AtomicUsize::new(0));
+            let most = Arc::new(AtomicUsize::new(0));
+            let enter = {
+                let (inside, most) = (inside.clone(), most.clone());
+                move || {
+                    let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                }
+            };
+            let streams: Vec<_> = (0..3)
+                .map(|_| {
+                    let (enter, inside) = (enter.clone(), inside.clone());
+                    form.make(&pool, 2, move |sink: Sink<'_, u32>| {
+                        enter();
+                        for n in 0..5 {
+                            sink.send(n)?;
+                        }
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                        Ok::<(), Closed>(())
+                    })
+                    .limit_with(&limit)
+                })
+                .collect();
+            let call = {
+                let (enter, inside) = (enter.clone(), inside.clone());
+                threadbridge::threaded(move || {
+                    enter();
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                })
+                .with_pool(&pool)
+                .limit_with(&limit)
+            };
+            let sums = futures::future::join_all(streams.into_iter().map(|stream| {
+                stream
+                    .map(Result::unwrap)
+                    .fold(0, |sum, n| async move { sum + n })
+            }));
+            let (sums, ()) = futures::join!(sums, call.call(()));
+            assert_eq!(sums, [10, 10, 10], "{form:?}");
+            assert_eq!(
+                most.load(Ordering::SeqCst),
+                1,
+                "{form:?}: never two at once"
+            );
+            assert_eq!((limit.running(), limit.waiting()), (0, 0), "{form:?}");
+        }
+        pool.shutdown();
+    });
+}
+
+#[test]
+fn limit_with_after_the_first_poll_is_refused_clearly() {
+    let mut stream = PushStream::separate(
+        |sink: Sink<'_, u32>| {
+            sink.send(1)?;
+            Ok::<(), Closed>(())
+        },
+        4,
+    );
+    assert_eq!(
+        futures::executor::block_on(stream.next()).map(Result::unwrap),
+        Some(1)
+    );
+    let limit = threadbridge::Limit::new(1);
+    let refusal = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        stream.limit_with(&limit)
+    }))
+    .expect_err("a limit set after the start would not hold the producer");
+    let message = refusal
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(message.contains("before its first poll"), "{message}");
+}

@@ -6,6 +6,7 @@
 //! "At once" is shown without a clock: every future here that is cancelled
 //! never completes (`pending`), so a wait that returns was ended by the
 //! cancellation; a regression hangs until `LIMIT` fails the test.
+#![cfg(feature = "runtime")]
 
 use crate::common::sync_wait_support::{self, message, within, yield_now, Rt};
 
