@@ -28,7 +28,7 @@ use crate::sync::Arc;
 /// a job that nobody cancelled) it is `false`.
 ///
 /// A [`sync_wait`](crate::sync_wait), [`sync_await`](crate::sync_await)
-/// or [`SyncIter`](crate::SyncIter) that a cancelled job is blocked in
+/// or [`SyncIter`](crate::wait::SyncIter) that a cancelled job is blocked in
 /// returns at once with an error that says so.
 ///
 /// It is one flag read: check it as often as you like. A job that never

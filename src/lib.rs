@@ -46,6 +46,7 @@
 //! | several calls, streams, files on one resource | one shared, resizable cap | [`Limit`] |
 //! | a blocking iterator (lines, rows, chunks) | a `Stream` of its items | [`threaded_iterable`](fn@threaded_iterable), [`IteratorWrapper`] |
 //! | a blocking loop over something it borrows (a database cursor) | a `Stream` of what it pushes | [`iter::push`](fn@iter::push), [`iter::PushStream`] |
+//! | a blocking driver (a database connection per thread) | each job handed its worker's connection | [`pool::ThreadPoolBuilder::build_with_state`], [`pool::StatePool::push`] |
 //! | a blocking `Read`, `Write` or `Seek` | `AsyncRead`, `AsyncWrite`, `AsyncSeek` | [`Unblock`] |
 //! | blocking code and a future | to wait for the future | [`sync_wait`], [`sync_await`] |
 //! | blocking code and a `Stream` | an `Iterator` over it | [`sync_iter`], [`sync_await_iter`] |
@@ -330,10 +331,10 @@
 //!
 //! | Attribute | `name(args)` returns |
 //! |---|---|
-//! | [`#[threaded]`](macro@threaded), `#[threaded(pool = expr)]` | [`JoinHandle<T>`](JoinHandle), run on a pool |
-//! | [`#[threaded_separate]`](macro@threaded_separate) | [`JoinHandle<T>`](JoinHandle), run on a thread of its own |
-//! | [`#[threaded_iterable(max_size = N)]`](macro@threaded_iterable) | [`IteratorWrapper<T>`](IteratorWrapper) |
-//! | [`#[threaded_iterable_separate(max_size = N)]`](macro@threaded_iterable_separate) | [`IteratorWrapper<T>`](IteratorWrapper), produced on a thread of its own |
+//! | [`#[threaded]`][attr-threaded], `#[threaded(pool = expr)]` | [`JoinHandle<T>`](JoinHandle), run on a pool |
+//! | [`#[threaded_separate]`][attr-threaded_separate] | [`JoinHandle<T>`](JoinHandle), run on a thread of its own |
+//! | [`#[threaded_iterable(max_size = N)]`][attr-threaded_iterable] | [`IteratorWrapper<T>`](IteratorWrapper) |
+//! | [`#[threaded_iterable_separate(max_size = N)]`][attr-threaded_iterable_separate] | [`IteratorWrapper<T>`](IteratorWrapper), produced on a thread of its own |
 //!
 //! The iterable attributes buffer 1024 items when `max_size` is not given
 //! (0 means no bound). Arguments are owned (or `&'static`), a method takes
@@ -504,9 +505,29 @@
 //!   dropping the inner object, but nobody hears of an error: await
 //!   `close()` first. A write after reading ahead does not seek back: on a
 //!   file, seek first.
-//! - A [`SyncIter`] blocks its thread in `next`: as with [`sync_wait`],
+//! - A [`SyncIter`](wait::SyncIter) blocks its thread in `next`: as with [`sync_wait`],
 //!   iterate on a pool thread, not in async code.
-
+//!
+// The attributes' links: to this crate's re-exports when they are built,
+// else to the macros crate's docs.
+#![cfg_attr(
+    feature = "macros",
+    doc = "
+[attr-threaded]: macro@threaded
+[attr-threaded_separate]: macro@threaded_separate
+[attr-threaded_iterable]: macro@threaded_iterable
+[attr-threaded_iterable_separate]: macro@threaded_iterable_separate
+"
+)]
+#![cfg_attr(
+    not(feature = "macros"),
+    doc = "
+[attr-threaded]: https://docs.rs/threadbridge-macros/latest/threadbridge_macros/attr.threaded.html
+[attr-threaded_separate]: https://docs.rs/threadbridge-macros/latest/threadbridge_macros/attr.threaded_separate.html
+[attr-threaded_iterable]: https://docs.rs/threadbridge-macros/latest/threadbridge_macros/attr.threaded_iterable.html
+[attr-threaded_iterable_separate]: https://docs.rs/threadbridge-macros/latest/threadbridge_macros/attr.threaded_iterable_separate.html
+"
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -553,9 +574,7 @@ pub use pool::ThreadPool;
 #[cfg_attr(docsrs, doc(cfg(feature = "runtime")))]
 pub use runtime::{entrypoint, new_event_loop, EventLoop};
 pub use slot::JoinHandle;
-pub use sync_wait::{
-    sync_await, sync_await_iter, sync_iter, sync_wait, Spawner, SyncIter, SyncWaitError,
-};
+pub use sync_wait::{sync_await, sync_await_iter, sync_iter, sync_wait, Spawner, SyncWaitError};
 pub use threaded::{spawn, threaded, threaded_separate, Threaded};
 
 /// Blocking code waiting for async work: everything [`sync_wait`] and

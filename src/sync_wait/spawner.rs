@@ -77,7 +77,7 @@ pub trait Spawner<Marker> {
 
     /// How a thread blocks while it waits for this executor's tasks: the
     /// [`BlockingSection`] that [`sync_wait`](crate::sync_wait) runs its
-    /// whole wait in, and that a [`SyncIter`](crate::SyncIter) keeps and
+    /// whole wait in, and that a [`SyncIter`](crate::wait::SyncIter) keeps and
     /// runs each of its waits in (on whatever thread calls `next` then).
     /// The tokio handle's section uses `tokio::task::block_in_place` on a
     /// multi-thread runtime's worker, panics on the thread of the

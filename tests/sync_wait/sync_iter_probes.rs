@@ -317,8 +317,9 @@ fn an_iterator_made_in_a_task_finishes_in_another_task_on_a_thread_and_in_a_pool
                 .join()
                 .unwrap();
             let iter = make().await.unwrap();
-            let sum = threadbridge::threaded(|iter: threadbridge::SyncIter<u64>| iter.sum::<u64>())
-                .with_pool(&job_pool);
+            let sum =
+                threadbridge::threaded(|iter: threadbridge::wait::SyncIter<u64>| iter.sum::<u64>())
+                    .with_pool(&job_pool);
             let in_job = sum.call(iter).await;
             [in_task, on_thread, in_job]
         })
