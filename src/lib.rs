@@ -505,7 +505,7 @@
 //!   dropping the inner object, but nobody hears of an error: await
 //!   `close()` first. A write after reading ahead does not seek back: on a
 //!   file, seek first.
-//! - A [`SyncIter`](wait::SyncIter) blocks its thread in `next`: as with [`sync_wait`],
+//! - A [`SyncIter`] blocks its thread in `next`: as with [`sync_wait`],
 //!   iterate on a pool thread, not in async code.
 //!
 // The attributes' links: to this crate's re-exports when they are built,
@@ -574,7 +574,9 @@ pub use pool::ThreadPool;
 #[cfg_attr(docsrs, doc(cfg(feature = "runtime")))]
 pub use runtime::{entrypoint, new_event_loop, EventLoop};
 pub use slot::JoinHandle;
-pub use sync_wait::{sync_await, sync_await_iter, sync_iter, sync_wait, Spawner, SyncWaitError};
+pub use sync_wait::{
+    sync_await, sync_await_iter, sync_iter, sync_wait, Spawner, SyncIter, SyncWaitError,
+};
 pub use threaded::{spawn, threaded, threaded_separate, Threaded};
 
 /// Blocking code waiting for async work: everything [`sync_wait`] and
