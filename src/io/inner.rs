@@ -19,6 +19,7 @@ use super::shared::Shared;
 use super::state::{register, LetGo, Mode, Run};
 use super::{Host, Seeking, Unblock};
 use crate::job::{catch, discard, Panic};
+use crate::limit::Limiter;
 use crate::slot::{JoinHandle, Task};
 use crate::sync::{lock, Arc};
 use crate::target::Target;
@@ -249,11 +250,16 @@ impl<T: Send + 'static> Unblock<T> {
                 })
             })
         });
-        let target = self.target();
-        if let Err(error) = target.submit(job) {
-            drop(handle);
-            panic!("threadbridge: Unblock::with_mut could not run its closure: {error}");
-        }
+        // Through the wrapper's limit, as every run of its blocking side:
+        // a closure that waits for its turn leaves the queue when dropped.
+        let handle = match Limiter::submit(self.limit.as_ref(), job, &self.target()) {
+            Ok(Some((_, ticket))) => handle.on_release(ticket),
+            Ok(None) => handle,
+            Err(error) => {
+                drop(handle);
+                panic!("threadbridge: Unblock::with_mut could not run its closure: {error}");
+            }
+        };
         self.away = Away::Calling(handle);
         let result = poll_fn(|cx| {
             let Away::Calling(handle) = &mut self.away else {
@@ -393,12 +399,15 @@ where
             };
             let target = this.target();
             let items = this.shared.capacity.min(super::sizes::STREAM_ITEMS);
+            // The stream holds one permit of the wrapper's limit while its
+            // iterator is away, as a limited `threaded_iterable` does.
+            let limit = this.limit.clone();
             // Captured inside the wrapper's context: the iterator runs in
             // it, as every call of the blocking side does.
             let bridge = this
                 .shared
                 .context
-                .run(|| IteratorWrapper::on(move || source, target, items));
+                .run(|| IteratorWrapper::limited(move || source, target, items, limit));
             this.away = Away::Streaming(std::sync::Mutex::new(Box::new(bridge)));
         }
         let Away::Streaming(stream) = &mut this.away else {

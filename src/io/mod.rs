@@ -413,7 +413,9 @@ impl<T: Send + 'static> Unblock<T> {
     /// full when reading, empty when writing), so an idle wrapper holds
     /// none. A run that finds no free permit waits in the limit's queue,
     /// holding no thread, and the read, write, seek or flush that started
-    /// it waits with it. A dropped wrapper's last run (the queued writes,
+    /// it waits with it. A [`with_mut`](Unblock::with_mut) closure holds a
+    /// permit while it runs, and the `Stream` of a wrapped iterator while
+    /// its iterator is away (until it ends or the stream is dropped). A dropped wrapper's last run (the queued writes,
     /// then the inner object's drop) keeps its place and runs at its turn.
     /// If the pool shuts down meanwhile, the waiting call gets the pool's
     /// error, and a dropped wrapper is served on the thread that refused it.

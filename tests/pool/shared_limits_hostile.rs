@@ -820,3 +820,86 @@ fn unblock_with_limit_and_separate_together_are_refused_with_a_message() {
         "{message}"
     );
 }
+
+#[test]
+fn unblock_with_mut_and_its_stream_take_their_turn_under_the_wrappers_limit() {
+    common::on_every_runtime(|| async {
+        let pool = ThreadPool::new(2);
+        let limit = Limit::new(1);
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let released = Arc::new(Mutex::new(released));
+        let holder = threaded(move || released.lock().unwrap().recv().unwrap())
+            .with_pool(&pool)
+            .limit_with(&limit);
+
+        // with_mut: waits for the permit; a wrapper dropped meanwhile takes
+        // its closure out of the queue.
+        let held = holder.call(());
+        until_counts(&limit, (1, 0));
+        let ran = Arc::new(AtomicUsize::new(0));
+        let mut file = Unblock::new(vec![1_u8, 2, 3])
+            .with_pool(&pool)
+            .with_limit(&limit);
+        {
+            let ran = ran.clone();
+            let mut waiting = Box::pin(file.with_mut(move |v: &mut Vec<u8>| {
+                ran.fetch_add(1, SeqCst);
+                v.len()
+            }));
+            assert!(poll_once(&mut waiting).is_pending());
+            assert_eq!(counts(&limit), (1, 1));
+        }
+        // The dropped future's closure still waits: the wrapper owns it.
+        assert_eq!(counts(&limit), (1, 1));
+        // Dropped, the wrapper withdraws the closure; its last run (which
+        // drops the vector on the blocking side) waits in its place.
+        drop(file);
+        assert_eq!(counts(&limit), (1, 1));
+        release.send(()).unwrap();
+        held.await;
+        until_counts(&limit, (0, 0));
+        assert_eq!(ran.load(SeqCst), 0, "a withdrawn closure never runs");
+        // One that waits runs at its turn and gives the permit back.
+        let held = holder.call(());
+        until_counts(&limit, (1, 0));
+        let mut file = Unblock::new(vec![1_u8, 2, 3])
+            .with_pool(&pool)
+            .with_limit(&limit);
+        let len = file.with_mut(|v: &mut Vec<u8>| v.len());
+        let (len, ()) = futures::join!(len, async {
+            until_counts(&limit, (1, 1));
+            release.send(()).unwrap();
+        });
+        assert_eq!(len, 3);
+        held.await;
+        until_counts(&limit, (0, 0));
+
+        // The stream of a wrapped iterator: one permit while its iterator
+        // is away, given back at its end.
+        let gate = Arc::new(Barrier::new(2));
+        let items = {
+            let gate = gate.clone();
+            (0..3_u32).inspect(move |&n| {
+                if n == 1 {
+                    gate.wait();
+                }
+            })
+        };
+        let mut stream = Unblock::new(items).with_pool(&pool).with_limit(&limit);
+        let held = holder.call(());
+        until_counts(&limit, (1, 0));
+        assert!(poll_once(&mut stream.next()).is_pending());
+        assert_eq!(counts(&limit), (1, 1));
+        release.send(()).unwrap();
+        held.await;
+        let first = stream.next().await;
+        assert_eq!(first, Some(0));
+        // The iterator is away (held at item 1): the stream holds the permit.
+        assert_eq!(counts(&limit), (1, 0));
+        gate.wait();
+        let rest: Vec<u32> = (&mut stream).collect().await;
+        assert_eq!(rest, [1, 2]);
+        until_counts(&limit, (0, 0));
+        pool.shutdown();
+    });
+}
