@@ -368,7 +368,14 @@ where
 /// ([`PushStream::separate`]) or a pool with room for it.
 /// [`ThreadPool::shutdown`](crate::ThreadPool::shutdown) waits for a running
 /// push producer like any running job: it returns once the stream is
-/// exhausted, closed or dropped.
+/// exhausted, closed or dropped. On a pool whose workers own a connection,
+/// [`StatePool::push`](crate::pool::StatePool::push) hands the producer its
+/// worker's state.
+///
+/// There is no attribute form: the sink is borrowed for the closure's run,
+/// which a `#[threaded_iterable]` function's signature cannot say. Write the
+/// producer as a function that takes a `Sink<'_, T>` and call it from the
+/// closure: `push(move |sink| scan(path, sink))`.
 ///
 /// # Examples
 ///
