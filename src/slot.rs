@@ -285,6 +285,9 @@ where
         } else {
             Outcome::Panicked
         });
+        // Settled before the result is visible: a caller that finds it
+        // (woken or not) sees the limit's permit handed on already.
+        report.ending();
         let mut filled = self.slot.fill(result);
         let waker = filled.take_waker();
         // Outside the lock, and caught: the result of a job whose handle

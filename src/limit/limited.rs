@@ -86,9 +86,11 @@ impl Job for Limited {
             self.inner.run(&watch)
         };
         // A producer that parked keeps its permit until its iterator ends.
-        // Otherwise the permit moves on before the handle is woken (for a
-        // producer, before its consumer hears of the end: `ending`), so a
-        // task that awaited it sees the next call handed on already.
+        // Otherwise the permit has moved on before anyone can see the
+        // result (`ending`, which a call reports before it fills its slot
+        // and a producer before its consumer hears of the end), so a task
+        // that awaited it sees the next call handed on already; this
+        // covers a job that reports no `ending`.
         if finished.run() != Run::Parked {
             self.give_back(report);
         }

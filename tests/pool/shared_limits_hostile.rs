@@ -903,3 +903,26 @@ fn unblock_with_mut_and_its_stream_take_their_turn_under_the_wrappers_limit() {
         pool.shutdown();
     });
 }
+
+#[test]
+fn a_call_whose_result_is_seen_has_given_its_permit_back() {
+    // The result may be found by a poll that no wake caused (the caller
+    // polls in a loop here): the permit must be back before it is stored.
+    common::with_deadline("result before permit", DEADLINE, || {
+        let pool = ThreadPool::new(1);
+        let limit = Limit::new(1);
+        let f = threaded(|n: u32| n + 1).with_pool(&pool).limit_with(&limit);
+        for n in 0..2_000 {
+            let mut handle = f.call(n);
+            let value = loop {
+                if let Poll::Ready(value) = poll_once(&mut handle) {
+                    break value;
+                }
+                std::hint::spin_loop();
+            };
+            assert_eq!(value, n + 1);
+            assert_eq!(counts(&limit), (0, 0), "call {n}");
+        }
+        pool.shutdown();
+    });
+}
