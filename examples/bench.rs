@@ -3,8 +3,8 @@
 //! in one process, alternating contenders round by round.
 //!
 //! ```text
-//! cargo run --release --example bench               # full (about 2-3 minutes)
-//! cargo run --release --example bench -- --quick    # under 60 s
+//! cargo run --release --example bench               # full (several minutes)
+//! cargo run --release --example bench -- --quick    # about 2 minutes
 //! cargo run --release --example bench -- roundtrip  # only the named cases
 //! cargo run --release --example bench -- --ours      # threadbridge only (for perf)
 //! cargo run --release --example bench -- --verbose   # every round's median too
@@ -15,7 +15,7 @@
 //!
 //! Prints one table per case (medians, p99 where it says so), then one line
 //! per case for scripts:
-//! `RESULT case=<name> ours=<v> best_peer=<peer>:<v> ratio=<ours/best_peer> floor=<v> unit=<unit>`
+//! `RESULT case=<name> ours=<v> best_peer=<peer>:<v> ratio=<ours/best_peer> floor=<v> unit=<unit> better=<lower|higher>`
 //! (`-` where a case has no floor; the lowest where it has several). A case is one function in
 //! `bench/cases.rs` plus one line in `CASES`. `--svg FILE` also writes a bar
 //! chart of the ratios to FILE (`bench/chart.rs`).
@@ -99,7 +99,10 @@ fn main() {
             .filter(|arg| Some(*arg) != svg.as_ref() && **arg != title)
             .cloned()
             .collect();
-        let subtitle = format!("medians of {} runs; {title}", files.len());
+        let subtitle = format!(
+            "medians of {} runs, lines from the lowest to the highest; {title}",
+            files.len()
+        );
         if let Err(error) = summary::summarize(&files, svg.as_deref(), &subtitle) {
             eprintln!("bench: --summarize: {error}");
             std::process::exit(1);

@@ -32,6 +32,9 @@ pub struct Bar {
     /// The unit when larger is better (calls/s, MB/s): the ratio is then
     /// inverted, and the label says so.
     pub inverted: Option<String>,
+    /// The lowest and highest ratio of several runs, drawn as a whisker
+    /// across the bar's end (`--summarize`); `None` for a single run.
+    pub spread: Option<(f64, f64)>,
 }
 
 fn bars(reports: &[Report]) -> Vec<Bar> {
@@ -55,6 +58,7 @@ fn bars(reports: &[Report]) -> Vec<Bar> {
                 ),
                 ratio,
                 inverted: (report.better == Better::Higher).then(|| report.unit.to_owned()),
+                spread: None,
             }
         })
         .collect()
@@ -176,6 +180,22 @@ pub fn svg_of(bars: &[Bar], subtitle: &str) -> String {
             (right - left).max(1.5),
             ROW - 10.0
         );
+        // The runs' spread: a thin line from the lowest to the highest
+        // ratio, with end ticks, across the bar's end.
+        if let Some((low, high)) = bar
+            .spread
+            .filter(|(low, high)| low.is_finite() && high.is_finite())
+        {
+            let (from, to) = (x(low), x(high));
+            let _ = writeln!(
+                out,
+                r##"<path d="M{from:.1},{middle:.1}H{to:.1}M{from:.1},{:.1}V{:.1}M{to:.1},{:.1}V{:.1}" stroke="#222222" stroke-width="1.5" fill="none"/>"##,
+                middle - 5.0,
+                middle + 5.0,
+                middle - 5.0,
+                middle + 5.0
+            );
+        }
         // A clipped bar ends in an arrow pointing off the axis.
         if !(MIN..=MAX).contains(&ratio) {
             let (tip, base) = if ratio < MIN {

@@ -22,11 +22,24 @@ struct Run {
 
 /// One `RESULT` line, or `None` if `line` is not one.
 fn parse(line: &str) -> Option<(String, Run)> {
-    let fields: BTreeMap<&str, &str> = line
-        .strip_prefix("RESULT ")?
-        .split_whitespace()
-        .filter_map(|field| field.split_once('='))
-        .collect();
+    // A value runs to the next `key=`: a peer's name may hold spaces
+    // (`best_peer=tokio mpsc:4398`).
+    let mut fields: BTreeMap<&str, &str> = BTreeMap::new();
+    let rest = line.strip_prefix("RESULT ")?;
+    let mut last: Option<(&str, usize)> = None;
+    let mut at = 0;
+    for word in rest.split(' ') {
+        if let Some((key, _)) = word.split_once('=') {
+            if let Some((previous, start)) = last {
+                fields.insert(previous, rest[start..at - 1].trim_end());
+            }
+            last = Some((key, at + key.len() + 1));
+        }
+        at += word.len() + 1;
+    }
+    if let Some((previous, start)) = last {
+        fields.insert(previous, rest[start..].trim_end());
+    }
     let number = |key: &str| fields.get(key).and_then(|value| value.parse::<f64>().ok());
     let (peer, best) = fields.get("best_peer")?.rsplit_once(':')?;
     let ours = number("ours")?;
@@ -136,6 +149,7 @@ pub fn summarize(files: &[String], svg: Option<&str>, subtitle: &str) -> Result<
             label: format!("{case} vs {peer}"),
             ratio: (!ratio_mid.is_nan()).then_some(ratio_mid),
             inverted: first.higher.then(|| first.unit.clone()),
+            spread: (case_runs.len() > 1).then_some((ratio_low, ratio_high)),
         });
     }
     if let Some(file) = svg {
