@@ -41,18 +41,27 @@ const TIMEOUT: Duration = Duration::from_millis(200);
 /// SQLite asks the progress handler every this many virtual-machine steps.
 const PROGRESS_STEPS: i32 = 1_000;
 
-/// Opens one worker's connection: WAL so readers and the writer overlap,
-/// a busy timeout so the four connections wait for each other's writes
-/// instead of failing, and a progress handler that stops a query as soon
-/// as its job is cancelled.
-fn open(path: &Path, opened: &AtomicUsize) -> rusqlite::Result<Connection> {
+/// Creates the database once, before any worker opens it: WAL (kept in the
+/// file, so every later connection uses it) lets readers and the writer
+/// overlap, and the tables. Done here rather than in each worker's `open`:
+/// four connections switching the journal mode and creating tables at once
+/// contend for the write lock in a way SQLite reports as busy at once
+/// rather than waiting out the busy timeout.
+fn create(path: &Path) -> rusqlite::Result<()> {
     let conn = Connection::open(path)?;
-    conn.busy_timeout(Duration::from_secs(10))?;
     conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, task INTEGER, n INTEGER);
          CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, name TEXT NOT NULL);",
-    )?;
+    )
+}
+
+/// Opens one worker's connection: a busy timeout so the four connections
+/// wait for each other's writes instead of failing, and a progress handler
+/// that stops a query as soon as its job is cancelled.
+fn open(path: &Path, opened: &AtomicUsize) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
     conn.progress_handler(PROGRESS_STEPS, Some(threadbridge::is_cancelled));
     opened.fetch_add(1, Ordering::SeqCst);
     Ok(conn)
@@ -167,6 +176,7 @@ fn temp_dir() -> Result<PathBuf, BoxError> {
 fn main() -> Result<(), BoxError> {
     let dir = temp_dir()?;
     let path = dir.join("example.db");
+    create(&path)?;
     let opened = Arc::new(AtomicUsize::new(0));
     let db: Db = ThreadPool::builder()
         .name("sqlite")
