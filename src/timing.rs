@@ -54,6 +54,17 @@ pub(crate) const BATCH_EXTRAS: usize = 3;
 #[cfg(not(loom))]
 const IDLE_SPIN_MAX: Duration = Duration::from_micros(50);
 
+/// A spin that found work later than this lost its core meanwhile (a
+/// yield that handed it away for a time slice, or a preemption): no budget
+/// is longer than `IDLE_SPIN_MAX`, and a spin overruns its budget by one
+/// round of looks and a yield, microseconds on any machine. Such a spin is
+/// no evidence that spinning pays: a parked worker would have served the
+/// job at the cost of one wake-up, and the looks before the core was lost
+/// were spent in vain. Relative to `IDLE_SPIN_MAX`, so it holds whatever
+/// the scheduler's time slice.
+#[cfg(not(loom))]
+const DESCHEDULED: Duration = Duration::from_nanos(2 * IDLE_SPIN_MAX.as_nanos() as u64);
+
 /// The shortest spin worth starting: about one round of looks and a yield.
 /// A budget that halves below it becomes zero (park at once).
 #[cfg(not(loom))]
@@ -323,16 +334,21 @@ impl IdleSpin {
     #[cfg(not(loom))]
     pub(crate) fn spun(&mut self, started: Spun, found: Option<Duration>, quiet: bool) {
         match found {
-            Some(waited) => {
+            Some(waited) if waited <= DESCHEDULED => {
                 self.hit(waited);
                 self.idle_since = None;
             }
+            // Found only after the spinner lost its core for a time slice
+            // (no spin lasts this long on its own): a parked worker would
+            // have been woken for the same job, and the looks before the
+            // slice were vain. Counted as vain, so spins on a machine whose
+            // cores are all taken die out instead of looking like hits.
+            Some(_) => {
+                self.fall();
+                self.idle_since = None;
+            }
             None => {
-                self.budget /= 2;
-                if self.budget < IDLE_SPIN_MIN {
-                    self.budget = Duration::ZERO;
-                }
-                self.last_hit = false;
+                self.fall();
                 if quiet {
                     self.idle_since.get_or_insert(started);
                 }
@@ -342,6 +358,17 @@ impl IdleSpin {
 
     #[cfg(loom)]
     pub(crate) fn spun(&mut self, _started: Spun, _found: Option<Duration>, _quiet: bool) {}
+
+    /// A spin was vain: the budget halves, and below `IDLE_SPIN_MIN` it is
+    /// zero (park at once).
+    #[cfg(not(loom))]
+    fn fall(&mut self) {
+        self.budget /= 2;
+        if self.budget < IDLE_SPIN_MIN {
+            self.budget = Duration::ZERO;
+        }
+        self.last_hit = false;
+    }
 
     /// A spin found work after `waited`, or would have. Only a hit that
     /// follows a hit raises the budget (see above), and a hit never
@@ -457,6 +484,23 @@ mod tests {
         // A short hit never lowers it.
         hit(&mut spin, 1);
         assert_eq!(spin.budget, IDLE_SPIN_MAX);
+    }
+
+    /// On a machine whose cores are all taken a spinner loses its core for
+    /// a time slice, and the next call arrives meanwhile: found work after
+    /// longer than any budget is a descheduled spin, not a hit, and such
+    /// spins take the budget down as vain ones do.
+    #[test]
+    fn work_found_only_after_a_time_slice_is_no_hit() {
+        let mut spin = IdleSpin::default();
+        for _ in 0..8 {
+            hit(&mut spin, 3_000);
+        }
+        assert_eq!(spin.budget, Duration::ZERO);
+        // One found within the budget's reach still counts.
+        hit(&mut spin, 20);
+        hit(&mut spin, 20);
+        assert!(spin.budget >= IDLE_SPIN_MIN, "{:?}", spin.budget);
     }
 
     /// A worker that parks at once while other jobs still run does not
