@@ -352,6 +352,15 @@ impl<T> Reader<T> {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(item)) => Poll::Ready(Ok(Some(item))),
             Poll::Ready(Err(End::Exhausted)) => Poll::Ready(Ok(None)),
+            // The stream failed after the job was cancelled: the failure
+            // may be the cancellation's own doing (`shutdown_now` cancels,
+            // then refuses the stream's next submit), and it came after the
+            // flag was set, so the job hears the cancellation, as it would
+            // had it looked a moment later. The payload is dropped here.
+            Poll::Ready(Err(End::Panicked(payload))) if crate::job::current_cancelled() => {
+                drop_each([payload]);
+                Poll::Ready(Err(Kind::Cancelled))
+            }
             Poll::Ready(Err(End::Panicked(payload))) => panic::resume_unwind(payload),
             Poll::Ready(Err(End::Dropped)) => Poll::Ready(Err(Kind::Dropped)),
         }
@@ -376,8 +385,9 @@ impl<T> SyncIter<T> {
     /// ([`SyncWaitError::is_cancelled`]: see Cancellation above), or the
     /// executor dropped the stream's task before the stream ended
     /// ([`SyncWaitError::is_dropped`]). After an error it returns
-    /// `Ok(None)`. A panic of the stream still resumes here, and a wait
-    /// that would never end still panics.
+    /// `Ok(None)`. A panic of the stream still resumes here (unless the
+    /// job was cancelled before it came: then the error is the
+    /// cancellation), and a wait that would never end still panics.
     ///
     /// # Examples
     ///
@@ -424,7 +434,7 @@ impl<T> SyncIter<T> {
         };
         match polled {
             Ok(Waited::Item(item)) => Ok(item),
-            Ok(Waited::Cancelled) => Err(self.cancel()),
+            Ok(Waited::Cancelled) | Err(Kind::Cancelled) => Err(self.cancel()),
             Err(kind) => Err(SyncWaitError::new(kind, self.origin)),
         }
     }
