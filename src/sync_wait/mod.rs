@@ -71,7 +71,10 @@ use crate::Context;
 /// future, never polled, is dropped on this thread. Either way the result
 /// is [`SyncWaitError::is_cancelled`] ([`try_sync_wait`]) or a panic that
 /// says so (`sync_wait`); an output that was in before the cancellation is
-/// still returned. The future does not see the job's
+/// still returned, but a panic of the future (or its task dropped by the
+/// executor) taken after the cancellation is reported as the cancellation:
+/// it may be the cancellation's doing (`shutdown_now` refuses the
+/// future's next call on the pool). The future does not see the job's
 /// [`is_cancelled`](crate::is_cancelled) (it runs on the executor's
 /// threads); the cancellation reaches it by the drop, which in turn cancels
 /// the threadbridge calls it awaits, so a `sync_wait` nested inside them
@@ -321,6 +324,37 @@ enum Kind {
     NotRunning,
     /// The job the wait ran in was cancelled.
     Cancelled,
+}
+
+/// How the awaited work failed: the future or stream panicked, or its
+/// executor dropped its task unfinished.
+pub(crate) enum Failure {
+    Panicked(job::Panic),
+    Dropped,
+}
+
+impl Failure {
+    /// The one rule for a failure reaching the waiting thread, for
+    /// `sync_wait` and `sync_iter` alike: taken while the waiting job is
+    /// cancelled, it is the cancellation (the payload dropped, caught);
+    /// else a panic resumes here and a dropped task is `Dropped`. The
+    /// failure may be the cancellation's own doing (`shutdown_now` cancels,
+    /// then refuses new jobs, and the work's next submit panics), and it
+    /// came after the flag was set, so the job hears what it would have
+    /// heard had it looked a moment later. A value is no failure: one that
+    /// came first still wins.
+    fn into_kind(self) -> Kind {
+        if Watch::current().is_cancelled() {
+            if let Failure::Panicked(payload) = self {
+                feed::drop_each([payload]);
+            }
+            return Kind::Cancelled;
+        }
+        match self {
+            Failure::Panicked(payload) => panic::resume_unwind(payload),
+            Failure::Dropped => Kind::Dropped,
+        }
+    }
 }
 
 impl SyncWaitError {
@@ -736,8 +770,8 @@ fn wake<T>(mut taken: Taken<T, ()>) {
 
 /// Blocks this thread on `slot` until the task filled it or was dropped, or
 /// the job this thread runs is cancelled (`watch`): then the waiter gives
-/// up at once and wakes the task, which drops the future. An outcome that
-/// came first still wins. A panic of the future resumes here.
+/// up at once and wakes the task, which drops the future. An output that
+/// came first still wins; a failure is as `Failure::into_kind` says.
 fn wait<T>(slot: &Slot<T>, watch: &mut Watch, origin: &'static str) -> Result<T, SyncWaitError> {
     let outcome = block_on(poll_fn(|cx| {
         if let Poll::Ready(outcome) = slot.poll(cx) {
@@ -761,8 +795,11 @@ fn wait<T>(slot: &Slot<T>, watch: &mut Watch, origin: &'static str) -> Result<T,
     }));
     match outcome {
         Ok(Some(Ok(output))) => Ok(output),
-        Ok(Some(Err(payload))) => panic::resume_unwind(payload),
-        Ok(None) => Err(SyncWaitError::new(Kind::Dropped, origin)),
+        Ok(Some(Err(payload))) => Err(SyncWaitError::new(
+            Failure::Panicked(payload).into_kind(),
+            origin,
+        )),
+        Ok(None) => Err(SyncWaitError::new(Failure::Dropped.into_kind(), origin)),
         Err(taken) => {
             // Nothing of the task's is left in it (its output never came).
             drop(taken);

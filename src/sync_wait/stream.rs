@@ -16,7 +16,7 @@ use std::task::Poll;
 use futures_core::Stream;
 
 use super::feed::{channel, drop_each, feed, Guard};
-use super::{BlockingSection, Kind, Spawner, Spawning, SyncWaitError};
+use super::{BlockingSection, Failure, Kind, Spawner, Spawning, SyncWaitError};
 use crate::cancel::Watch;
 use crate::chan::{End, Items, Phase};
 use crate::park::block_on;
@@ -49,7 +49,9 @@ pub(crate) const SYNC_ITER_LOOKAHEAD: usize = 64;
 /// [`SyncWaitError`] whose [`is_cancelled`](SyncWaitError::is_cancelled) is
 /// true (`next` panics with its text), at once, also while it is blocked
 /// waiting for the stream. Items still buffered are dropped, the stream is
-/// dropped on its executor, and later calls return `None`.
+/// dropped on its executor, and later calls return `None`. A panic of the
+/// stream (or its task dropped) that the iterator takes after the
+/// cancellation is reported as the cancellation too.
 ///
 /// # Panics
 ///
@@ -352,17 +354,10 @@ impl<T> Reader<T> {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(item)) => Poll::Ready(Ok(Some(item))),
             Poll::Ready(Err(End::Exhausted)) => Poll::Ready(Ok(None)),
-            // The stream failed after the job was cancelled: the failure
-            // may be the cancellation's own doing (`shutdown_now` cancels,
-            // then refuses the stream's next submit), and it came after the
-            // flag was set, so the job hears the cancellation, as it would
-            // had it looked a moment later. The payload is dropped here.
-            Poll::Ready(Err(End::Panicked(payload))) if crate::job::current_cancelled() => {
-                drop_each([payload]);
-                Poll::Ready(Err(Kind::Cancelled))
+            Poll::Ready(Err(End::Panicked(payload))) => {
+                Poll::Ready(Err(Failure::Panicked(payload).into_kind()))
             }
-            Poll::Ready(Err(End::Panicked(payload))) => panic::resume_unwind(payload),
-            Poll::Ready(Err(End::Dropped)) => Poll::Ready(Err(Kind::Dropped)),
+            Poll::Ready(Err(End::Dropped)) => Poll::Ready(Err(Failure::Dropped.into_kind())),
         }
     }
 

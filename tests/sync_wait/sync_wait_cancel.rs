@@ -539,3 +539,105 @@ fn a_wait_outside_any_job_is_never_cancelled() {
         assert_eq!(try_sync_wait(&executor, async { 3 }).unwrap(), 3);
     });
 }
+
+/// A spawner that, handed the wait's task, first cancels the job that
+/// waits, then runs the task to its end right there, or drops it: the
+/// outcome is in before the wait looks, and came after the cancellation.
+struct CancelThenRun {
+    handle: Arc<std::sync::Mutex<Option<threadbridge::JoinHandle<Waited>>>>,
+    drop_task: bool,
+}
+
+type Waited = (Result<u8, SyncWaitError>, Option<Result<u8, SyncWaitError>>);
+
+impl futures::task::Spawn for CancelThenRun {
+    fn spawn_obj(
+        &self,
+        task: futures::task::FutureObj<'static, ()>,
+    ) -> Result<(), futures::task::SpawnError> {
+        self.handle.lock().unwrap().as_ref().unwrap().cancel();
+        assert!(threadbridge::is_cancelled());
+        if !self.drop_task {
+            futures::executor::block_on(task);
+        }
+        Ok(())
+    }
+}
+
+/// Runs `wait` in a job on a fresh pool with a `CancelThenRun` spawner
+/// (the handle stored before the job goes on), and returns what it got.
+fn cancelled_by_the_spawner(
+    drop_task: bool,
+    wait: impl FnOnce(&CancelThenRun) -> Waited + Send + 'static,
+) -> (Waited, PoolStats) {
+    let pool = ThreadPool::new(1);
+    let slot = Arc::new(std::sync::Mutex::new(None));
+    let gate = Arc::new(Barrier::new(2));
+    let spawner = CancelThenRun {
+        handle: slot.clone(),
+        drop_task,
+    };
+    let go = gate.clone();
+    let handle = pool.spawn(move || {
+        go.wait();
+        wait(&spawner)
+    });
+    let handle = {
+        *slot.lock().unwrap() = Some(handle);
+        gate.wait();
+        // Wait for the job's result without taking the handle out of the
+        // spawner's reach while it runs.
+        loop {
+            let done = pool.stats().completed == 1;
+            if done {
+                break slot.lock().unwrap().take().unwrap();
+            }
+            std::thread::yield_now();
+        }
+    };
+    let waited = futures::executor::block_on(handle);
+    (waited, final_stats(&pool))
+}
+
+#[test]
+fn a_future_panic_taken_after_the_cancellation_is_reported_as_the_cancellation() {
+    within("test-body", || {
+        let ((waited, iterated), stats) = cancelled_by_the_spawner(false, |spawner| {
+            let waited = try_sync_wait(spawner, async { panic!("failed after the cancel") });
+            let iterated = threadbridge::wait::try_sync_iter(
+                spawner,
+                stream::iter([0u8]).map(|_| -> u8 { panic!("failed after the cancel") }),
+            )
+            .and_then(|mut items| items.try_next().map(|item| item.unwrap_or(0)));
+            (waited, Some(iterated))
+        });
+        assert_cancelled(waited);
+        assert_cancelled(iterated.unwrap());
+        assert_eq!(counts(&stats), (1, 1, 0, 0, 1, 0), "{stats:?}");
+    });
+}
+
+#[test]
+fn a_future_task_dropped_after_the_cancellation_is_reported_as_the_cancellation() {
+    within("test-body", || {
+        let ((waited, iterated), stats) = cancelled_by_the_spawner(true, |spawner| {
+            let waited = try_sync_wait(spawner, async { 1 });
+            let iterated = threadbridge::wait::try_sync_iter(spawner, stream::iter([1u8]))
+                .and_then(|mut items| items.try_next().map(|item| item.unwrap_or(0)));
+            (waited, Some(iterated))
+        });
+        assert_cancelled(waited);
+        assert_cancelled(iterated.unwrap());
+        assert_eq!(counts(&stats), (1, 1, 0, 0, 1, 0), "{stats:?}");
+    });
+}
+
+#[test]
+fn an_output_in_before_the_wait_looks_wins_over_a_cancellation_before_it() {
+    within("test-body", || {
+        let ((waited, _), stats) =
+            cancelled_by_the_spawner(false, |spawner| (try_sync_wait(spawner, async { 7 }), None));
+        assert_eq!(waited.unwrap(), 7);
+        assert_eq!(counts(&stats), (1, 1, 0, 0, 1, 0), "{stats:?}");
+    });
+}
