@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use threadbridge::{sync_await_iter, sync_iter, threaded};
+use threadbridge::wait::sync_await_iter;
+use threadbridge::{sync_iter, threaded};
 
 pub fn main() {
     // With an executor handle: the stream runs on a `futures` thread pool

@@ -49,7 +49,7 @@
 //! | a blocking driver (a database connection per thread) | each job handed its worker's connection | [`pool::ThreadPoolBuilder::build_with_state`], [`pool::StatePool::push`] |
 //! | a blocking `Read`, `Write` or `Seek` | `AsyncRead`, `AsyncWrite`, `AsyncSeek` | [`Unblock`] |
 //! | blocking code and a future | to wait for the future | [`sync_wait`], [`sync_await`] |
-//! | blocking code and a `Stream` | an `Iterator` over it | [`sync_iter`], [`sync_await_iter`] |
+//! | blocking code and a `Stream` | an `Iterator` over it | [`sync_iter`], [`wait::sync_await_iter`] |
 //! | a job that may be abandoned | to stop early | [`is_cancelled`], [`wait_cancelled`] |
 //! | state set by the caller | to see it in the job | [`ContextVar`], [`Context`] |
 //! | no runtime at all | a `main` that runs async code | [`entrypoint`], [`new_event_loop`] |
@@ -171,7 +171,7 @@
 //! tokio `Handle` with the `tokio` feature (see [`Spawner`]). [`sync_iter`]
 //! does the same for a `Stream`, giving the blocking thread an
 //! [`Iterator`] with a bounded look-ahead. Inside [`entrypoint`],
-//! [`sync_await`] and [`sync_await_iter`] need no executor argument: they
+//! [`sync_await`] and [`wait::sync_await_iter`] need no executor argument: they
 //! wait on the loop that made the call. [`wait`] has the forms that return
 //! a [`SyncWaitError`] instead of panicking on misuse.
 //!
@@ -188,7 +188,7 @@
 //! assert_eq!(answer, 42);
 //!
 //! let sum = threadbridge::threaded(|| {
-//!     threadbridge::sync_await_iter(futures::stream::iter(1..=100)).sum::<u32>()
+//!     threadbridge::wait::sync_await_iter(futures::stream::iter(1..=100)).sum::<u32>()
 //! });
 //! assert_eq!(threadbridge::entrypoint(async { sum.call(()).await }), 5050);
 //! ```
@@ -574,9 +574,7 @@ pub use pool::ThreadPool;
 #[cfg_attr(docsrs, doc(cfg(feature = "runtime")))]
 pub use runtime::{entrypoint, new_event_loop, EventLoop};
 pub use slot::JoinHandle;
-pub use sync_wait::{
-    sync_await, sync_await_iter, sync_iter, sync_wait, Spawner, SyncIter, SyncWaitError,
-};
+pub use sync_wait::{sync_await, sync_iter, sync_wait, Spawner, SyncIter, SyncWaitError};
 pub use threaded::{spawn, threaded, threaded_separate, Threaded};
 
 /// Blocking code waiting for async work: everything [`sync_wait`] and

@@ -271,7 +271,7 @@ where
 /// # Examples
 ///
 /// ```
-/// use threadbridge::{sync_await_iter, threaded};
+/// use threadbridge::{threaded, wait::sync_await_iter};
 ///
 /// let total = threaded(|| sync_await_iter(futures::stream::iter(1..=3)).sum::<i32>());
 /// assert_eq!(threadbridge::entrypoint(async { total.call(()).await }), 6);

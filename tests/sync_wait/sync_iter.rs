@@ -13,8 +13,7 @@ use common::{block_on, with_deadline, DEADLINE, RUNTIMES};
 use futures::stream::{self, BoxStream, StreamExt};
 use futures::task::{FutureObj, Spawn, SpawnError};
 use threadbridge::{
-    sync_await_iter,
-    wait::{try_sync_iter_with, BoxedTask},
+    wait::{sync_await_iter, try_sync_iter_with, BoxedTask},
     Spawner, SyncIter,
 };
 

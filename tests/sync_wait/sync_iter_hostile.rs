@@ -730,7 +730,7 @@ fn sync_await_iter_inside_the_entrypoints_own_task_panics_as_sync_await_does() {
     let text = within(ENTRYPOINT_THREAD, || {
         panic_text(|| {
             threadbridge::entrypoint(async {
-                drop(threadbridge::sync_await_iter(stream::iter([1])));
+                drop(threadbridge::wait::sync_await_iter(stream::iter([1])));
             })
         })
     });
