@@ -599,16 +599,16 @@ fn cancelled_by_the_spawner(
     (waited, final_stats(&pool))
 }
 
-#[test]
-fn a_future_panic_taken_after_the_cancellation_is_reported_as_the_cancellation() {
-    within("test-body", || {
-        let ((waited, iterated), stats) = cancelled_by_the_spawner(false, |spawner| {
+/// Both bridges' waits fail after the cancellation (the spawner runs the
+/// panicking future and stream, or drops their tasks): each reports the
+/// cancellation, and the job completes.
+fn a_failure_taken_after_the_cancellation_is_the_cancellation(drop_task: bool) {
+    within("test-body", move || {
+        let ((waited, iterated), stats) = cancelled_by_the_spawner(drop_task, |spawner| {
             let waited = try_sync_wait(spawner, async { panic!("failed after the cancel") });
-            let iterated = threadbridge::wait::try_sync_iter(
-                spawner,
-                stream::iter([0u8]).map(|_| -> u8 { panic!("failed after the cancel") }),
-            )
-            .and_then(|mut items| items.try_next().map(|item| item.unwrap_or(0)));
+            let items = stream::iter([0u8]).map(|_| -> u8 { panic!("failed after the cancel") });
+            let iterated = threadbridge::wait::try_sync_iter(spawner, items)
+                .and_then(|mut items| items.try_next().map(|item| item.unwrap_or(0)));
             (waited, Some(iterated))
         });
         assert_cancelled(waited);
@@ -618,18 +618,13 @@ fn a_future_panic_taken_after_the_cancellation_is_reported_as_the_cancellation()
 }
 
 #[test]
+fn a_future_panic_taken_after_the_cancellation_is_reported_as_the_cancellation() {
+    a_failure_taken_after_the_cancellation_is_the_cancellation(false);
+}
+
+#[test]
 fn a_future_task_dropped_after_the_cancellation_is_reported_as_the_cancellation() {
-    within("test-body", || {
-        let ((waited, iterated), stats) = cancelled_by_the_spawner(true, |spawner| {
-            let waited = try_sync_wait(spawner, async { 1 });
-            let iterated = threadbridge::wait::try_sync_iter(spawner, stream::iter([1u8]))
-                .and_then(|mut items| items.try_next().map(|item| item.unwrap_or(0)));
-            (waited, Some(iterated))
-        });
-        assert_cancelled(waited);
-        assert_cancelled(iterated.unwrap());
-        assert_eq!(counts(&stats), (1, 1, 0, 0, 1, 0), "{stats:?}");
-    });
+    a_failure_taken_after_the_cancellation_is_the_cancellation(true);
 }
 
 #[test]
