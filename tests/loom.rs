@@ -1059,8 +1059,9 @@ fn io_flush_races_pending_write() {
 }
 
 /// `into_inner` racing a blocking side on a thread of its own that parked
-/// on the full buffer and waits on the condvar: the release must reach it
-/// (a lost notification is a loom deadlock), and the reader comes back.
+/// on the full buffer and waits for work on its thread's waker
+/// (`Sides::poll_resumed`): the release must reach it (a lost wake is a
+/// loom deadlock), and the reader comes back.
 #[test]
 fn io_separate_release_races_wait() {
     model("io_separate_release_races_wait", None, || {

@@ -16,36 +16,24 @@
 //! The storage is a type parameter (`Buffer`): `VecDeque<T>` for items,
 //! and `VecDeque<u8>` (or any byte ring that counts bytes) for I/O.
 //!
-//! Files: `buffer.rs` (the storage trait and `Items`), `watch.rs` (a
-//! thread's watch before it parks), this file (the state and its
-//! transitions).
+//! Files: `sides.rs` (the producer's phase and both sides' wakers, which
+//! `Unblock` shares), `buffer.rs` (the storage trait and `Items`),
+//! `watch.rs` (a thread's watch before it parks), this file (the state and
+//! its transitions).
 
 mod buffer;
+mod sides;
 mod watch;
 
 use std::task::{Context, Poll, Waker};
 
 pub(crate) use buffer::{Buffer, Items};
+pub(crate) use sides::{Phase, Resumed, Sides};
 
-use crate::job::{drop_caught, wake, CancelFlag, Panic, Report, Uncounted};
+use crate::job::{drop_caught, wake, CancelFlag, Panic, Report};
 use crate::sync::{lock, AtomicBool, AtomicUsize, Mutex, MutexGuard, Ordering};
 
 // ---- state ----
-
-/// Where the producer is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Phase {
-    /// Not started: the consumer has not asked for anything yet.
-    Unstarted,
-    /// Producing (or queued to).
-    Running,
-    /// The buffer was full: the producer stopped and waits for the consumer
-    /// to make room (a pool-hosted one has given its worker back).
-    Parked,
-    /// The producer is gone: its source ended, panicked, was closed, or was
-    /// never built.
-    Finished,
-}
 
 /// How the producer's source ended, as the consumer learns it.
 #[derive(Debug)]
@@ -84,16 +72,14 @@ pub(crate) enum Sent {
 
 struct State<B> {
     buffer: B,
-    phase: Phase,
+    /// The producer's phase; the consumer's waker (waiting for an item) and
+    /// the producer's (waiting for room in `poll_room`, or for a close while
+    /// its own source is pending in `poll_closed`).
+    sides: Sides,
     /// The consumer closed the channel (or dropped its end).
     closed: bool,
     /// How the source ended, once it has; taken by the consumer.
     end: Option<End>,
-    /// The consumer, waiting for an item.
-    consumer: Option<Waker>,
-    /// The producer, waiting for room (`poll_room`) or for a close while its
-    /// own source is pending (`poll_closed`).
-    producer: Option<Waker>,
     /// A task waiting in `poll_finished` for the producer to be gone.
     closer: Option<Waker>,
 }
@@ -139,11 +125,9 @@ impl<B: Buffer> Chan<B> {
         Chan {
             state: Mutex::new(State {
                 buffer: B::default(),
-                phase,
+                sides: Sides::new(phase),
                 closed: false,
                 end: None,
-                consumer: None,
-                producer: None,
                 closer: None,
             }),
             cancel: CancelFlag::default(),
@@ -169,7 +153,7 @@ impl<B: Buffer> Chan<B> {
     }
 
     pub(crate) fn phase(&self) -> Phase {
-        self.state().phase
+        self.state().sides.phase()
     }
 
     /// Units in the buffer (not counting the consumer's batch).
@@ -198,12 +182,13 @@ impl<B: Buffer> Chan<B> {
         let taken = take(batch);
         self.taken.store(batch.len(), Ordering::Relaxed);
         let mut action = Action::Nothing;
-        let mut producer = None;
-        if state.phase == Phase::Parked && batch.len() <= self.resume_at {
-            state.phase = Phase::Running;
-            self.parked.store(false, Ordering::Relaxed);
-            producer = state.producer.take();
-            action = Action::Resume;
+        let mut resumed = None;
+        if batch.len() <= self.resume_at {
+            resumed = state.sides.resume();
+            if resumed.is_some() {
+                self.parked.store(false, Ordering::Relaxed);
+                action = Action::Resume;
+            }
         }
         let poll = if let Some(taken) = taken {
             Poll::Ready(Ok(taken))
@@ -215,16 +200,17 @@ impl<B: Buffer> Chan<B> {
             Poll::Ready(Err(end))
         } else {
             if let Some(cx) = cx {
-                crate::waker::register(&mut state.consumer, cx);
+                state.sides.wait(cx);
             }
-            if state.phase == Phase::Unstarted {
-                state.phase = Phase::Running;
+            if state.sides.start() {
                 action = Action::Start;
             }
             Poll::Pending
         };
         drop(state);
-        wake_producer(producer);
+        if let Some(resumed) = resumed {
+            resumed.wake();
+        }
         (poll, action)
     }
 
@@ -258,24 +244,17 @@ impl<B: Buffer> Chan<B> {
         state.closed = true;
         let buffered = std::mem::take(&mut state.buffer);
         self.len.store(0, Ordering::Relaxed);
-        let action = match state.phase {
-            Phase::Unstarted => {
-                // Never started: nothing to stop.
-                state.phase = Phase::Finished;
-                Action::Nothing
-            }
-            Phase::Parked => {
-                state.phase = Phase::Running;
-                self.parked.store(false, Ordering::Relaxed);
-                Action::Resume
-            }
-            Phase::Running | Phase::Finished => Action::Nothing,
+        let (resumed, producer) = state.sides.close();
+        let action = if resumed {
+            self.parked.store(false, Ordering::Relaxed);
+            Action::Resume
+        } else {
+            Action::Nothing
         };
-        let consumer = state.consumer.take();
-        let producer = state.producer.take();
+        let consumer = state.sides.take_waiter();
         drop(state);
         drop(consumer);
-        wake_producer(producer);
+        producer.wake();
         (action, buffered)
     }
 
@@ -285,9 +264,11 @@ impl<B: Buffer> Chan<B> {
         self.cancel.set();
         let mut state = self.state();
         state.closed = true;
-        state.phase = Phase::Finished;
+        let wakers = state.sides.finish();
         let buffered = std::mem::take(&mut state.buffer);
         self.len.store(0, Ordering::Relaxed);
+        drop(state);
+        drop(wakers);
         buffered
     }
 
@@ -295,7 +276,7 @@ impl<B: Buffer> Chan<B> {
     /// built).
     pub(crate) fn poll_finished(&self, cx: &Context<'_>) -> Poll<()> {
         let mut state = self.state();
-        if state.phase == Phase::Finished {
+        if state.sides.phase() == Phase::Finished {
             return Poll::Ready(());
         }
         crate::waker::register(&mut state.closer, cx);
@@ -335,13 +316,13 @@ impl<B: Buffer> Chan<B> {
         let held = len.saturating_add(self.taken.load(Ordering::Relaxed));
         let sent = if held >= self.capacity {
             report.parking();
-            state.phase = Phase::Parked;
+            state.sides.park();
             self.parked.store(true, Ordering::Relaxed);
             Sent::Full
         } else {
             Sent::Room(self.capacity - held)
         };
-        let consumer = state.consumer.take();
+        let consumer = state.sides.take_waiter();
         drop(state);
         if let Some(consumer) = consumer {
             wake(consumer, report);
@@ -357,11 +338,7 @@ impl<B: Buffer> Chan<B> {
         if state.closed {
             return Poll::Ready(false);
         }
-        if state.phase == Phase::Parked {
-            crate::waker::register(&mut state.producer, cx);
-            return Poll::Pending;
-        }
-        Poll::Ready(true)
+        state.sides.poll_resumed(cx).map(|()| true)
     }
 
     /// For a producer whose own source is pending (a stream): whether the
@@ -372,7 +349,7 @@ impl<B: Buffer> Chan<B> {
         if state.closed {
             return true;
         }
-        crate::waker::register(&mut state.producer, cx);
+        state.sides.wait_hosted(cx);
         false
     }
 
@@ -395,32 +372,20 @@ impl<B: Buffer> Chan<B> {
     /// outside the lock, a panic of its `Drop` going to `report`.
     pub(crate) fn finish(&self, end: End, report: &dyn Report) {
         let mut state = self.state();
-        let unclaimed = if state.closed || state.phase == Phase::Finished {
+        let unclaimed = if state.closed || state.sides.phase() == Phase::Finished {
             Some(end)
         } else {
             state.end = Some(end);
             None
         };
-        state.phase = Phase::Finished;
+        let (consumer, producer) = state.sides.finish();
         self.parked.store(false, Ordering::Relaxed);
-        let consumer = state.consumer.take();
         let closer = state.closer.take();
-        let producer = state.producer.take();
         drop(state);
         drop_caught(unclaimed, report);
         drop_caught(producer, report);
         for waker in consumer.into_iter().chain(closer) {
             wake(waker, report);
         }
-    }
-}
-
-/// Wakes a producer the consumer resumed or closed on. A task's waker is
-/// user code (its executor's): a panic in it is caught and dropped (the
-/// panic hook has reported it), so that it neither takes the unit being
-/// handed out with it nor, in a `Drop` while the thread unwinds, aborts.
-fn wake_producer(producer: Option<Waker>) {
-    if let Some(producer) = producer {
-        wake(producer, &Uncounted);
     }
 }

@@ -6,14 +6,18 @@ use std::io;
 use std::task::{Context, Poll};
 
 use super::shared::Idle;
-use super::state::{kick, register, Run, Switch, Switched};
+use super::state::{Switch, Switched};
 use super::{Host, Unblock};
+use crate::chan::Resumed;
 use crate::limit::Limiter;
 
 impl<T: Send + 'static> Unblock<T> {
-    /// Starts the blocking side where the host says; `kick` returned true.
-    /// On failure (the pool was shut down) the state is left not running.
-    pub(super) fn start(&mut self) -> io::Result<()> {
+    /// Starts the blocking side where the host says, `kick` having resumed
+    /// it: a thread of its own waiting for work is woken, a pool's run
+    /// queued, an unstarted host started. On failure (the pool was shut
+    /// down) the state is left parked.
+    pub(super) fn start(&mut self, resumed: Resumed) -> io::Result<()> {
+        resumed.wake();
         if let Host::Unstarted(target) = &self.host {
             self.host = match target.pool() {
                 Some(pool) => Host::Pool(pool),
@@ -43,7 +47,8 @@ impl<T: Send + 'static> Unblock<T> {
                     return Err(self.refused(error));
                 }
             }
-            Host::Thread => self.shared.work.notify_one(),
+            // Woken above, if it waited already.
+            Host::Thread => {}
             Host::Unstarted(_) => unreachable!("resolved above"),
             Host::Released => unreachable!("into_inner consumed the wrapper"),
         }
@@ -51,7 +56,7 @@ impl<T: Send + 'static> Unblock<T> {
     }
 
     fn refused(&self, error: impl fmt::Display) -> io::Error {
-        self.shared.state().run = Run::Parked;
+        self.shared.state().sides.park();
         io::Error::other(format!(
             "threadbridge: Unblock could not start its blocking side: {error}"
         ))
@@ -60,21 +65,21 @@ impl<T: Send + 'static> Unblock<T> {
     /// Starts the blocking side; if the pool refuses (it was shut down),
     /// runs it here instead, so that queued data is written and the inner
     /// object let go of even then.
-    pub(super) fn start_or_run_inline(&mut self) {
-        if self.start().is_err() {
-            self.shared.state().run = Run::Running;
+    pub(super) fn start_or_run_inline(&mut self, resumed: Resumed) {
+        if self.start(resumed).is_err() {
+            let resumed = self.shared.state().kick();
+            debug_assert!(resumed.is_some(), "a refused run is parked");
             self.shared.run_uncounted(Idle::Return);
         }
     }
 
-    /// Starts the blocking side if `kick` said so, and turns a refusal into
-    /// the error of this call.
-    pub(super) fn start_if(&mut self, start: bool) -> io::Result<()> {
+    /// Starts the blocking side if `kick` resumed it, and turns a refusal
+    /// into the error of this call.
+    pub(super) fn start_if(&mut self, start: Option<Resumed>) -> io::Result<()> {
         self.shared.nudge();
-        if start {
-            self.start()
-        } else {
-            Ok(())
+        match start {
+            Some(resumed) => self.start(resumed),
+            None => Ok(()),
         }
     }
 
@@ -102,12 +107,12 @@ impl<T: Send + 'static> Unblock<T> {
             }
             Switched::Failed(error) => Poll::Ready(Err(error)),
             Switched::WaitForReader => {
-                register(&mut st, cx);
+                st.sides.wait(cx);
                 Poll::Pending
             }
             Switched::WaitForWriter => {
-                register(&mut st, cx);
-                let start = kick(&mut st);
+                st.sides.wait(cx);
+                let start = st.kick();
                 drop(st);
                 self.start_if(start)?;
                 Poll::Pending

@@ -16,8 +16,9 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 
 use super::shared::Shared;
-use super::state::{register, LetGo, Mode, Run};
+use super::state::{LetGo, Mode};
 use super::{Host, Seeking, Unblock};
+use crate::chan::Phase;
 use crate::job::{catch, discard, Panic};
 use crate::limit::Limiter;
 use crate::slot::{JoinHandle, Task};
@@ -52,13 +53,13 @@ impl<T: Send + 'static> Unblock<T> {
         std::task::ready!(self.poll_away(cx));
         // A stop whose future was dropped while the blocking side released
         // the object (`LetGo::Release` stays): finish it, else no run would
-        // start again (`kick` starts none after `Done`).
+        // start again (`kick` starts none after `Finished`).
         // (`stopping` keeps the lock off the hot path of every read.)
         if self.stopping {
             let mut st = self.shared.state();
             debug_assert_eq!(st.let_go, LetGo::Release);
-            if st.run != Run::Done {
-                register(&mut st, cx);
+            if st.sides.phase() != Phase::Finished {
+                st.sides.wait(cx);
                 return Poll::Pending;
             }
             drop(st);
@@ -67,7 +68,7 @@ impl<T: Send + 'static> Unblock<T> {
         Poll::Ready(())
     }
 
-    /// The blocking side released the object (`Run::Done`): reuse the
+    /// The blocking side released the object (`Phase::Finished`): reuse the
     /// state as a fresh wrapper's, the object in `Shared::inner`.
     fn reuse_released(&mut self) {
         self.stopping = false;
@@ -130,7 +131,7 @@ impl<T: Send + 'static> Unblock<T> {
             let mut st = self.shared.state();
             // No run exists and none holds the object (a thread of its own
             // does, waiting for work: it must let go).
-            if st.run == Run::Parked && !matches!(self.host, Host::Thread) {
+            if st.sides.phase() == Phase::Parked && !matches!(self.host, Host::Thread) {
                 st.reuse();
                 drop(st);
                 self.drop_current();

@@ -22,8 +22,9 @@ use std::io;
 use std::task::{Context, Poll};
 
 use shared::Shared;
-use state::{kick, register, LetGo, Run, Seek, Switch};
+use state::{LetGo, Seek, Switch};
 
+use crate::chan::Phase;
 use crate::sync::{lock, Arc};
 use crate::target::Target;
 use crate::ThreadPool;
@@ -545,7 +546,7 @@ impl<T: Send + 'static> Unblock<T> {
             }
             pending => {
                 st.seek = pending;
-                register(&mut st, cx);
+                st.sides.wait(cx);
                 Poll::Pending
             }
         }
@@ -559,8 +560,8 @@ impl<T: Send + 'static> Unblock<T> {
         let unread = std::task::ready!(self.poll_switch(cx, Switch::Seek))?;
         let mut st = self.shared.state();
         st.seek = Seek::Requested { pos, unread };
-        register(&mut st, cx);
-        let start = kick(&mut st);
+        st.sides.wait(cx);
+        let start = st.kick();
         drop(st);
         if let Err(error) = self.start_if(start) {
             let mut st = self.shared.state();
@@ -575,16 +576,16 @@ impl<T: Send + 'static> Unblock<T> {
     fn poll_release(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         std::task::ready!(self.poll_away(cx));
         let mut st = self.shared.state();
-        if st.run == Run::Done {
+        if st.sides.phase() == Phase::Finished {
             return Poll::Ready(());
         }
         st.let_go = LetGo::Release;
-        register(&mut st, cx);
-        let start = kick(&mut st);
+        st.sides.wait(cx);
+        let start = st.kick();
         drop(st);
         self.shared.nudge();
-        if start {
-            self.start_or_run_inline();
+        if let Some(resumed) = start {
+            self.start_or_run_inline(resumed);
         }
         Poll::Pending
     }
@@ -601,21 +602,22 @@ impl<T: Send + 'static> Drop for Unblock<T> {
             // An `into_inner` whose future was dropped after the blocking
             // side released the object: nobody took it. The blocking side
             // runs once more, to drop it as a dropped wrapper's.
-            let unclaimed = st.run == Run::Done && st.let_go == LetGo::Release;
+            let unclaimed = st.sides.phase() == Phase::Finished && st.let_go == LetGo::Release;
             if unclaimed {
-                st.run = Run::Parked;
+                st.sides.reopen();
             }
             st.let_go = LetGo::Close;
-            (kick(&mut st), unclaimed, st.waker.take())
+            (st.kick(), unclaimed, st.sides.take_waiter())
         };
         self.shared.nudge();
-        if start {
+        if let Some(resumed) = start {
             if unclaimed && matches!(self.host, Host::Thread) {
-                // A thread of its own ended with the release: drop it here,
-                // as on a shut-down pool.
+                // A thread of its own ended with the release (nobody waits
+                // to be resumed): drop it here, as on a shut-down pool.
+                resumed.wake();
                 self.shared.run_uncounted(shared::Idle::Return);
             } else {
-                self.start_or_run_inline();
+                self.start_or_run_inline(resumed);
             }
         }
         // The waker is the caller's: dropped last, where a panic in its

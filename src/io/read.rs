@@ -6,8 +6,9 @@ use std::task::{Context, Poll};
 
 use futures_io::{AsyncBufRead, AsyncRead};
 
-use super::state::{kick, register, Run, Switch};
+use super::state::Switch;
 use super::Unblock;
+use crate::chan::Phase;
 use crate::sync::Ordering;
 
 fn read_fn<T: Read>(inner: &mut T, buf: &mut [u8]) -> io::Result<usize> {
@@ -65,10 +66,14 @@ impl<T: Read + Send + 'static> Unblock<T> {
                 self.current = chunk;
                 // Restart a reader that parked on a full buffer once a whole
                 // chunk fits again.
-                let start = !st.mode.at_eof()
+                let start = if !st.mode.at_eof()
                     && st.error.is_none()
                     && st.queued + self.shared.chunk() <= self.shared.capacity
-                    && kick(&mut st);
+                {
+                    st.kick()
+                } else {
+                    None
+                };
                 drop(st);
                 if let Err(error) = self.start_if(start) {
                     self.shared.state().error = Some(error);
@@ -82,7 +87,7 @@ impl<T: Read + Send + 'static> Unblock<T> {
             if st.mode.at_eof() {
                 return Poll::Ready(Ok(()));
             }
-            if st.run == Run::Running && !watched {
+            if st.sides.phase() == Phase::Running && !watched {
                 // The reader is at work: watch for its chunk a moment
                 // before registering and returning `Pending`.
                 let seen = self.shared.progress.load(Ordering::Acquire);
@@ -91,8 +96,8 @@ impl<T: Read + Send + 'static> Unblock<T> {
                 self.shared.watch_progress(seen);
                 continue;
             }
-            register(&mut st, cx);
-            let start = kick(&mut st);
+            st.sides.wait(cx);
+            let start = st.kick();
             drop(st);
             self.start_if(start)?;
             return Poll::Pending;

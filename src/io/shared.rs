@@ -8,12 +8,11 @@ use std::io::{self, SeekFrom};
 use std::panic::{self, AssertUnwindSafe};
 use std::task::Waker;
 
-use super::state::{
-    Call, Flush, FlushFn, LetGo, Mode, Ops, ReadFn, Run, Seek, SeekFn, State, WriteFn,
-};
+use super::state::{Call, Flush, FlushFn, LetGo, Mode, Ops, ReadFn, Seek, SeekFn, State, WriteFn};
+use crate::chan::{Phase, Sides};
 use crate::context::Carried;
 use crate::job::{catch, drop_caught, Finished, Job, Outcome, Panic, Report, Uncounted};
-use crate::sync::{lock, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
+use crate::sync::{lock, AtomicUsize, Mutex, MutexGuard, Ordering};
 
 /// One allocation shared by the wrapper and every run of its blocking side.
 pub(crate) struct Shared<T> {
@@ -21,8 +20,6 @@ pub(crate) struct Shared<T> {
     /// The inner object; only a run of the blocking side holds this lock
     /// (and `into_inner`, once the blocking side is done).
     pub(crate) inner: Mutex<Option<T>>,
-    /// Where a blocking side on a thread of its own waits for work.
-    pub(crate) work: Condvar,
     /// The creator's context and event loop (as every call of the crate
     /// carries them), current during every call on the inner object and
     /// its drop.
@@ -79,13 +76,12 @@ impl<T: Send + 'static> Shared<T> {
                 queued: 0,
                 spare: Vec::new(),
                 mode: Mode::Idle,
-                run: Run::Parked,
+                sides: Sides::new(Phase::Parked),
                 error: None,
                 seek: Seek::None,
                 pushes: 0,
                 flush: Flush::None,
                 let_go: LetGo::Keep,
-                waker: None,
                 ops: Ops {
                     read: None,
                     write: None,
@@ -94,7 +90,6 @@ impl<T: Send + 'static> Shared<T> {
                 },
             }),
             inner: Mutex::new(Some(inner)),
-            work: Condvar::new(),
             context: Carried::capture(),
             capacity,
             pulse: AtomicUsize::new(0),
@@ -178,7 +173,7 @@ impl<T: Send + 'static> Shared<T> {
     /// One run of the blocking side: performs actions until there is
     /// nothing to do (`idle` says what then) or the
     /// wrapper let go. Returns the waker to wake once the run is counted,
-    /// and whether the run let go of the inner object (`Run::Done`): a
+    /// and whether the run let go of the inner object (`Phase::Finished`): a
     /// thread of its own then ends, whatever the wrapper does next (it
     /// may take the object and reuse the state, `get_mut`).
     ///
@@ -223,13 +218,13 @@ impl<T: Send + 'static> Shared<T> {
             drop_caught(inner.take(), report);
             st = self.state();
         }
-        // Under the same lock as `Done`: a drop after this finds the
+        // Under the same lock as `Finished`: a drop after this finds the
         // released object nobody took (`Unblock`'s `Drop`).
         drop(inner);
-        st.run = Run::Done;
+        let (waiter, _) = st.sides.finish();
         st.chunks.clear();
         st.queued = 0;
-        (st.waker.take(), true)
+        (waiter, true)
     }
 
     /// The context could not be entered (a carrier panicked before the run,
@@ -282,8 +277,8 @@ impl<T: Send + 'static> Shared<T> {
         if !told && st.error.is_none() {
             st.error = Some(error());
         }
-        st.run = Run::Parked;
-        End::Parked(st.waker.take())
+        st.sides.park();
+        End::Parked(st.sides.take_waiter())
     }
 
     /// Calls `f` on the inner object until it returns anything but
@@ -400,18 +395,16 @@ impl<T: Send + 'static> Shared<T> {
                 }
                 Action::Park => {
                     // Decided under the same lock as "nothing to do", so a
-                    // kick after this sees `Run::Parked` and restarts us.
-                    st.run = Run::Parked;
-                    let waker = st.waker.take();
+                    // kick after this sees `Phase::Parked` and restarts us.
+                    st.sides.park();
+                    let waker = st.sides.take_waiter();
                     drop(st);
                     if idle == Idle::Return {
                         return End::Parked(waker);
                     }
                     wake(waker, report);
+                    self.wait_resumed();
                     st = self.state();
-                    while st.run == Run::Parked {
-                        st = self.work.wait(st).unwrap_or_else(|p| p.into_inner());
-                    }
                     continue;
                 }
                 Action::Close => return End::Close,
@@ -497,7 +490,7 @@ impl<T: Send + 'static> Shared<T> {
             }
             watched = false;
             self.progress.fetch_add(1, Ordering::Release);
-            let waker = st.waker.take();
+            let waker = st.sides.take_waiter();
             if waker.is_some() {
                 drop(st);
                 wake(waker, report);
@@ -510,7 +503,7 @@ impl<T: Send + 'static> Shared<T> {
 /// What a run of the blocking side does when it runs out of work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Idle {
-    /// Returns (`Run::Parked`): a pool's job gives its worker back; a run
+    /// Returns (`Phase::Parked`): a pool's job gives its worker back; a run
     /// inline on a dropping thread ends; the next request starts a run.
     Return,
     /// Waits on `Shared::work` for the next request: a thread of its own.
@@ -548,8 +541,8 @@ impl<T: Send + 'static> Job for Shared<T> {
             self.run_uncounted(Idle::Return);
             return;
         }
-        st.run = Run::Parked;
-        let waker = st.waker.take();
+        st.sides.park();
+        let waker = st.sides.take_waiter();
         drop(st);
         wake(waker, report);
     }
@@ -570,11 +563,17 @@ impl<T: Send + 'static> Shared<T> {
             // says nothing about this thread), or when a carrier kept the
             // run from starting: then it waits for the next request, as a
             // parked one does.
-            let mut st = self.state();
-            while st.run == Run::Parked {
-                st = self.work.wait(st).unwrap_or_else(|p| p.into_inner());
-            }
+            self.wait_resumed();
         }
+    }
+
+    /// A thread of its own waits for the next request after it parked:
+    /// its thread's waker is the hosted side's (`Sides::poll_resumed`),
+    /// which the async side's `kick` wakes.
+    fn wait_resumed(&self) {
+        crate::park::block_on(std::future::poll_fn(|cx| {
+            self.state().sides.poll_resumed(cx)
+        }));
     }
 }
 

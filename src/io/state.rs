@@ -1,14 +1,15 @@
 //! Everything both sides of an [`Unblock`](super::Unblock) share under the
 //! one lock, as enums, with the transitions they make: what the buffer holds
-//! (`Mode`, `Reader`), whether a run of the blocking side exists (`Run`, and
-//! `kick`), what the wrapper asked of the inner object's end (`LetGo`), and
+//! (`Mode`, `Reader`), whether a run of the blocking side exists (the
+//! channel's `Sides`, shared with the item bridges), what the wrapper asked of the inner object's end (`LetGo`), and
 //! a seek's and a flush's request and result (`Seek`, `Flush`). Each field
 //! changes only under that lock; `README.md` beside this file gives the
 //! protocol.
 
 use std::collections::VecDeque;
 use std::io::{self, SeekFrom};
-use std::task::{Context, Waker};
+
+use crate::chan::{Phase, Resumed, Sides};
 
 pub(crate) type ReadFn<T> = fn(&mut T, &mut [u8]) -> io::Result<usize>;
 /// One `write` call (the blocking side loops over it: `write_all` would
@@ -76,20 +77,6 @@ impl Mode {
     }
 }
 
-/// Whether a run of the blocking side exists: the one place `kick` (the
-/// async side starting a run) and a run's end meet, under the lock.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Run {
-    /// No run is queued or under way (on a thread of its own: the thread
-    /// waits for work). The next request starts one.
-    Parked,
-    /// A run is queued or under way; it sees every request made meanwhile.
-    Running,
-    /// The blocking side let go of the inner object (dropped or released)
-    /// and will not run again.
-    Done,
-}
-
 /// What the wrapper asked of the inner object's end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum LetGo {
@@ -152,7 +139,14 @@ pub(crate) struct State<T> {
     /// Emptied chunks, kept for the next ones (at most `SPARES`).
     pub(crate) spare: Vec<Vec<u8>>,
     pub(crate) mode: Mode,
-    pub(crate) run: Run,
+    /// Whether a run of the blocking side exists, and the two sides' wakers
+    /// (the async side waits as the channel's waiting side; a thread of its
+    /// own waits for work as its hosted side): `Parked` (no run is queued or
+    /// under way; the next request starts one), `Running` (a run is queued
+    /// or under way and sees every request made meanwhile), `Finished` (the
+    /// blocking side let go of the inner object, dropped or released, and
+    /// does not run again until `reuse`).
+    pub(crate) sides: Sides,
     /// An error from the inner object, for the next call on the async side.
     pub(crate) error: Option<io::Error>,
     pub(crate) seek: Seek,
@@ -160,8 +154,6 @@ pub(crate) struct State<T> {
     pub(crate) pushes: u64,
     pub(crate) flush: Flush,
     pub(crate) let_go: LetGo,
-    /// The async side's waker.
-    pub(crate) waker: Option<Waker>,
     pub(crate) ops: Ops<T>,
 }
 
@@ -211,19 +203,22 @@ impl<T> State<T> {
         self.mode = Mode::Idle;
     }
 
-    /// The blocking side released the inner object (`Run::Done`,
+    /// The blocking side released the inner object (`Phase::Finished`,
     /// `LetGo::Release`) for the wrapper to go on with it (`get_mut`,
     /// `with_mut`, a stream): back to the state of a wrapper never used,
     /// but for the spare chunks. A pending error, seek or flush result
     /// nobody took is dropped, as `into_inner` drops them.
     pub(crate) fn reuse(&mut self) {
-        debug_assert!(self.run != Run::Running, "reuse while a run exists");
+        debug_assert!(
+            self.sides.phase() != Phase::Running,
+            "reuse while a run exists"
+        );
         while let Some(chunk) = self.chunks.pop_front() {
             self.keep(chunk);
         }
         self.queued = 0;
         self.mode = Mode::Idle;
-        self.run = Run::Parked;
+        self.sides.reopen();
         self.error = None;
         self.seek = Seek::None;
         self.flush = Flush::None;
@@ -286,7 +281,7 @@ impl<T> State<T> {
                 return Switched::Ready;
             }
             (Mode::Idle, _) => {}
-            (Mode::Reading(_), _) if self.run == Run::Running => {
+            (Mode::Reading(_), _) if self.sides.phase() == Phase::Running => {
                 self.mode.halt();
                 return Switched::WaitForReader;
             }
@@ -308,7 +303,7 @@ impl<T> State<T> {
                 if let Some(error) = self.error.take() {
                     return Switched::Failed(error);
                 }
-                if self.run == Run::Running || !self.chunks.is_empty() {
+                if self.sides.phase() == Phase::Running || !self.chunks.is_empty() {
                     return Switched::WaitForWriter;
                 }
             }
@@ -327,19 +322,12 @@ impl<T> State<T> {
     }
 }
 
-/// Marks the blocking side running if it is parked; true means the caller
-/// must start it, after unlocking. A running blocking side that is watching
-/// for work sees the caller's `Shared::nudge` instead.
-pub(crate) fn kick<T>(st: &mut State<T>) -> bool {
-    if st.run == Run::Parked {
-        st.run = Run::Running;
-        true
-    } else {
-        false
+impl<T> State<T> {
+    /// Marks the blocking side running if it is parked; `Some` means the
+    /// caller must start it (`Unblock::start`), after unlocking. A running
+    /// blocking side that is watching for work sees the caller's
+    /// `Shared::nudge` instead.
+    pub(crate) fn kick(&mut self) -> Option<Resumed> {
+        self.sides.resume()
     }
-}
-
-/// Keeps the async side's waker for the blocking side's next step.
-pub(crate) fn register<T>(st: &mut State<T>, cx: &Context<'_>) {
-    crate::waker::register(&mut st.waker, cx);
 }

@@ -6,8 +6,9 @@ use std::task::{Context, Poll};
 
 use futures_io::AsyncWrite;
 
-use super::state::{kick, register, Flush, Run, Switch};
+use super::state::{Flush, Switch};
 use super::Unblock;
+use crate::chan::Phase;
 use crate::sync::Ordering;
 
 fn write_fn<T: Write>(inner: &mut T, buf: &[u8]) -> io::Result<usize> {
@@ -44,7 +45,7 @@ impl<T: Write + Send + 'static> Unblock<T> {
             if room > 0 {
                 break (st, room);
             }
-            if st.run == Run::Running && !watched {
+            if st.sides.phase() == Phase::Running && !watched {
                 // The writer is at work: watch for room a moment before
                 // registering and returning `Pending`.
                 let seen = self.shared.progress.load(Ordering::Acquire);
@@ -53,8 +54,8 @@ impl<T: Write + Send + 'static> Unblock<T> {
                 self.shared.watch_progress(seen);
                 continue;
             }
-            register(&mut st, cx);
-            let start = kick(&mut st);
+            st.sides.wait(cx);
+            let start = st.kick();
             drop(st);
             self.start_if(start)?;
             return Poll::Pending;
@@ -71,7 +72,7 @@ impl<T: Write + Send + 'static> Unblock<T> {
         }
         st.queued += n;
         st.pushes += 1;
-        let start = kick(&mut st);
+        let start = st.kick();
         drop(st);
         if let Err(error) = self.start_if(start) {
             // Nothing will write it: take the data back and fail this call.
@@ -101,7 +102,7 @@ impl<T: Send + 'static> Unblock<T> {
         if let Some(error) = st.error.take() {
             return Poll::Ready(Err(error));
         }
-        register(&mut st, cx);
+        st.sides.wait(cx);
         match std::mem::replace(&mut st.flush, Flush::Requested) {
             Flush::Requested => return Poll::Pending,
             Flush::Done { covered, result } if covered == st.pushes => {
@@ -111,7 +112,7 @@ impl<T: Send + 'static> Unblock<T> {
             // A flush from before the latest write (do another), or none.
             Flush::Done { .. } | Flush::None => {}
         }
-        let start = kick(&mut st);
+        let start = st.kick();
         drop(st);
         if let Err(error) = self.start_if(start) {
             self.shared.state().flush = Flush::None;
