@@ -76,6 +76,13 @@ const IDLE_SPIN_MIN: Duration = Duration::from_micros(5);
 #[cfg(not(loom))]
 const IDLE_SPIN_SLACK: u32 = 4;
 
+/// How many looks an idle worker takes between two yields: twice a
+/// channel's round (`CHAN_LOOKS`), since a worker with nothing to do
+/// loses nothing by looking longer and each round's end costs a yield, a
+/// system call; still a microsecond or so on any current core.
+#[cfg(not(loom))]
+const IDLE_LOOKS: usize = 2 * CHAN_LOOKS;
+
 // ---- waits that poll ----
 
 /// How long a wait on an event loop that no thread runs gives some thread
@@ -113,6 +120,12 @@ pub(crate) const ITEM_WATCH: Duration = Duration::from_micros(5);
 /// cost, since a parked producer pays a wake-up on both sides.
 #[cfg(not(loom))]
 pub(crate) const ROOM_WATCH: Duration = Duration::from_micros(50);
+/// How many looks a channel's watch takes between two yields (`watch`'s
+/// round): some hundreds of nanoseconds of `spin_loop` on any current
+/// core, short next to the microseconds a yield or a wake costs, and
+/// enough looks that a round catches a store another core made meanwhile.
+#[cfg(not(loom))]
+pub(crate) const CHAN_LOOKS: usize = 32;
 /// How many items a consumer that saw the first one arrive lets gather
 /// before it takes them (at most half the buffer): enough that the lock
 /// and the cache line of the length are taken once per batch, not per
@@ -123,11 +136,11 @@ pub(crate) const GATHER: usize = 256;
 /// not to pull the producer's cache line away after every push (a
 /// push takes tens of nanoseconds on any current core).
 #[cfg(not(loom))]
-pub(crate) const GATHER_LOOK: Duration = Duration::from_micros(1);
+const GATHER_LOOK: Duration = Duration::from_micros(1);
 /// The longest a gathering consumer waits: the latency a fast
 /// producer's item may gain, as long as one spin budget.
 #[cfg(not(loom))]
-pub(crate) const GATHER_BUDGET: Duration = Duration::from_micros(5);
+const GATHER_BUDGET: Duration = Duration::from_micros(5);
 /// The most items a task-hosted producer (`sync_iter`'s feed) polls
 /// before it hands them over (and, with room for more, yields to its
 /// executor): a big look-ahead over an always-ready stream neither
@@ -196,6 +209,32 @@ pub(crate) fn now() -> bool {
 thread_local! {
     /// Whether this thread's last yield let another thread run.
     static SHARING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A consumer that saw the first unit arrive lets a batch gather before it
+/// takes the lock (see `GATHER`): spins until `count` reaches `target`,
+/// looking only every `GATHER_LOOK` (so as not to pull the producer's cache
+/// line away after every send), and stops early when the count stopped
+/// growing since the last look (the producer is slow, parked or done) or
+/// after `GATHER_BUDGET`. A hint only: the caller decides under its lock.
+#[cfg(not(loom))]
+pub(crate) fn gather(target: usize, mut count: impl FnMut() -> usize) {
+    let start = Instant::now();
+    let mut look = start;
+    let mut seen = count();
+    while seen < target {
+        std::hint::spin_loop();
+        let now = Instant::now();
+        if now - look < GATHER_LOOK {
+            continue;
+        }
+        look = now;
+        let len = count();
+        if len == seen || now - start > GATHER_BUDGET {
+            return;
+        }
+        seen = len;
+    }
 }
 
 /// The crate's one spin: looks for `ready` in rounds of `full` looks (see
@@ -425,7 +464,7 @@ pub(crate) type Spun = Instant;
 #[cfg(not(loom))]
 pub(crate) fn spin(budget: Duration, ready: impl FnMut() -> bool) -> (Spun, Option<Duration>) {
     let started = Instant::now();
-    let found = watch(64, budget, ready).then(|| started.elapsed());
+    let found = watch(IDLE_LOOKS, budget, ready).then(|| started.elapsed());
     (started, found)
 }
 

@@ -8,7 +8,7 @@ use crate::sync::Ordering;
 #[cfg(not(loom))]
 use crate::timing;
 #[cfg(not(loom))]
-use crate::timing::{GATHER, GATHER_BUDGET, GATHER_LOOK, ITEM_WATCH, ROOM_WATCH};
+use crate::timing::{CHAN_LOOKS, GATHER, ITEM_WATCH, ROOM_WATCH};
 
 impl<B: Buffer> Chan<B> {
     /// Watches the buffer for up to `ITEM_WATCH`; returns whether
@@ -31,7 +31,7 @@ impl<B: Buffer> Chan<B> {
         } else {
             ITEM_WATCH
         };
-        let arrived = timing::watch(32, budget, || self.len.load(Ordering::Relaxed) > 0);
+        let arrived = timing::watch(CHAN_LOOKS, budget, || self.len.load(Ordering::Relaxed) > 0);
         if arrived && !contended {
             self.gather();
         }
@@ -39,32 +39,16 @@ impl<B: Buffer> Chan<B> {
     }
 
     /// Something arrived during a watch and the producer is likely still
-    /// sending: let a batch gather before taking the lock, looking only
-    /// every `GATHER_LOOK`. Taking the first unit at once would settle the
-    /// pair into batches of a few, with the consumer's looks and locks
-    /// pulling the producer's cache lines away after every send. Stops when
-    /// `GATHER` units (at most the resume mark) wait, when the count stopped
-    /// growing since the last look (the producer is slow, parked or done),
-    /// or after `GATHER_BUDGET`.
+    /// sending: let a batch gather before taking the lock (`timing::gather`,
+    /// up to `GATHER` units, at most the resume mark). Taking the first unit
+    /// at once would settle the pair into batches of a few, with the
+    /// consumer's looks and locks pulling the producer's cache lines away
+    /// after every send.
     #[cfg(not(loom))]
     fn gather(&self) {
-        let target = self.resume_at.clamp(1, GATHER);
-        let start = std::time::Instant::now();
-        let mut look = start;
-        let mut seen = self.len.load(Ordering::Relaxed);
-        while seen < target {
-            std::hint::spin_loop();
-            let now = std::time::Instant::now();
-            if now - look < GATHER_LOOK {
-                continue;
-            }
-            look = now;
-            let len = self.len.load(Ordering::Relaxed);
-            if len == seen || now - start > GATHER_BUDGET {
-                return;
-            }
-            seen = len;
-        }
+        timing::gather(self.resume_at.clamp(1, GATHER), || {
+            self.len.load(Ordering::Relaxed)
+        });
     }
 
     /// Loom cannot model a time budget, and an unbounded watch has
@@ -88,6 +72,8 @@ impl<B: Buffer> Chan<B> {
         if timing::now() {
             return;
         }
-        timing::watch(32, ROOM_WATCH, || !self.parked.load(Ordering::Relaxed));
+        timing::watch(CHAN_LOOKS, ROOM_WATCH, || {
+            !self.parked.load(Ordering::Relaxed)
+        });
     }
 }

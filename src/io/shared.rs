@@ -221,6 +221,7 @@ impl<T: Send + 'static> Shared<T> {
         // Under the same lock as `Finished`: a drop after this finds the
         // released object nobody took (`Unblock`'s `Drop`).
         drop(inner);
+        // The hosted slot holds at most this run's own thread's waker.
         let (waiter, _) = st.sides.finish();
         st.chunks.clear();
         st.queued = 0;
