@@ -166,3 +166,116 @@ impl Sides {
         crate::waker::register(&mut self.hosted, cx);
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    use super::*;
+
+    /// A waker that counts its wakes.
+    #[derive(Default)]
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn waker() -> (Arc<Count>, Waker) {
+        let count = Arc::new(Count::default());
+        (count.clone(), Waker::from(count))
+    }
+
+    #[test]
+    fn only_an_unstarted_side_starts() {
+        let mut sides = Sides::new(Phase::Unstarted);
+        assert!(sides.start());
+        assert_eq!(sides.phase(), Phase::Running);
+        assert!(!sides.start(), "a running side starts twice");
+        let mut parked = Sides::new(Phase::Parked);
+        assert!(!parked.start());
+        assert_eq!(parked.phase(), Phase::Parked);
+    }
+
+    #[test]
+    fn a_resume_reaches_a_parked_side_waiting_on_its_waker_once() {
+        let (count, hosted) = waker();
+        let mut sides = Sides::new(Phase::Running);
+        sides.park();
+        let cx = Context::from_waker(&hosted);
+        assert!(sides.poll_resumed(&cx).is_pending());
+        sides.resume().expect("a parked side resumes").wake();
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(sides.phase(), Phase::Running);
+        assert!(sides.poll_resumed(&cx).is_ready());
+        assert!(sides.resume().is_none(), "a running side resumes");
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_pool_hosted_side_is_resumed_without_a_waker() {
+        let mut sides = Sides::new(Phase::Running);
+        sides.park();
+        let resumed = sides.resume().expect("a parked side resumes");
+        assert!(resumed.0.is_none());
+        resumed.wake();
+    }
+
+    #[test]
+    fn a_close_finishes_an_unstarted_side_and_resumes_a_parked_one() {
+        let mut unstarted = Sides::new(Phase::Unstarted);
+        let (resumed, hosted) = unstarted.close();
+        assert!(!resumed);
+        hosted.wake();
+        assert_eq!(unstarted.phase(), Phase::Finished);
+
+        let (count, waker) = waker();
+        let mut parked = Sides::new(Phase::Running);
+        parked.park();
+        assert!(parked
+            .poll_resumed(&Context::from_waker(&waker))
+            .is_pending());
+        let (resumed, hosted) = parked.close();
+        assert!(resumed);
+        hosted.wake();
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(parked.phase(), Phase::Running);
+    }
+
+    #[test]
+    fn a_close_wakes_a_running_side_waiting_for_it() {
+        let (count, waker) = waker();
+        let mut sides = Sides::new(Phase::Running);
+        sides.wait_hosted(&Context::from_waker(&waker));
+        let (resumed, hosted) = sides.close();
+        assert!(!resumed);
+        hosted.wake();
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(sides.phase(), Phase::Running);
+    }
+
+    #[test]
+    fn a_finish_hands_out_both_wakers_and_a_reopen_parks() {
+        let (waiting, waiter) = waker();
+        let (_, hosted) = waker();
+        let mut sides = Sides::new(Phase::Running);
+        sides.wait(&Context::from_waker(&waiter));
+        sides.wait_hosted(&Context::from_waker(&hosted));
+        let (waiter, hosted) = sides.finish();
+        assert!(waiter.is_some() && hosted.is_some());
+        assert!(sides.take_waiter().is_none());
+        assert_eq!(sides.phase(), Phase::Finished);
+        assert!(sides.resume().is_none(), "a finished side resumes");
+        let noop = futures_task::noop_waker();
+        assert!(sides.poll_resumed(&Context::from_waker(&noop)).is_ready());
+        waiter.unwrap().wake();
+        assert_eq!(waiting.0.load(Ordering::SeqCst), 1);
+        sides.reopen();
+        assert_eq!(sides.phase(), Phase::Parked);
+        assert!(sides.resume().is_some());
+    }
+}
