@@ -35,7 +35,9 @@ pub(crate) use config::{Config, StartHook, ThreadHook};
 
 use super::stats::{Counters, PoolStats};
 use crate::job::CancelFlag;
-use crate::sync::{lock, Arc, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
+use crate::sync::{
+    lock, Arc, AtomicBool, AtomicUsize, CachePadded, Condvar, Mutex, MutexGuard, Ordering,
+};
 use state::State;
 
 pub(crate) struct Shared {
@@ -43,8 +45,9 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     work_available: Condvar,
     all_exited: Condvar,
-    /// A lock-free mirror of `queue.len()`, read by the spinning worker.
-    queued: AtomicUsize,
+    /// A lock-free mirror of `queue.len()`, read by the spinning worker
+    /// (stored on every submit: on a line of its own).
+    queued: CachePadded<AtomicUsize>,
     /// Workers running a job that is parking (`Report::parking`): each is
     /// on its way back to the queue, where it takes the next job, so
     /// `summon` counts it as coming. Raised outside the lock (under the
@@ -57,7 +60,8 @@ pub(crate) struct Shared {
     /// worker hands it to `job` for the jobs it runs.
     cancelling: Arc<CancelFlag>,
     next_thread: AtomicUsize,
-    pub(crate) counters: Counters,
+    /// Bumped by every worker on every job: on lines of their own.
+    pub(crate) counters: CachePadded<Counters>,
 }
 
 impl Shared {
@@ -67,12 +71,12 @@ impl Shared {
             state: Mutex::new(State::default()),
             work_available: Condvar::new(),
             all_exited: Condvar::new(),
-            queued: AtomicUsize::new(0),
+            queued: CachePadded(AtomicUsize::new(0)),
             returning: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             cancelling: Arc::new(CancelFlag::default()),
             next_thread: AtomicUsize::new(0),
-            counters: Counters::default(),
+            counters: CachePadded::default(),
         })
     }
 
