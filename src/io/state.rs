@@ -1,8 +1,9 @@
 //! Everything both sides of an [`Unblock`](super::Unblock) share under the
 //! one lock, as enums, with the transitions they make: what the buffer holds
 //! (`Mode`, `Reader`), whether a run of the blocking side exists (the
-//! channel's `Sides`, shared with the item bridges), what the wrapper asked of the inner object's end (`LetGo`), and
-//! a seek's and a flush's request and result (`Seek`, `Flush`). Each field
+//! channel's `Sides`, shared with the item bridges), what the wrapper asked
+//! of the inner object's end (`LetGo`), and a seek's and a flush's request
+//! and result (`Seek`, `Flush`). Each field
 //! changes only under that lock; `README.md` beside this file gives the
 //! protocol.
 
@@ -178,6 +179,14 @@ impl Call {
 }
 
 impl<T> State<T> {
+    /// Marks the blocking side running if it is parked; `Some` means the
+    /// caller must start it (`Unblock::start`), after unlocking. A running
+    /// blocking side that is watching for work sees the caller's
+    /// `Shared::nudge` instead.
+    pub(crate) fn kick(&mut self) -> Option<Resumed> {
+        self.sides.resume()
+    }
+
     /// Whether someone still wants the result of `call`, asked between two
     /// attempts after `Interrupted`: not once the wrapper was dropped or
     /// `into_inner` waits (nobody hears a result then), and for a read-ahead
@@ -319,15 +328,5 @@ impl<T> State<T> {
             Switch::Seek => Mode::Idle,
         };
         Switched::Ready
-    }
-}
-
-impl<T> State<T> {
-    /// Marks the blocking side running if it is parked; `Some` means the
-    /// caller must start it (`Unblock::start`), after unlocking. A running
-    /// blocking side that is watching for work sees the caller's
-    /// `Shared::nudge` instead.
-    pub(crate) fn kick(&mut self) -> Option<Resumed> {
-        self.sides.resume()
     }
 }
