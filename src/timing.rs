@@ -26,14 +26,78 @@ use std::time::Instant;
 /// it only moves who pays a wake-up, not how many are paid.
 pub(crate) const SUBMITTER_WAKES: usize = 1;
 
-/// How many wake-ups a worker that took a job keeps in flight for what is
-/// left. Each wake-up costs a system call and a thread's start-up latency,
-/// so a burst of blocking calls reaches all parked workers after
-/// `log4(workers)` wake latencies instead of one per worker: on a 16-core
-/// server a backlog reaches 16 workers in two steps; on a laptop or under a
-/// CPU quota, where fewer threads run at once, the extra wake-ups are at
-/// most three per job taken, and only while jobs are queued.
+/// The most wake-ups a worker that took a job keeps in flight for what is
+/// left (see [`WakeAhead`] for how many it keeps now). Each wake-up costs a
+/// system call and a thread's start-up latency, so a burst of blocking
+/// calls reaches all parked workers after `log4(workers)` wake latencies
+/// instead of one per worker: on a 16-core server a backlog reaches 16
+/// workers in two steps; on a laptop or under a CPU quota, where fewer
+/// threads run at once, the extra wake-ups are at most three per job
+/// taken, and only while jobs are queued.
 pub(crate) const WORKER_WAKES: usize = 4;
+
+/// How many wake-ups a worker that took a job keeps in flight for what is
+/// left, between one and [`WORKER_WAKES`], learnt from what the workers
+/// woken that way find. One per pool, under the pool's lock.
+///
+/// A backlog of short jobs drains before a woken worker gets there: the
+/// awake ones keep up, and every extra wake-up is a system call, a context
+/// switch and a vain look at the queue. A backlog of long or blocking jobs
+/// is still there, and every worker woken is needed soon. So each worker
+/// woken ahead that finds a job doubles the count (up to `WORKER_WAKES`),
+/// and each that finds none halves it (down to one). One, never zero: the
+/// chain of one wake-up per job taken is what lets a job that waits for
+/// the job queued behind it get a worker (`pool/README.md`, "No job is
+/// stranded"), so only the fan-out learns. A count, not a duration: it
+/// holds whatever a wake-up costs on the machine.
+#[derive(Debug)]
+pub(crate) struct WakeAhead {
+    /// Wake-ups a worker that took a job keeps in flight now.
+    wakes: usize,
+    /// Workers notified ahead (by a worker that took a job) not yet back:
+    /// the next arrivals are theirs to judge by. Notifications are not
+    /// addressed, so whichever worker comes back first is counted.
+    pending: usize,
+}
+
+impl Default for WakeAhead {
+    /// A new pool fans out: its first backlog may well be of blocking jobs.
+    /// Under loom it starts at its floor, one, the chain every liveness
+    /// argument of the pool rests on, so the models check that chain alone.
+    fn default() -> WakeAhead {
+        WakeAhead {
+            wakes: if cfg!(loom) { 1 } else { WORKER_WAKES },
+            pending: 0,
+        }
+    }
+}
+
+impl WakeAhead {
+    /// How many wake-ups a worker that took a job keeps in flight.
+    pub(crate) fn wakes(&self) -> usize {
+        self.wakes
+    }
+
+    /// A worker that took a job notified `count` parked workers.
+    pub(crate) fn woke(&mut self, count: usize) {
+        self.pending = self.pending.saturating_add(count);
+    }
+
+    /// A parked worker was notified and is back at the queue: `found`,
+    /// whether a job waits for it. Only an arrival of a worker woken ahead
+    /// counts.
+    pub(crate) fn arrived(&mut self, found: bool) {
+        if self.pending == 0 {
+            return;
+        }
+        self.pending -= 1;
+        self.wakes = if found {
+            (self.wakes * 2).min(WORKER_WAKES)
+        } else {
+            (self.wakes / 2).max(1)
+        };
+    }
+}
 
 /// How many more queued jobs a worker takes along with the one it runs,
 /// into its own batch: each hold of the pool's lock then serves up to four
@@ -564,5 +628,50 @@ mod tests {
             spin.notified_at(since);
         }
         assert!(spin.budget >= IDLE_SPIN_MIN, "{:?}", spin.budget);
+    }
+
+    /// `count` workers woken ahead, back at the queue, each finding work or
+    /// not.
+    fn arrivals(ahead: &mut WakeAhead, count: usize, found: bool) {
+        ahead.woke(count);
+        for _ in 0..count {
+            ahead.arrived(found);
+        }
+    }
+
+    #[test]
+    fn wake_ahead_halves_on_vain_arrivals_and_never_falls_below_one() {
+        let mut ahead = WakeAhead::default();
+        assert_eq!(ahead.wakes(), WORKER_WAKES);
+        arrivals(&mut ahead, 1, false);
+        assert_eq!(ahead.wakes(), WORKER_WAKES / 2);
+        arrivals(&mut ahead, 10, false);
+        assert_eq!(ahead.wakes(), 1, "the chain of one wake-up per job stays");
+    }
+
+    #[test]
+    fn wake_ahead_doubles_back_when_woken_workers_find_jobs() {
+        let mut ahead = WakeAhead::default();
+        arrivals(&mut ahead, 10, false);
+        arrivals(&mut ahead, 1, true);
+        assert_eq!(ahead.wakes(), 2);
+        arrivals(&mut ahead, 10, true);
+        assert_eq!(ahead.wakes(), WORKER_WAKES);
+    }
+
+    #[test]
+    fn arrivals_of_workers_not_woken_ahead_teach_nothing() {
+        let mut ahead = WakeAhead::default();
+        // A submitter's wake-ups: nobody was woken ahead.
+        for _ in 0..10 {
+            ahead.arrived(false);
+        }
+        assert_eq!(ahead.wakes(), WORKER_WAKES);
+        // One woken ahead: only the next arrival counts.
+        ahead.woke(1);
+        for _ in 0..10 {
+            ahead.arrived(false);
+        }
+        assert_eq!(ahead.wakes(), WORKER_WAKES / 2);
     }
 }

@@ -68,3 +68,49 @@ fn a_pool_never_exceeds_its_bound() {
         assert!(common::threads_named("tb-bound") <= 3);
     });
 }
+
+/// Bursts of no-op calls teach the pool that the workers it wakes ahead
+/// find nothing (the awake ones drain each burst first), so it wakes fewer.
+/// Never none: a call that waits for the call queued behind it, submitted
+/// with it while every worker is parked, still gets a second worker.
+#[test]
+fn after_bursts_of_short_calls_a_call_waiting_for_the_next_still_gets_a_worker() {
+    common::on_every_runtime(|| async {
+        let pool = ThreadPool::builder()
+            .max_threads(4)
+            .spin(false)
+            // No parked worker times out and finds the call by chance.
+            .keep_alive(Duration::from_secs(600))
+            .name("tb-ahead")
+            .build();
+        let parked = |pool: &ThreadPool| {
+            common::eventually(Duration::from_secs(10), || pool.stats().idle == 4)
+        };
+        // Four threads, all parked.
+        let meet = threaded(rendezvous(4)).with_pool(&pool);
+        futures::join!(meet.call(()), meet.call(()), meet.call(()), meet.call(()));
+        assert!(parked(&pool), "the four workers park");
+        let noop = threaded(|| ()).with_pool(&pool);
+        for _ in 0..20 {
+            futures::future::join_all((0..64).map(|_| noop.call(()))).await;
+            assert!(parked(&pool), "the workers park after a burst");
+        }
+        let sent = Arc::new(AtomicUsize::new(0));
+        let waits = {
+            let sent = sent.clone();
+            threaded(move || {
+                common::eventually(Duration::from_secs(10), || sent.load(Ordering::SeqCst) > 0)
+            })
+            .with_pool(&pool)
+        };
+        let sends = threaded(move || {
+            sent.fetch_add(1, Ordering::SeqCst);
+        })
+        .with_pool(&pool);
+        let (waited, ()) = futures::join!(waits.call(()), sends.call(()));
+        assert!(waited, "the call queued behind a waiting call never ran");
+        let stats = pool.stats();
+        assert_eq!(stats.completed, 4 + 20 * 64 + 2);
+        assert_eq!(stats.panicked + stats.cancelled, 0);
+    });
+}

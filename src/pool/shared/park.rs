@@ -55,6 +55,10 @@ impl Shared {
         state = guard;
         state.workers.idle -= 1;
         state.workers.notified = state.workers.notified.saturating_sub(1);
+        if !wait.timed_out() {
+            let found = !state.queue.jobs.is_empty() || state.batches.held > 0;
+            state.workers.wake_ahead.arrived(found);
+        }
         if wait.timed_out()
             && !self.work_or_shutdown(&state)
             && state.workers.threads > self.config.min_threads

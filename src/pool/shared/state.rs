@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::batch::Batch;
 use crate::job::Job;
 use crate::sync::{thread, Arc};
-use crate::timing::IdleSpin;
+use crate::timing::{IdleSpin, WakeAhead};
 
 /// Everything the pool's lock guards, by concern. Every decision about
 /// waking or starting a worker is made under it (see `README.md`).
@@ -66,6 +66,9 @@ pub(super) struct Workers {
     pub(super) spinning: usize,
     /// How long the next spin may last, learnt from the last ones.
     pub(super) idle_spin: IdleSpin,
+    /// How many workers a worker that took a job wakes for what is left,
+    /// learnt from what they found.
+    pub(super) wake_ahead: WakeAhead,
     /// Workers blocked in `sync_wait`; each lets the pool run one thread more.
     pub(super) blocked: usize,
     /// Threads counted out of `threads` that have not finished leaving:

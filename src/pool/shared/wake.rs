@@ -50,9 +50,9 @@ impl Shared {
     /// Wake-ups are throttled, thread starts are not (a new thread has a job
     /// waiting for it). A submitter keeps one wake-up in flight
     /// ([`SUBMITTER_WAKES`]); each worker that takes a job calls this again
-    /// for what is left ([`WORKER_WAKES`]), so a backlog wakes the parked
-    /// workers in turn, while a queue that the awake workers keep up with
-    /// wakes nobody. See `README.md`.
+    /// for what is left (`WakeAhead`'s count, at most [`WORKER_WAKES`]), so
+    /// a backlog wakes the parked workers in turn, while a queue that the
+    /// awake workers keep up with wakes nobody. See `README.md`.
     pub(super) fn summon(
         self: &Arc<Self>,
         state: &mut State,

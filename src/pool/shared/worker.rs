@@ -51,7 +51,9 @@ impl Shared {
                 duty.take(&mut state, holding);
                 // What is left needs a worker too. If no thread can start,
                 // the workers there are will get to it.
-                let wake = self.summon(&mut state, WORKER_WAKES).unwrap_or(0);
+                let ahead = state.workers.wake_ahead.wakes();
+                let wake = self.summon(&mut state, ahead).unwrap_or(0);
+                state.workers.wake_ahead.woke(wake);
                 drop(state);
                 self.notify(wake);
                 let popped = self.run_jobs(job, batch, duty);
