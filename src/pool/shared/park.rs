@@ -56,7 +56,7 @@ impl Shared {
         state.workers.idle -= 1;
         state.workers.notified = state.workers.notified.saturating_sub(1);
         if !wait.timed_out() {
-            let found = !state.queue.jobs.is_empty() || state.batches.held > 0;
+            let found = Self::has_work(&state);
             state.workers.wake_ahead.arrived(found);
         }
         if wait.timed_out()
@@ -70,6 +70,12 @@ impl Shared {
 
     /// Whether a worker back from a spin or a park has something to do.
     fn work_or_shutdown(&self, state: &State) -> bool {
-        !state.queue.jobs.is_empty() || state.batches.held > 0 || state.closing.shutdown
+        Self::has_work(state) || state.closing.shutdown
+    }
+
+    /// Whether a job waits for a worker: in the queue or in a batch (which
+    /// any worker may steal from).
+    fn has_work(state: &State) -> bool {
+        !state.queue.jobs.is_empty() || state.batches.held > 0
     }
 }
